@@ -1,0 +1,84 @@
+"""What the database holds: the numbers behind ``catscan info``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from . import __version__
+
+ROW_TABLES = ("tiles", "nights", "processing_history", "scans", "night_qa", "psc", "xsc",
+              "atlas_images", "loads")
+SKY_DEG2 = 4 * np.pi * (180 / np.pi) ** 2
+AREA_ORDER = 10  # HEALPix cells of 3.4' for the area holding catalogue sources
+
+
+@dataclass
+class DatabaseInfo:
+    path: str
+    schema_version: int
+    catscan_version: str
+    file_bytes: int
+    rows: dict[str, int]
+    nights: dict[str, int]                  # hemisphere -> nights
+    versions: dict[str, int]                # 2MAPPS version -> nights
+    scans_by_status: dict[tuple[str, bool], int]
+    scan_area_deg2: float                   # union of loaded scans' footprints (MOC)
+    source_area_deg2: float                 # HEALPix order-10 cells holding PSC/XSC sources
+    last_loads: list[tuple] = field(default_factory=list)
+
+
+def _dict(rows) -> dict:
+    return {r[0]: r[1] for r in rows}
+
+
+def scan_area(con: duckdb.DuckDBPyConnection, loaded_only: bool = True) -> float:
+    """Sky area (deg²) of the union of scan footprints, on the sphere (mocpy MOC union)."""
+    from mocpy import MOC
+
+    where = "loaded AND " if loaded_only else ""
+    corners = con.execute(
+        f"SELECT ra_1, dec_1, ra_2, dec_2, ra_4, dec_4, ra_3, dec_3 FROM scans WHERE {where}"
+        "ra_1 IS NOT NULL AND ra_2 IS NOT NULL AND ra_3 IS NOT NULL AND ra_4 IS NOT NULL"
+    ).fetchnumpy()
+    if not corners or len(corners["ra_1"]) == 0:
+        return 0.0
+    lon = np.stack([corners[k] for k in ("ra_1", "ra_2", "ra_4", "ra_3")], axis=1)
+    lat = np.stack([corners[k] for k in ("dec_1", "dec_2", "dec_4", "dec_3")], axis=1)
+    vertices = np.empty((2 * len(lon), 4))
+    vertices[0::2], vertices[1::2] = lon, lat   # mocpy's [lon1, lat1, lon2, lat2, ...] form
+    mocs = MOC.from_polygons(vertices, max_depth=14)
+    union = mocs[0].union(*mocs[1:]) if len(mocs) > 1 else mocs[0]
+    return float(union.sky_fraction * SKY_DEG2)
+
+
+def source_area(con: duckdb.DuckDBPyConnection) -> float:
+    shift = 2 * (29 - AREA_ORDER)
+    cells = con.execute(
+        f"SELECT count(*) FROM (SELECT hpx29 >> {shift} FROM psc UNION "
+        f"SELECT hpx29 >> {shift} FROM xsc)").fetchone()[0]
+    return cells * SKY_DEG2 / (12 * 4**AREA_ORDER)
+
+
+def database_info(con: duckdb.DuckDBPyConnection, path: str, file_bytes: int) -> DatabaseInfo:
+    rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ROW_TABLES}
+    return DatabaseInfo(
+        path=path,
+        schema_version=con.execute("SELECT max(version) FROM schema_version").fetchone()[0],
+        catscan_version=__version__,
+        file_bytes=file_bytes,
+        rows=rows,
+        nights=_dict(con.execute("SELECT hemis, count(*) FROM nights GROUP BY ALL ORDER BY 1")
+                     .fetchall()),
+        versions=_dict(con.execute("SELECT coalesce(version, 'unknown'), count(*) FROM nights "
+                                   "GROUP BY ALL ORDER BY 1").fetchall()),
+        scans_by_status={(s, bool(ld)): n for s, ld, n in con.execute(
+            "SELECT status, loaded, count(*) FROM scans GROUP BY ALL ORDER BY 1, 2").fetchall()},
+        scan_area_deg2=scan_area(con),
+        source_area_deg2=source_area(con),
+        last_loads=con.execute(
+            "SELECT load_id, kind, path, rows_accepted, status, finished FROM loads "
+            "ORDER BY load_id DESC LIMIT 5").fetchall(),
+    )

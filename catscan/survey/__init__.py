@@ -1,0 +1,1 @@
+"""Synthetic survey data: realistic release-format rows for demos, tests and benchmarks."""

@@ -1,0 +1,210 @@
+"""Input readers: put one file's rows, typed by the schema, into a staging table.
+
+Release files (IRSA ftp/DVD: ``|``-separated, ``\\N`` nulls, gzipped or plain, optional
+trailing ``|``) go through DuckDB's CSV reader, so a 20-million-row file streams in bounded
+memory. Gator IPAC tables and VOTables (small imports, tests) go through astropy. Either way
+the staging table keeps the file's row order, so its ``rowid`` k is the file's k-th record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from catscan.errors import LoadError
+
+from .schema_info import Column, file_columns, quote, table_columns
+from .tables import TableRules
+
+STAGE = "catscan_stage"
+_REJECTS, _REJECT_SCANS = "catscan_rejects", "catscan_reject_scans"
+
+
+@dataclass
+class Staged:
+    """A file staged for loading."""
+    path: Path
+    format: str                       # release | ipac | votable
+    rows: int
+    columns: list[str]                # the file columns present (ours, after aliases)
+    ignored: list[str] = field(default_factory=list)  # input columns the table lacks
+    where: str = "line"               # how a record is located: by line, or by row
+
+    def locate(self, index: int) -> int:
+        """The 1-based file line (or VOTable row) of staged record ``index`` (0-based)."""
+        if self.format == "votable":
+            return index + 1
+        for k, line_no in enumerate(_record_lines(self.path, self.format)):
+            if k == index:
+                return line_no
+        return index + 1
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _record_lines(path: Path, fmt: str) -> Iterator[int]:
+    """Line numbers of the data records, in order (only used to report an error)."""
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue
+            if fmt == "ipac" and text[:1] in ("\\", "|"):
+                continue
+            yield number
+
+
+def detect_format(path: Path) -> str:
+    """release | ipac | votable, from the first bytes (the name may say .gz or nothing)."""
+    with _open_text(path) as handle:
+        head = handle.read(4096)
+    stripped = head.lstrip()
+    if stripped.startswith("<?xml") or stripped.startswith("<VOTABLE"):
+        return "votable"
+    if stripped[:1] in ("\\", "|"):
+        return "ipac"
+    return "release"
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, rules: TableRules) -> Staged:
+    """Read ``path`` into the temp table ``catscan_stage`` with the table's file columns."""
+    fmt = detect_format(path)
+    columns = file_columns(con, rules.table)
+    # The HEALPix key is computed while the rows stream in, so sorting needs no extra copy.
+    extra = ", hpx29(ra, dec) AS hpx29" if any(
+        c.name == "hpx29" for c in table_columns(con, rules.table)) else ""
+    if fmt == "release":
+        return _stage_release(con, path, columns, extra)
+    return _stage_astropy(con, path, fmt, columns, rules, extra)
+
+
+def _stage_release(con: duckdb.DuckDBPyConnection, path: Path, columns: list[Column],
+                   extra: str) -> Staged:
+    spec = "{" + ", ".join(f"'{c.name}': '{c.type}'" for c in columns) + "}"
+    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT *{extra} FROM read_csv(?, "
+            f"columns = {spec}, delim = '|', header = false, quote = '', escape = '', "
+            "nullstr = '\\N', auto_detect = false, dateformat = '%Y-%m-%d', "
+            f"store_rejects = true, rejects_table = '{_REJECTS}', "
+            f"rejects_scan = '{_REJECT_SCANS}')", [str(path)])
+    except duckdb.Error as exc:
+        raise LoadError(str(path), f"cannot read as a release file: {_first_line(exc)}") from None
+    reject = con.execute(
+        f"SELECT line, column_name, error_type, error_message, count(*) OVER () "
+        f"FROM {_REJECTS} ORDER BY line LIMIT 1").fetchone()
+    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
+    if reject:
+        line, column, kind, message, count = reject
+        more = f" ({count - 1} more bad lines)" if count > 1 else ""
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            column = None
+            message = message.replace("Expected Number of Columns",
+                                      "wrong field count: expected")
+        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        raise LoadError(str(path), _tidy(message) + more, line=line, column=column)
+    rows = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
+    if rows == 0:
+        raise LoadError(str(path), "no records in file")
+    return Staged(path, "release", rows, [c.name for c in columns])
+
+
+def _tidy(message: str) -> str:
+    message = message.replace("Error when converting column", "cannot convert column")
+    return message.split("\n")[0]
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().split("\n")[0]
+
+
+def _read_astropy(path: Path, fmt: str):
+    from astropy.table import Table
+
+    try:
+        if fmt == "votable":
+            from astropy.io.votable import parse_single_table
+            # Gator declares ra/dec as 4-byte floats although it prints 6 decimals: read every
+            # float FIELD as double so that no published digit is lost.
+            with _open_text(path) as handle:
+                text = handle.read()
+            text = re.sub(r'(<FIELD\b[^>]*\bdatatype=")float(")', r"\1double\2", text)
+            table = parse_single_table(io.BytesIO(text.encode("utf-8")))
+            return table.to_table(use_names_over_ids=True)
+        return Table.read(str(path), format="ipac")
+    except Exception as exc:  # astropy raises many types for bad tables
+        raise LoadError(str(path), f"cannot read as {fmt} table: {exc}") from None
+
+
+def _arrow_column(column) -> pa.Array:
+    values = np.asarray(column)
+    mask = np.asarray(getattr(column, "mask", np.zeros(len(values), bool)))
+    if values.dtype.kind in ("U", "S", "O"):
+        return pa.array([None if m else str(v) for v, m in zip(values, mask, strict=True)],
+                        type=pa.string())
+    return pa.array(values, mask=mask if mask.any() else None)
+
+
+def _stage_astropy(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
+                   columns: list[Column], rules: TableRules, extra: str) -> Staged:
+    table = _read_astropy(path, fmt)
+    wanted = {c.name: c for c in columns}
+    found: dict[str, pa.Array] = {}
+    ignored = []
+    for name in table.colnames:
+        ours = rules.aliases.get(name.lower(), name.lower())
+        if ours in wanted and ours not in found:
+            found[ours] = _arrow_column(table[name])
+        else:
+            ignored.append(name)
+    missing = [c for c in ("ra", "dec") if c in wanted and c not in found]
+    if missing:
+        raise LoadError(str(path), f"table lacks required column(s) {', '.join(missing)}")
+    raw = pa.table(found) if found else pa.table({})
+    con.register("catscan_raw", raw)
+    try:
+        select = ", ".join(
+            f"TRY_CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}" if c.name in found
+            else f"CAST(NULL AS {c.type}) AS {quote(c.name)}" for c in columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT *{extra} FROM "
+                    f"(SELECT {select} FROM catscan_raw)")
+        staged = Staged(path, fmt, len(table), list(found), ignored,
+                        where="row" if fmt == "votable" else "line")
+        _check_casts(con, staged, found, wanted)
+    finally:
+        con.unregister("catscan_raw")
+    return staged
+
+
+def _check_casts(con, staged: Staged, found: dict[str, pa.Array], wanted: dict[str, Column]):
+    """A value that did not convert to the schema type is an error at its row and column."""
+    con.execute("CREATE OR REPLACE TEMP TABLE catscan_raw_copy AS "
+                "SELECT row_number() OVER () - 1 AS k, * FROM catscan_raw")
+    try:
+        for name in found:
+            hit = con.execute(
+                f"SELECT r.k, CAST(r.{quote(name)} AS VARCHAR) FROM catscan_raw_copy r "
+                f"WHERE r.{quote(name)} IS NOT NULL AND TRY_CAST(r.{quote(name)} AS "
+                f"{wanted[name].type}) IS NULL ORDER BY r.k LIMIT 1").fetchone()
+            if hit:
+                raise LoadError(str(staged.path),
+                                f"cannot convert {hit[1]!r} to {wanted[name].type}",
+                                line=staged.locate(hit[0]), column=name, where=staged.where)
+    finally:
+        con.execute("DROP TABLE IF EXISTS catscan_raw_copy")
+

@@ -1,0 +1,60 @@
+"""Per-table loading rules, as data: keys, aliases and what release lines must not leave null.
+
+Everything else about a table (column names, order, types, NOT NULL and CHECK constraints)
+is read from the schema in the database, so ``schema/*.sql`` stays the single source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Columns a loader computes instead of reading: never present in input files. The value is
+# SQL over the staging table (the readers add ``hpx29`` while staging, see readers.py).
+DERIVED_COLUMNS = {
+    "hpx29": "hpx29",
+    "load_id": "$load_id",
+    "loaded": "scan_key IN (SELECT scan_key FROM psc)",
+    "load_reason": "CASE WHEN scan_key IN (SELECT scan_key FROM psc) THEN 'sources loaded' "
+                   "ELSE 'scan information only: no sources loaded' END",
+}
+
+# After sources arrive, their scans count as loaded (SQL run in the load transaction).
+_MARK_SCANS_LOADED = (
+    "UPDATE scans SET loaded = true, load_reason = 'sources loaded' "
+    "WHERE NOT loaded AND scan_key IN (SELECT DISTINCT scan_key FROM catscan_stage)")
+
+
+@dataclass(frozen=True)
+class TableRules:
+    table: str
+    key: str                                  # unique record key across the table
+    aliases: dict[str, str] = field(default_factory=dict)  # Gator/DVD name -> ours
+    release_required: tuple[str, ...] = ()    # "null? no" columns of the release format
+    check_designation: bool = False
+    sorted_by_hpx29: bool = False             # big tables kept in hpx29 order (zone maps)
+    after_insert: str | None = None           # SQL run in the load transaction afterwards
+
+
+# 2mass_reference.md §1.3: the PSC columns that are never null in the release files.
+_PSC_REQUIRED = (
+    "ra", "dec", "err_maj", "err_min", "err_ang", "designation", "ph_qual", "rd_flg",
+    "bl_flg", "cc_flg", "ndet", "prox", "pxcntr", "gal_contam", "mp_flg", "pts_key", "hemis",
+    "date", "scan", "glon", "glat", "x_scan", "jdate", "dist_edge_ns", "dist_edge_ew",
+    "dist_edge_flg", "dup_src", "use_src", "a", "nopt_mchs", "scan_key", "coadd_key", "coadd",
+)
+
+_COMMON_ALIASES = {"decl": "dec", "xdate": "date"}
+
+RULES: dict[str, TableRules] = {
+    "psc": TableRules(
+        "psc", key="pts_key", aliases={**_COMMON_ALIASES, "cntr": "pts_key"},
+        release_required=_PSC_REQUIRED, check_designation=True, sorted_by_hpx29=True,
+        after_insert=_MARK_SCANS_LOADED),
+    "xsc": TableRules(
+        "xsc", key="ext_key", aliases={**_COMMON_ALIASES, "cntr": "ext_key"},
+        release_required=("jdate", "designation", "ra", "dec", "ext_key"),
+        check_designation=True, sorted_by_hpx29=True, after_insert=_MARK_SCANS_LOADED),
+    "scans": TableRules(
+        "scans", key="scan_key", aliases={**_COMMON_ALIASES, "cntr": "scan_key",
+                                          "tile_id": "tile"}),
+}

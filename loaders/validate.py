@@ -1,0 +1,96 @@
+"""Checks on a staged file before anything is written: the first failure is an error that
+names the file, the line and the column.
+
+The checks come from the schema (NOT NULL and CHECK constraints), from the release format
+(columns never null in release files; finite numbers) and from the catalogue (designation
+consistent with ra/dec; record keys unique in the file and in the table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from catscan.errors import LoadError
+
+from .readers import STAGE, Staged
+from .schema_info import check_constraints, file_columns, quote
+from .tables import TableRules
+
+
+@dataclass(frozen=True)
+class Check:
+    column: str
+    violated: str     # SQL that is true on a bad row
+    message: str
+
+
+def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged) -> list[Check]:
+    """Every row-level check that applies to this table and input format."""
+    present = set(staged.columns)
+    checks: list[Check] = []
+    for col in file_columns(con, rules.table):
+        q = quote(col.name)
+        required = col.not_null or (staged.format == "release"
+                                    and col.name in rules.release_required)
+        if required:
+            checks.append(Check(col.name, f"{q} IS NULL",
+                                "missing value (null not allowed)" if col.name in present
+                                else "column missing from the file"))
+        if col.type in ("DOUBLE", "FLOAT") and col.name in present:
+            checks.append(Check(col.name, f"NOT isfinite({q})", "not a finite number"))
+    for column, expression in check_constraints(con, rules.table):
+        if column in present:
+            checks.append(Check(column, f"NOT coalesce(({expression}), true)",
+                                f"value out of range: must satisfy {expression}"))
+    if rules.check_designation and {"designation", "ra", "dec"} <= present:
+        checks.append(Check(
+            "designation", "left(designation, 16) <> tmass_designation(ra, dec)",
+            "designation does not match ra/dec (truncated hhmmssss+ddmmsss rule)"))
+    return checks
+
+
+def validate(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged,
+             replacing: list[int]) -> None:
+    """Raise LoadError at the first bad record; ``replacing`` are load_ids being replaced."""
+    checks = checks_for(con, rules, staged)
+    if checks:
+        firsts = ", ".join(f"min(CASE WHEN {c.violated} THEN rowid END)" for c in checks)
+        found = con.execute(f"SELECT {firsts} FROM {STAGE}").fetchone()
+        bad = [(row, i) for i, row in enumerate(found) if row is not None]
+        if bad:
+            row, i = min(bad)
+            value = con.execute(f"SELECT CAST({quote(checks[i].column)} AS VARCHAR) "
+                                f"FROM {STAGE} WHERE rowid = ?", [row]).fetchone()[0]
+            shown = "" if value is None else f" ({value!r})"
+            raise LoadError(str(staged.path), checks[i].message + shown,
+                            line=staged.locate(row), column=checks[i].column,
+                            where=staged.where)
+    _check_keys(con, rules, staged, replacing)
+
+
+def _check_keys(con, rules: TableRules, staged: Staged, replacing: list[int]) -> None:
+    if rules.key not in staged.columns:
+        return
+    key = quote(rules.key)
+    dup = con.execute(
+        f"SELECT rowid, {key} FROM (SELECT rowid, {key}, count(*) OVER (PARTITION BY {key}) "
+        f"AS n FROM {STAGE} WHERE {key} IS NOT NULL) WHERE n > 1 ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    if dup:
+        raise LoadError(str(staged.path), f"duplicate {rules.key} {dup[1]} within the file",
+                        line=staged.locate(dup[0]), column=rules.key, where=staged.where)
+    kept = (f"t.load_id NOT IN ({', '.join(str(int(i)) for i in replacing)})"
+            if replacing else "true")
+    clash = con.execute(
+        f"SELECT s.rowid, s.{key}, l.path FROM {STAGE} s "
+        f"JOIN {quote(rules.table)} t ON t.{key} = s.{key} "
+        f"LEFT JOIN loads l ON l.load_id = t.load_id "
+        f"WHERE {kept} "
+        f"ORDER BY s.rowid LIMIT 1").fetchone()
+    if clash:
+        origin = f" (loaded from {clash[2]})" if clash[2] else ""
+        raise LoadError(str(staged.path),
+                        f"{rules.key} {clash[1]} is already in table {rules.table}{origin}",
+                        line=staged.locate(clash[0]), column=rules.key, where=staged.where)

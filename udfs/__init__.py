@@ -1,0 +1,32 @@
+"""Python functions registered on every catscan connection (``register(con)``).
+
+UDFs live per connection in DuckDB, so they are registered on each connect; SQL macros that
+need no Python are persistent and live in ``schema/``. Vectorised (Arrow) UDFs are used for
+per-row work: DuckDB hands them batches of up to 2048 rows.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .healpix import hpx29_arrow
+from .names import designation_arrow
+
+_FUNCTIONS = (
+    # name, function, argument types, return type
+    ("hpx29", hpx29_arrow, ["DOUBLE", "DOUBLE"], "BIGINT"),
+    ("tmass_designation", designation_arrow, ["DOUBLE", "DOUBLE"], "VARCHAR"),
+)
+
+
+def register(con: duckdb.DuckDBPyConnection) -> None:
+    """Register catscan's UDFs on a connection (idempotent)."""
+    from duckdb.func import PythonUDFType
+
+    registered = {row[0] for row in con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE function_type = 'scalar' "
+        "AND NOT internal").fetchall()}
+    for name, fn, args, ret in _FUNCTIONS:
+        if name in registered:
+            continue
+        con.create_function(name, fn, args, ret, type=PythonUDFType.ARROW)
