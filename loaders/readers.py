@@ -92,9 +92,24 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, rules: TableRules) ->
     return _stage_astropy(con, path, fmt, columns, rules, extra)
 
 
+def _first_record(path: Path) -> str:
+    with _open_text(path) as handle:
+        for line in handle:
+            if line.strip():
+                return line.rstrip("\r\n")
+    return ""
+
+
+TAIL = "catscan_tail"  # the empty field after a trailing "|"
+
+
 def _stage_release(con: duckdb.DuckDBPyConnection, path: Path, columns: list[Column],
                    extra: str) -> Staged:
-    spec = "{" + ", ".join(f"'{c.name}': '{c.type}'" for c in columns) + "}"
+    # A trailing "|" is allowed, file by file as its first line shows; DuckDB's reader then
+    # sees one more (empty) field, which must stay empty.
+    trailing = _first_record(path).endswith("|")
+    fields = [(c.name, c.type) for c in columns] + ([(TAIL, "VARCHAR")] if trailing else [])
+    spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in fields) + "}"
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
     try:
         con.execute(
@@ -109,19 +124,36 @@ def _stage_release(con: duckdb.DuckDBPyConnection, path: Path, columns: list[Col
         f"SELECT line, column_name, error_type, error_message, count(*) OVER () "
         f"FROM {_REJECTS} ORDER BY line LIMIT 1").fetchone()
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
+    staged = Staged(path, "release", 0, [c.name for c in columns])
     if reject:
         line, column, kind, message, count = reject
         more = f" ({count - 1} more bad lines)" if count > 1 else ""
         if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-            column = None
-            message = message.replace("Expected Number of Columns",
-                                      "wrong field count: expected")
+            column, message = None, _field_count_message(message, len(columns), trailing)
         con.execute(f"DROP TABLE IF EXISTS {STAGE}")
         raise LoadError(str(path), _tidy(message) + more, line=line, column=column)
-    rows = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
-    if rows == 0:
+    if trailing:
+        extra_field = con.execute(f"SELECT min(rowid) FROM {STAGE} WHERE {TAIL} <> ''"
+                                  ).fetchone()[0]
+        if extra_field is not None:
+            raise LoadError(str(path), _field_count_message("", len(columns), trailing, 1),
+                            line=staged.locate(extra_field))
+    staged.rows = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
+    if staged.rows == 0:
         raise LoadError(str(path), "no records in file")
-    return Staged(path, "release", rows, [c.name for c in columns])
+    return staged
+
+
+def _field_count_message(duckdb_message: str, expected: int, trailing: bool,
+                         surplus: int | None = None) -> str:
+    found = re.search(r"Found: (\d+)", duckdb_message)
+    if surplus is not None:
+        count = f"{expected + surplus}"
+    else:
+        count = str(int(found.group(1)) - int(trailing)) if found else "another number"
+    tail = " and a trailing | (as on the first line)" if trailing else \
+        " (no trailing |, as on the first line)"
+    return f"wrong field count: expected {expected} fields{tail}, found {count}"
 
 
 def _tidy(message: str) -> str:

@@ -40,7 +40,7 @@ def check_constraints(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[
     checks = []
     for columns, text in rows:
         match = re.fullmatch(r"CHECK\((.*)\)", text.strip(), flags=re.S)
-        if match and len(columns) == 1:
+        if match and len(set(columns)) == 1:
             checks.append((columns[0], match.group(1)))
     return checks
 

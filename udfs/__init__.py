@@ -21,7 +21,7 @@ _FUNCTIONS = (
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
     """Register catscan's UDFs on a connection (idempotent)."""
-    from duckdb.func import PythonUDFType
+    from duckdb.func import FunctionNullHandling, PythonUDFType
 
     registered = {row[0] for row in con.execute(
         "SELECT function_name FROM duckdb_functions() WHERE function_type = 'scalar' "
@@ -29,4 +29,6 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     for name, fn, args, ret in _FUNCTIONS:
         if name in registered:
             continue
-        con.create_function(name, fn, args, ret, type=PythonUDFType.ARROW)
+        # SPECIAL: the functions see NULLs and may return NULL (for impossible positions)
+        con.create_function(name, fn, args, ret, type=PythonUDFType.ARROW,
+                            null_handling=FunctionNullHandling.SPECIAL)

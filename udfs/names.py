@@ -12,7 +12,8 @@ def designation_arrow(ra: pa.Array, dec: pa.Array) -> pa.Array:
     """``tmass_designation(ra, dec)``: 16-character designation; NULL in, NULL out."""
     ra_np = ra.to_numpy(zero_copy_only=False)
     dec_np = dec.to_numpy(zero_copy_only=False)
-    valid = ~(np.isnan(ra_np) | np.isnan(dec_np))
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(ra_np) & np.isfinite(dec_np)
     names = designations(np.where(valid, ra_np, 0.0), np.where(valid, dec_np, 0.0))
     return pa.array(names.to_pylist(), type=pa.string(), mask=~valid) if not valid.all() \
         else names

@@ -1,0 +1,66 @@
+"""Shared fixtures: fresh databases, release files written by catscan's own writer, and the
+real 2MASS rows in ../shared/real_2mass (tests that need them skip when it is absent)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from catscan.db import connect, init_database, memory_database
+from catscan.loaders.release_format import write_release_file
+
+REAL_2MASS = Path(__file__).resolve().parents[1].parent / "shared" / "real_2mass"
+
+
+@pytest.fixture
+def real_2mass() -> Path:
+    if not REAL_2MASS.is_dir():
+        pytest.skip("../shared/real_2mass is not present")
+    return REAL_2MASS
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    path = tmp_path / "catscan.duckdb"
+    init_database(path)
+    return path
+
+
+@pytest.fixture
+def con(db_path: Path):
+    connection = connect(db_path, read_only=False)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def write_release(tmp_path: Path):
+    """write_release(table, arrow_table, name, trailing_bar=False) -> path of a release file."""
+    def write(table: str, rows, name: str, trailing_bar: bool = False) -> Path:
+        scratch = memory_database()
+        try:
+            scratch.register("rows", rows)
+            return write_release_file(scratch, table, "rows", tmp_path / name,
+                                      trailing_bar=trailing_bar)
+        finally:
+            scratch.close()
+    return write
+
+
+def table_checksum(con, table: str) -> tuple:
+    """(rows, order-independent hash of every value): equal before and after = unchanged."""
+    return con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} t").fetchone()
+
+
+def database_checksums(con) -> dict:
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND NOT temporary ORDER BY 1").fetchall()]
+    return {t: table_checksum(con, t) for t in tables}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,219 @@
+"""Release-format loading: every column round-trips, bad input is refused with file, line and
+column and leaves the database exactly as it was, loads are idempotent."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from catscan.errors import LoadError
+from catscan.loaders import is_sorted, load_file, load_files
+from catscan.loaders.schema_info import file_columns
+from catscan.survey.synthetic_psc import synthetic_psc
+
+from conftest import database_checksums
+from rowgen import random_rows
+
+
+def _table_rows(con, table: str, key: str, columns: list[str]) -> pa.Table:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return con.sql(f"SELECT {cols} FROM {table} ORDER BY {key}").to_arrow_table()
+
+
+@pytest.mark.parametrize("table, key", [("psc", "pts_key"), ("xsc", "ext_key"),
+                                        ("scans", "scan_key")])
+@pytest.mark.parametrize("trailing_bar", [False, True])
+def test_every_column_round_trips(con, write_release, table, key, trailing_bar):
+    """Rows written in release format (nulls as \\N, with or without a trailing |) load
+    back with every value equal, the 17-character blank-padded designation included."""
+    rows = random_rows(con, table, 300, seed=5)
+    path = write_release(table, rows, f"{table}.txt.gz", trailing_bar=trailing_bar)
+    with gzip.open(path, "rt") as handle:
+        first = handle.readline().rstrip("\n")
+    assert first.endswith("|") == trailing_bar
+    assert "\\N" in first or table == "scans"
+
+    load_file(con, table, path)
+
+    names = [c.name for c in file_columns(con, table)]
+    assert len(names) == {"psc": 60, "xsc": 389, "scans": 33}[table]
+    got = _table_rows(con, table, key, names)
+    want = rows.select(names).sort_by(key)
+    for name in names:
+        assert got[name].to_pylist() == want[name].cast(got[name].type).to_pylist(), name
+
+
+def test_a_hand_written_release_line_is_read_field_by_field(con, tmp_path):
+    """An independent check of the reader: one literal line, values known by reading it."""
+    line = ("10.538223|41.18528|0.07|0.06|0|00420917+4111070 |11.995|0.017|0.021|536.3|"
+            "11.347|0.019|0.021|363.2|11.138|0.015|0.018|285.9|AAA|222|111|000|666655|"
+            "3.4|117|1234567|2|0|7654321|n|1998-11-23|72|121.053|-21.652|-112.5|"
+            "2451141.8231|1.03|0.97|\\N|12.01|0.02|11.35|0.021|11.14|0.02|1503|37|nw|0|1|"
+            "0|\\N|\\N|\\N|\\N|0|\\N|25021|1340722|198|")
+    path = tmp_path / "one.psc"
+    path.write_text(line + "\n")
+    load_file(con, "psc", path)
+    row = con.execute("SELECT ra, dec, designation, j_m, pxcntr, pts_key, date, k_psfchi, "
+                      "dist_edge_flg, dist_opt, coadd FROM psc").fetchone()
+    assert row[0] == 10.538223 and row[1] == 41.18528
+    assert row[2] == "00420917+4111070 " and len(row[2]) == 17
+    assert row[3] == 11.995 and row[4] == 1234567 and row[5] == 7654321
+    assert str(row[6]) == "1998-11-23" and row[7] is None
+    assert row[8] == "nw" and row[9] is None and row[10] == 198
+
+
+def _psc_file(write_release, name: str, n: int = 50, seed: int = 1, first_key: int = 1,
+              **kw) -> Path:
+    rows = synthetic_psc(n, seed=seed, first_key=first_key, ra_range=(10, 11),
+                         dec_range=(40, 42), **kw)
+    return write_release("psc", rows, name)
+
+
+def _replace_field(path: Path, line_no: int, field: int | None, value: str | None,
+                   drop: bool = False, extra: bool = False) -> Path:
+    lines = path.read_text().split("\n")
+    fields = lines[line_no - 1].split("|")
+    if drop:
+        del fields[-1]
+    elif extra:
+        fields.append("7")
+    else:
+        fields[field] = value
+    lines[line_no - 1] = "|".join(fields)
+    path.write_text("\n".join(lines))
+    return path
+
+
+# (case, 0-based field of the PSC line, new text, expected column, words in the message)
+BAD_LINES = [
+    ("bad number", 6, "11.9x5", "j_m", "convert"),
+    ("bad integer", 28, "12a", "pts_key", "convert"),
+    ("bad date", 30, "1998-13-45", "date", "convert"),
+    ("impossible date", 30, "2001-02-30", "date", "convert"),
+    ("ra at 360", 0, "360.0", "ra", "out of range"),
+    ("negative ra", 0, "-0.5", "ra", "out of range"),
+    ("dec beyond the pole", 1, "-90.5", "dec", "out of range"),
+    ("not a number", 10, "nan", "h_m", "finite"),
+    ("designation of another position", 5, "00420917+4111071 ", "designation", "designation"),
+    ("null where the release never has one", 28, "\\N", "pts_key", "null"),
+    ("unknown hemisphere", 29, "x", "hemis", "out of range"),
+]
+
+
+@pytest.mark.parametrize("case, field, value, column, words", BAD_LINES,
+                         ids=[c[0] for c in BAD_LINES])
+def test_a_bad_value_names_file_line_and_column_and_changes_nothing(
+        con, write_release, case, field, value, column, words):
+    good = _psc_file(write_release, "good.psc", seed=2)
+    load_file(con, "psc", good)
+    before = database_checksums(con)
+    bad = _replace_field(_psc_file(write_release, "bad.psc", first_key=1000), 3, field, value)
+
+    with pytest.raises(LoadError) as err:
+        load_files(con, "psc", [bad])
+
+    message = str(err.value)
+    assert message.startswith(f"{bad.resolve()}:3: column {column}: "), message
+    assert words in message.lower()
+    assert (err.value.line, err.value.column) == (3, column)
+    assert database_checksums(con) == before
+
+
+@pytest.mark.parametrize("drop, extra", [(True, False), (False, True)],
+                         ids=["a field missing", "a field too many"])
+def test_a_wrong_field_count_is_refused_at_its_line(con, write_release, drop, extra):
+    before = database_checksums(con)
+    bad = _replace_field(_psc_file(write_release, "bad.psc"), 7, None, None, drop, extra)
+    with pytest.raises(LoadError, match=r":7: wrong field count"):
+        load_file(con, "psc", bad)
+    assert database_checksums(con) == before
+
+
+def test_line_numbers_count_blank_lines(con, write_release):
+    """A blank line is skipped, and the lines after it keep their real numbers."""
+    path = _psc_file(write_release, "blank.psc")
+    lines = path.read_text().split("\n")
+    lines.insert(1, "")
+    path.write_text("\n".join(lines))
+    _replace_field(path, 5, 1, "95.0")   # dec out of range on line 5 (record 4)
+    with pytest.raises(LoadError, match=r"blank\.psc:5: column dec"):
+        load_file(con, "psc", path)
+
+
+def test_a_key_already_loaded_from_another_file_is_refused(con, write_release):
+    first = _psc_file(write_release, "first.psc", seed=1, first_key=1)
+    load_file(con, "psc", first)
+    before = database_checksums(con)
+    second = _psc_file(write_release, "second.psc", seed=9, first_key=40)  # keys 40..89
+    with pytest.raises(LoadError, match=r"second\.psc:1: column pts_key: pts_key 40 is "
+                                        r"already in table psc \(loaded from .*first\.psc\)"):
+        load_file(con, "psc", second)
+    assert database_checksums(con) == before
+
+
+def test_the_same_file_twice_is_skipped_and_replace_reloads_it(con, write_release):
+    path = _psc_file(write_release, "once.psc.gz", n=200)
+    first = load_file(con, "psc", path)
+    again = load_file(con, "psc", path)
+    assert again.skipped and "already loaded" in again.summary()
+    assert con.execute("SELECT count(*) FROM psc").fetchone()[0] == 200
+
+    redo = load_file(con, "psc", path, replace=True)
+    assert redo.replaced == [first.load_id]
+    assert con.execute("SELECT count(*), min(load_id), max(load_id) FROM psc").fetchone() == \
+        (200, redo.load_id, redo.load_id)
+    assert con.execute("SELECT status, replaced_by FROM loads WHERE load_id = ?",
+                       [first.load_id]).fetchone() == ("replaced", redo.load_id)
+
+
+def test_gzipped_and_plain_files_give_the_same_rows(con, write_release):
+    rows = synthetic_psc(100, seed=4)
+    plain = write_release("psc", rows, "p.psc")
+    zipped = write_release("psc", rows.set_column(
+        rows.schema.get_field_index("pts_key"), "pts_key",
+        pa.array(np.arange(1001, 1101))), "p.psc.gz")
+    load_files(con, "psc", [plain, zipped])
+    a = con.execute("SELECT * EXCLUDE (pts_key, load_id) FROM psc WHERE pts_key < 1000 "
+                    "ORDER BY hpx29").fetchall()
+    b = con.execute("SELECT * EXCLUDE (pts_key, load_id) FROM psc WHERE pts_key > 1000 "
+                    "ORDER BY hpx29").fetchall()
+    assert a == b and len(a) == 100
+
+
+def test_hpx29_is_the_cdshealpix_order_29_index_and_the_table_stays_sorted(
+        con, write_release):
+    from astropy import units as u
+    from astropy.coordinates import Latitude, Longitude
+    from cdshealpix import nested
+
+    paths = [_psc_file(write_release, f"f{i}.psc", n=3000, seed=i, first_key=1 + 10_000 * i)
+             for i in range(3)]
+    load_files(con, "psc", paths)
+    ra, dec, hpx = (np.array(c) for c in zip(*con.execute(
+        "SELECT ra, dec, hpx29 FROM psc").fetchall(), strict=True))
+    expected = nested.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), 29)
+    assert np.array_equal(hpx, expected.astype(np.int64))
+    assert np.all(np.diff(hpx) >= 0), "psc must be stored in hpx29 order"
+    assert is_sorted(con, "psc")
+
+
+def test_a_failed_file_keeps_the_files_before_it_whole(con, write_release):
+    good = _psc_file(write_release, "good.psc", n=40)
+    bad = _replace_field(_psc_file(write_release, "bad.psc", first_key=500), 2, 6, "x")
+    with pytest.raises(LoadError):
+        load_files(con, "psc", [good, bad])
+    assert con.execute("SELECT count(*), count(DISTINCT load_id) FROM psc").fetchone() == (40, 1)
+    assert con.execute("SELECT count(*) FROM loads").fetchone()[0] == 1
+
+
+def test_a_file_that_is_not_there_or_empty_is_an_error(con, tmp_path):
+    with pytest.raises(LoadError, match="no such file"):
+        load_file(con, "psc", tmp_path / "missing.gz")
+    empty = tmp_path / "empty.psc"
+    empty.write_text("")
+    with pytest.raises(LoadError, match="no records"):
+        load_file(con, "psc", empty)
