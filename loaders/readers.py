@@ -171,11 +171,13 @@ def _read_astropy(path: Path, fmt: str):
     try:
         if fmt == "votable":
             from astropy.io.votable import parse_single_table
-            # Gator declares ra/dec as 4-byte floats although it prints 6 decimals: read every
-            # float FIELD as double so that no published digit is lost.
             with _open_text(path) as handle:
                 text = handle.read()
-            text = re.sub(r'(<FIELD\b[^>]*\bdatatype=")float(")', r"\1double\2", text)
+            if "<TABLEDATA" in text.upper():
+                # Read every cell as text and let the schema types convert it, as for release
+                # lines: Gator declares ra/dec as 4-byte floats although it prints 6 decimals,
+                # and astropy turns an empty integer cell (Gator's null) into an unmasked 0.
+                text = re.sub(r"<FIELD\b[^>]*>", _text_field, text)
             table = parse_single_table(io.BytesIO(text.encode("utf-8")))
             return table.to_table(use_names_over_ids=True)
         return Table.read(str(path), format="ipac")
@@ -183,12 +185,17 @@ def _read_astropy(path: Path, fmt: str):
         raise LoadError(str(path), f"cannot read as {fmt} table: {exc}") from None
 
 
+def _text_field(match: re.Match) -> str:
+    tag = re.sub(r'\s(datatype|arraysize)="[^"]*"', "", match.group(0))
+    return tag.replace("<FIELD", '<FIELD datatype="char" arraysize="*"', 1)
+
+
 def _arrow_column(column) -> pa.Array:
     values = np.asarray(column)
     mask = np.asarray(getattr(column, "mask", np.zeros(len(values), bool)))
     if values.dtype.kind in ("U", "S", "O"):
-        return pa.array([None if m else str(v) for v, m in zip(values, mask, strict=True)],
-                        type=pa.string())
+        return pa.array([None if m or v == "" else str(v)
+                         for v, m in zip(values, mask, strict=True)], type=pa.string())
     return pa.array(values, mask=mask if mask.any() else None)
 
 

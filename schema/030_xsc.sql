@@ -1,5 +1,7 @@
 -- Extended Source Catalog: the 389 release columns in file order (2mass_reference.md §2;
--- the first column is jdate, the last ext_key), then catscan's own columns.
+-- the first column is jdate, the last ext_key), then catscan's own columns. Only ra, dec and
+-- designation are NOT NULL so that Gator subsets import; release lines must also carry
+-- jdate and ext_key (loaders/tables.py).
 -- Units in the comments; formats: f -> DOUBLE, hd -> SMALLINT, d -> INTEGER, s -> VARCHAR.
 CREATE TABLE xsc (
     "jdate" DOUBLE,
@@ -390,7 +392,7 @@ CREATE TABLE xsc (
     "j_seetrack" DOUBLE,
     "h_seetrack" DOUBLE,
     "k_seetrack" DOUBLE,
-    "ext_key" INTEGER NOT NULL,
+    "ext_key" INTEGER,
     hpx29 BIGINT NOT NULL,   -- HEALPix NESTED order-29 index of (ra, dec), cdshealpix
     load_id INTEGER NOT NULL -- loads.load_id of the file this row came from
 );
