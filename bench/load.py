@@ -147,6 +147,7 @@ def generate(workdir: Path, rows: int, files: int) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     manifest.unlink(missing_ok=True)
     con = memory_database()
+    con.execute("SET enable_progress_bar = false")
     try:
         for path, (name, chunks) in zip(paths, layout.items(), strict=True):
             started = time.perf_counter()

@@ -13,6 +13,7 @@ ROW_TABLES = ("tiles", "nights", "processing_history", "scans", "night_qa", "psc
               "atlas_images", "loads")
 SKY_DEG2 = 4 * np.pi * (180 / np.pi) ** 2
 AREA_ORDER = 10  # HEALPix cells of 3.4' for the area holding catalogue sources
+MOC_DEPTH = 15   # 6.4" cells: the footprint union overestimates by at most its boundary cells
 
 
 @dataclass
@@ -49,7 +50,7 @@ def scan_area(con: duckdb.DuckDBPyConnection, loaded_only: bool = True) -> float
     lat = np.stack([corners[k] for k in ("dec_1", "dec_2", "dec_4", "dec_3")], axis=1)
     vertices = np.empty((2 * len(lon), 4))
     vertices[0::2], vertices[1::2] = lon, lat   # mocpy's [lon1, lat1, lon2, lat2, ...] form
-    mocs = MOC.from_polygons(vertices, max_depth=14)
+    mocs = MOC.from_polygons(vertices, max_depth=MOC_DEPTH)
     union = mocs[0].union(*mocs[1:]) if len(mocs) > 1 else mocs[0]
     return float(union.sky_fraction * SKY_DEG2)
 

@@ -1,0 +1,51 @@
+"""``catscan info``: counts by table and scan status, and sky areas computed on the sphere."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from catscan.demo import DEMO_SCANS
+from catscan.info import MOC_DEPTH, database_info
+from catscan.loaders import load_file
+from catscan.survey.synthetic_psc import synthetic_psc
+from catscan.survey.synthetic_scans import scan_rows
+
+
+def spherical_polygon_area(lon_deg, lat_deg) -> float:
+    """Area (deg²) of a small convex spherical polygon: sum of spherical triangle areas
+    from the first vertex (L'Huilier), independent of HEALPix."""
+    v = np.stack([np.cos(np.radians(lat_deg)) * np.cos(np.radians(lon_deg)),
+                  np.cos(np.radians(lat_deg)) * np.sin(np.radians(lon_deg)),
+                  np.sin(np.radians(lat_deg))], axis=1)
+    total = 0.0
+    for i in range(1, len(v) - 1):
+        a, b, c = v[0], v[i], v[i + 1]
+        # Oosterom & Strackee formula for the solid angle of a triangle
+        total += 2 * np.arctan2(abs(np.dot(a, np.cross(b, c))),
+                                1 + np.dot(a, b) + np.dot(b, c) + np.dot(c, a))
+    return float(total * (180 / np.pi) ** 2)
+
+
+def test_info_counts_tables_and_scans_and_measures_the_area(con, write_release):
+    specs = DEMO_SCANS
+    scans = scan_rows(specs, seed=1)
+    load_file(con, "scans", write_release("scans", scans, "scans.tbl"))
+    first = specs[0]
+    (ra_range, dec_range) = first.box()
+    load_file(con, "psc", write_release("psc", synthetic_psc(
+        777, seed=5, ra_range=ra_range, dec_range=dec_range, scan_key=first.scan_key), "p.gz"))
+
+    info = database_info(con, "test", 0)
+
+    assert info.rows["psc"] == 777 and info.rows["scans"] == 3 and info.rows["loads"] == 2
+    assert info.scans_by_status == {("P", True): 1, ("P", False): 2}
+    corners = scans.to_pylist()[0]
+    lon = [corners[f"ra_{i}"] for i in (1, 2, 4, 3)]
+    lat = [corners[f"dec_{i}"] for i in (1, 2, 4, 3)]
+    expected = spherical_polygon_area(lon, lat)
+    assert 0.8 < expected < 0.9                      # 8.5' x 6 deg
+    # a MOC covers the footprint: larger, by at most a band of boundary cells
+    cell = np.sqrt(4 * np.pi * (180 / np.pi) ** 2 / (12 * 4**MOC_DEPTH))
+    perimeter = 2 * 6.0 + 2 * 8.5 / 60
+    assert expected <= info.scan_area_deg2 <= expected + 1.5 * perimeter * cell
+    assert 0 < info.source_area_deg2 < 4 * expected  # 3.4' cells around the sources
