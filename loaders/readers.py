@@ -120,9 +120,12 @@ def _stage_release(con: duckdb.DuckDBPyConnection, path: Path, columns: list[Col
             f"rejects_scan = '{_REJECT_SCANS}')", [str(path)])
     except duckdb.Error as exc:
         raise LoadError(str(path), f"cannot read as a release file: {_first_line(exc)}") from None
+    # one bad line can have several rejects (casts, then the field count): report the line's
+    # field count first, since that explains the rest
     reject = con.execute(
-        f"SELECT line, column_name, error_type, error_message, count(*) OVER () "
-        f"FROM {_REJECTS} ORDER BY line LIMIT 1").fetchone()
+        f"SELECT line, column_name, error_type, error_message, "
+        f"(SELECT count(DISTINCT line) FROM {_REJECTS}) FROM {_REJECTS} ORDER BY line, "
+        f"error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') DESC LIMIT 1").fetchone()
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
     staged = Staged(path, "release", 0, [c.name for c in columns])
     if reject:
@@ -157,8 +160,11 @@ def _field_count_message(duckdb_message: str, expected: int, trailing: bool,
 
 
 def _tidy(message: str) -> str:
-    message = message.replace("Error when converting column", "cannot convert column")
-    return message.split("\n")[0]
+    """DuckDB's cast message without the parts our own prefix already says."""
+    message = message.split("\n")[0]
+    message = re.sub(r'^Error when converting column "[^"]*"\.\s*', "", message)
+    return re.sub(r"^Could not convert string (.*) to '(\w+)'$", r"cannot convert \1 to \2",
+                  message)
 
 
 def _first_line(exc: Exception) -> str:

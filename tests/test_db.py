@@ -12,8 +12,14 @@ from astropy.coordinates import SkyCoord
 
 import catscan
 from catscan.config import resolve_db_path
-from catscan.db import (apply_schema, connect, init_database, schema_files, schema_version,
-                        transaction)
+from catscan.db import (
+    apply_schema,
+    connect,
+    init_database,
+    schema_files,
+    schema_version,
+    transaction,
+)
 from catscan.errors import DatabaseBusy, SchemaError
 
 
