@@ -49,7 +49,7 @@ def test_cases_where_plain_floating_point_floor_goes_wrong():
     assert designation(359.999999, -89.999999) == "23595999-8959599"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(positions, min_size=1, max_size=50))
 def test_the_sql_function_is_the_same_rule(micro_list):
     ra = [r / MICRO for r, _ in micro_list]
