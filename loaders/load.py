@@ -143,6 +143,6 @@ def load_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[str | Pat
             if on_result:
                 on_result(result)
     finally:
-        if RULES[table].sorted_by_hpx29 and any(not r.skipped for r in results):
+        if RULES[table].sorted_by_hpx29:  # also finishes a sort an earlier kill interrupted
             optimize(con, table, progress=progress)
     return results
