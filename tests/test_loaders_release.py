@@ -217,3 +217,20 @@ def test_a_file_that_is_not_there_or_empty_is_an_error(con, tmp_path):
     empty.write_text("")
     with pytest.raises(LoadError, match="no records"):
         load_file(con, "psc", empty)
+
+
+def test_a_load_command_finishes_a_sort_that_an_earlier_kill_interrupted(con, write_release):
+    """Rows committed, sort killed: rerunning the same load skips the file and sorts."""
+    paths = [_psc_file(write_release, f"s{i}.psc", n=500, seed=i, first_key=1 + 1000 * i)
+             for i in range(2)]
+    load_files(con, "psc", paths)
+    con.execute("CREATE TEMP TABLE shuffled AS SELECT * FROM psc ORDER BY pts_key")
+    con.execute("DELETE FROM psc")
+    con.execute("INSERT INTO psc SELECT * FROM shuffled")
+    con.execute("UPDATE catalog_state SET sorted = false WHERE table_name = 'psc'")
+
+    results = load_files(con, "psc", paths)
+
+    assert all(r.skipped for r in results)
+    hpx = [r[0] for r in con.execute("SELECT hpx29 FROM psc ORDER BY rowid").fetchall()]
+    assert hpx == sorted(hpx) and is_sorted(con, "psc")
