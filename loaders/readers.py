@@ -36,7 +36,11 @@ class Staged:
     rows: int
     columns: list[str]                # the file columns present (ours, after aliases)
     ignored: list[str] = field(default_factory=list)  # input columns the table lacks
-    where: str = "line"               # how a record is located: by line, or by row
+
+    @property
+    def where(self) -> str:
+        """How a record is located in messages: by file line, or by VOTable row."""
+        return "row" if self.format == "votable" else "line"
 
     def locate(self, index: int) -> int:
         """The 1-based file line (or VOTable row) of staged record ``index`` (0-based)."""
@@ -228,8 +232,7 @@ def _stage_astropy(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
             else f"CAST(NULL AS {c.type}) AS {quote(c.name)}" for c in columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT *{extra} FROM "
                     f"(SELECT {select} FROM catscan_raw)")
-        staged = Staged(path, fmt, len(table), list(found), ignored,
-                        where="row" if fmt == "votable" else "line")
+        staged = Staged(path, fmt, len(table), list(found), ignored)
         _check_casts(con, staged, found, wanted)
     finally:
         con.unregister("catscan_raw")
