@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from catscan.designation import designation
+from catscan.errors import LoadError
 from catscan.loaders import load_file
 from catscan.loaders.schema_info import table_columns
 from catscan.loaders.tables import RULES
@@ -125,3 +126,27 @@ def test_every_real_designation_follows_the_truncation_rule(real_2mass, name):
     wrong = [r["designation"] for r in rows
              if designation(float(r["ra"]), float(r["dec"])) != r["designation"].strip()[:16]]
     assert wrong == [] and len(rows) > 0
+
+
+def test_a_bad_value_in_a_gator_table_is_reported_at_its_file_line(con, real_2mass, tmp_path):
+    lines = (real_2mass / M31).read_text().splitlines(keepends=True)
+    data = [i for i, line in enumerate(lines) if line.strip() and line[0] not in "\\|"]
+    target = data[100]                                  # the 101st record
+    dec_text = lines[target].split()[1]
+    lines[target] = lines[target].replace(dec_text, "95.000000", 1)
+    bad = tmp_path / "m31_bad.tbl"
+    bad.write_text("".join(lines))
+    with pytest.raises(LoadError) as err:
+        load_file(con, "psc", bad)
+    assert (err.value.line, err.value.column) == (target + 1, "dec")
+    assert con.execute("SELECT count(*) FROM psc").fetchone()[0] == 0
+
+
+def test_a_bad_value_in_a_votable_is_reported_at_its_row(con, real_2mass, tmp_path):
+    text = (real_2mass / POLYGON).read_text()
+    rows = text.split("<TR>")
+    rows[3] = rows[3].replace("<TD>n</TD>", "<TD>x</TD>", 1)   # hemis of the 3rd row
+    bad = tmp_path / "poly_bad.xml"
+    bad.write_text("<TR>".join(rows))
+    with pytest.raises(LoadError, match=r"poly_bad\.xml \(row 3\): column hemis"):
+        load_file(con, "psc", bad)
