@@ -35,11 +35,13 @@ def _band(rng: np.random.Generator, m: np.ndarray, band: str, n: int) -> dict:
     detected = snr >= 3.0
     rd = np.where(m < 5.0, "3", np.where(m < 8.5, "1", "2"))
     rd = np.where(detected, rd, "0")
-    cmsig = np.maximum(1.0857 / np.maximum(snr, 1e-3), 0.015) * rng.uniform(0.9, 1.1, n)
+    cmsig = np.round(np.maximum(1.0857 / np.maximum(snr, 1e-3), 0.015)
+                     * rng.uniform(0.9, 1.1, n), 3)
     msigcom = np.sqrt(cmsig**2 + ZP_ERR[band] ** 2 + 0.005**2)
-    qual = np.select([snr > 10, snr > 7, snr > 5],
-                     ["A", "B", "C"], "D")
-    qual = np.where((qual == "A") & (cmsig >= 0.10857), "B", qual)
+    snr = np.round(np.minimum(snr, 1e7), 1)
+    # ph_qual from the published (rounded) values, in the release's order of precedence
+    qual = np.select([(snr > 10) & (cmsig < 0.10857), (snr > 7) & (cmsig < 0.15510),
+                      (snr > 5) & (cmsig < 0.21714)], ["A", "B", "C"], "D")
     qual = np.where(detected, qual, "U")
     upper = np.round(LIMIT_10SIGMA[band] + 1.2 + rng.normal(0, 0.2, n), 3)
     mag = np.where(detected, np.round(m, 3), upper)
@@ -48,9 +50,9 @@ def _band(rng: np.random.Generator, m: np.ndarray, band: str, n: int) -> dict:
     stdap = np.round(m + rng.normal(0, 1, n) * cmsig, 3)
     return {
         "m": mag,
-        "cmsig": np.where(detected, np.round(cmsig, 3), np.nan),
+        "cmsig": np.where(detected, cmsig, np.nan),
         "msigcom": np.where(detected, np.round(msigcom, 3), np.nan),
-        "snr": np.where(detected, np.round(np.minimum(snr, 1e7), 1), np.nan),
+        "snr": np.where(detected, snr, np.nan),
         "qual": qual, "rd": rd,
         "bl": np.where(detected, "1", "0"),
         "cc": np.where(rng.random(n) < 0.03, "c", "0"),
