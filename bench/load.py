@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -36,15 +37,17 @@ import duckdb
 import numpy as np
 
 from catscan.db import memory_database
+from catscan.loaders import release_format
 from catscan.loaders.release_format import write_release_file
 from catscan.loaders.schema_info import file_columns
+from catscan.survey import synthetic_psc as synthetic_module
 from catscan.survey.synthetic_psc import synthetic_psc
 
 DEFAULT_ROWS = 20_000_000
 CHUNK_ROWS = 1_000_000          # rows generated at a time (bounds the generator's memory)
 ROWS_PER_FILE = 5_000_000       # the real release holds ~5.1 M rows per psc_xxx.gz file
 SEED = 2003
-GENERATOR_VERSION = 1           # bump when the generated files change
+LAYOUT_VERSION = 1              # bump when plan() or write_file() change the files
 GOAL_RATIO = 0.50
 RSS_GOAL_KIB = 2 * 1024 * 1024  # 2 GiB
 TIME_BIN = Path("/usr/bin/time")
@@ -132,13 +135,21 @@ def write_file(con: duckdb.DuckDBPyConnection, path: Path, chunks: list[Chunk]) 
     part.replace(path)
 
 
+def generator_digest() -> str:
+    """sha256 of the generator's and the writer's sources: a change regenerates the files."""
+    digest = hashlib.sha256(str(LAYOUT_VERSION).encode())
+    for module in (synthetic_module, release_format):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def generate(workdir: Path, rows: int, files: int) -> list[Path]:
     """The release files for (rows, files), generated once and cached in ``workdir``."""
     target = workdir / f"psc_{rows}rows_{files}files"
     manifest = target / "manifest.json"
     layout = plan(rows, files)
     wanted = {"rows": rows, "files": sorted(layout), "seed": SEED,
-              "chunk_rows": CHUNK_ROWS, "generator": GENERATOR_VERSION}
+              "chunk_rows": CHUNK_ROWS, "generator": generator_digest()}
     paths = [target / name for name in layout]
     if manifest.exists() and json.loads(manifest.read_text()) == wanted \
             and all(p.exists() for p in paths):

@@ -1,10 +1,13 @@
 """Load files into the database, one transaction per file.
 
-A file is read and checked in a staging table first; only then, in one transaction, are its
-rows inserted (in hpx29 order) together with its ``loads`` audit row. Any error rolls the
-transaction back, so the database is exactly as before. A file already loaded (same sha256)
-is skipped unless ``replace`` is set, in which case its earlier rows are swapped out in the
-same transaction.
+Release files take the fast path: in one transaction their rows stream from DuckDB's CSV
+reader straight into the table (both cores, no staging copy), are checked where they landed,
+and the transaction commits only if every check passes. On any failure the transaction rolls
+back and the file is read again through a staging table, whose row order gives the line and
+column for the message. Gator tables and VOTables (small) always go through the staging
+table. Either way the database is exactly as before a failed file. A file already loaded
+(same sha256) is skipped unless ``replace`` is set, in which case its earlier rows are
+swapped out in the same transaction. Big tables are re-sorted by hpx29 once per command.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from catscan.db import schema_version, transaction
 from catscan.errors import LoadError
 from catscan.progress import Progress
 
-from .optimize import mark_insert, optimize
-from .readers import STAGE, stage_file
-from .schema_info import quote, table_columns
-from .tables import DERIVED_COLUMNS, RULES
-from .validate import validate
+from .optimize import mark_unsorted, optimize
+from .readers import STAGE, ReleaseSource, detect_format, stage_file
+from .schema_info import file_columns, quote, table_columns
+from .tables import DERIVED_COLUMNS, RULES, TableRules
+from .validate import Check, checks_for, validate
 
 
 @dataclass
@@ -61,6 +64,20 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+@dataclass(frozen=True)
+class _Audit:
+    """What the ``loads`` row says about the input, written in the load's transaction."""
+    path: Path
+    sha256: str
+    bytes: int
+    format: str
+    started: datetime
+
+
+class _CheckFailed(Exception):
+    """The fast path found bad input: roll back and let the staged path say where."""
+
+
 def load_file(con: duckdb.DuckDBPyConnection, table: str, path: str | Path, *,
               replace: bool = False, progress: Progress | None = None) -> LoadResult:
     """Load one release file, Gator IPAC table or VOTable into ``table`` atomically."""
@@ -74,58 +91,149 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: str | Path, *,
     previous = [row[0] for row in con.execute(
         "SELECT load_id FROM loads WHERE kind = ? AND sha256 = ? AND status = 'loaded' "
         "ORDER BY load_id", [table, digest]).fetchall()]
-    result = LoadResult(path, table)
+    result = LoadResult(path, table, replaced=previous)
     if previous and not replace:
         result.skipped = True
         return result
+    fmt = detect_format(path)
+    audit = _Audit(path, digest, size, fmt, started)
     try:
-        with progress.step(con, f"reading {path.name}"):
-            staged = stage_file(con, path, rules)
-        with progress.step(con, f"checking {path.name}"):
-            validate(con, rules, staged, previous)
-        with progress.step(con, f"writing {staged.rows:,} rows into {table}"):
-            with transaction(con):
-                load_id = con.execute("SELECT nextval('loads_seq')").fetchone()[0]
-                if previous:
-                    ids = ", ".join(str(i) for i in previous)
-                    con.execute(f"DELETE FROM {quote(table)} WHERE load_id IN ({ids})")
-                    con.execute(f"UPDATE loads SET status = 'replaced', replaced_by = ? "
-                                f"WHERE load_id IN ({ids})", [load_id])
-                _insert(con, table, load_id, rules.sorted_by_hpx29)
-                if rules.after_insert and "scan_key" in staged.columns:
-                    con.execute(rules.after_insert)
-                finished = datetime.now(UTC)
-                con.execute(
-                    "INSERT INTO loads (load_id, kind, target, path, sha256, bytes, format, "
-                    "rows_accepted, rows_rejected, rejects, catscan_version, schema_version, "
-                    "started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
-                    [load_id, table, table, str(path), digest, size, staged.format,
-                     staged.rows, json.dumps([]), __version__, schema_version(), started,
-                     finished])
+        if fmt == "release":
+            try:
+                with progress.step(con, f"loading {path.name}"):
+                    result.rows, result.load_id = _load_release(con, rules, audit, previous)
+            except (duckdb.Error, _CheckFailed) as failure:
+                with progress.step(con, f"finding the error in {path.name}"):
+                    _diagnose(con, rules, path, previous, failure)
+        else:
+            with progress.step(con, f"reading {path.name}"):
+                staged = stage_file(con, path, rules)
+                validate(con, rules, staged, previous)
+            with progress.step(con, f"writing {staged.rows:,} rows into {table}"), \
+                    transaction(con):
+                load_id = _begin_load(con, rules, audit, previous)
+                _insert_staged(con, table, load_id, rules)
+                result.rows, result.load_id = staged.rows, load_id
+            result.ignored_columns = staged.ignored
+        finished = con.execute("SELECT finished FROM loads WHERE load_id = ?",
+                               [result.load_id]).fetchone()[0]
     finally:
         con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-    result.rows, result.load_id, result.format = staged.rows, load_id, staged.format
-    result.replaced, result.ignored_columns = previous, staged.ignored
+    result.format = fmt
     result.seconds = (finished - started).total_seconds()
     return result
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, load_id: int, sort: bool) -> None:
-    """INSERT the staged rows with the derived columns, in hpx29 order for big tables."""
+def _begin_load(con: duckdb.DuckDBPyConnection, rules: TableRules, audit: _Audit,
+                previous: list[int]) -> int:
+    """Inside the load transaction: take a load_id, swap out replaced rows, write the
+    audit row (its row count and end time are completed before COMMIT)."""
+    load_id = con.execute("SELECT nextval('loads_seq')").fetchone()[0]
+    if previous:
+        ids = ", ".join(str(int(i)) for i in previous)
+        con.execute(f"DELETE FROM {quote(rules.table)} WHERE load_id IN ({ids})")
+        con.execute(f"UPDATE loads SET status = 'replaced', replaced_by = ? "
+                    f"WHERE load_id IN ({ids})", [load_id])
+    con.execute(
+        "INSERT INTO loads (load_id, kind, target, path, sha256, bytes, format, rows_accepted, "
+        "rejects, catscan_version, schema_version, started, finished) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+        [load_id, rules.table, rules.table, str(audit.path), audit.sha256, audit.bytes,
+         audit.format, json.dumps([]), __version__, schema_version(), audit.started,
+         audit.started])
+    return load_id
+
+
+def _finish_load(con: duckdb.DuckDBPyConnection, rules: TableRules, load_id: int,
+                 rows: int) -> None:
+    con.execute("UPDATE loads SET rows_accepted = ?, finished = ? WHERE load_id = ?",
+                [rows, datetime.now(UTC), load_id])
+    if rules.after_insert and any(c.name == "scan_key" for c in file_columns(con, rules.table)):
+        con.execute(rules.after_insert.format(table=quote(rules.table), load_id=int(load_id)))
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
+                    hpx29: str) -> tuple[list[str], list[str]]:
+    """Target column names and the SQL for each value, from a source of file columns."""
     names, values = [], []
     for col in table_columns(con, table):
         names.append(quote(col.name))
         if col.name == "load_id":
             values.append(str(int(load_id)))
+        elif col.name == "hpx29":
+            values.append(hpx29)
         elif col.name in DERIVED_COLUMNS:
             values.append(DERIVED_COLUMNS[col.name])
         else:
             values.append(quote(col.name))
-    order = " ORDER BY hpx29" if sort else ""
-    if sort:
-        mark_insert(con, table, STAGE)
-    con.execute(f"INSERT INTO {quote(table)} ({', '.join(names)}) "
-                f"SELECT {', '.join(values)} FROM {STAGE}{order}")
+    return names, values
+
+
+def _load_release(con: duckdb.DuckDBPyConnection, rules: TableRules, audit: _Audit,
+                  previous: list[int]) -> tuple[int, int]:
+    """The fast path: read, insert and check in one transaction. Returns (rows, load_id)."""
+    table = rules.table
+    source = ReleaseSource.of(audit.path, file_columns(con, table))
+    # hpx29 is NOT NULL: an extra field after a trailing "|" makes it NULL and fails the row
+    hpx29 = "hpx29(ra, dec)" if not source.trailing else \
+        "CASE WHEN coalesce(catscan_tail, '') = '' THEN hpx29(ra, dec) END"
+    with transaction(con):
+        load_id = _begin_load(con, rules, audit, previous)
+        names, values = _insert_columns(con, table, load_id, hpx29)
+        con.execute("SET preserve_insertion_order = false")  # parse on every core
+        try:
+            rows = source.run(con, f"INSERT INTO {quote(table)} ({', '.join(names)}) "
+                                   f"SELECT {', '.join(values)} FROM {source.sql()}"
+                              ).fetchone()[0]
+        finally:
+            con.execute("RESET preserve_insertion_order")
+        if source.first_reject(con) is not None or rows == 0:
+            raise _CheckFailed()
+        present = [c.name for c in source.columns]
+        _check_in_place(con, rules, present, load_id)
+        if rules.sorted_by_hpx29:
+            mark_unsorted(con, table)
+        _finish_load(con, rules, load_id, rows)
+    return rows, load_id
+
+
+def _check_in_place(con: duckdb.DuckDBPyConnection, rules: TableRules, present: list[str],
+                    load_id: int) -> None:
+    """The staged path's checks, on the rows just inserted (they carry this load_id)."""
+    table = quote(rules.table)
+    checks: list[Check] = checks_for(con, rules, "release", present)
+    if checks:
+        violated = " OR ".join(f"({c.violated})" for c in checks)
+        if con.execute(f"SELECT count(*) FROM {table} WHERE load_id = ? AND ({violated})",
+                       [load_id]).fetchone()[0]:
+            raise _CheckFailed()
+    key = quote(rules.key)
+    if rules.key in present and con.execute(
+            f"SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {key} IN "
+            f"(SELECT {key} FROM {table} WHERE load_id = ?) GROUP BY {key} "
+            f"HAVING count(*) > 1)", [load_id]).fetchone()[0]:
+        raise _CheckFailed()
+
+
+def _diagnose(con: duckdb.DuckDBPyConnection, rules: TableRules, path: Path,
+              previous: list[int], failure: Exception) -> None:
+    """After a failed fast load (rolled back): stage the file to name the bad line."""
+    staged = stage_file(con, path, rules)
+    validate(con, rules, staged, previous)
+    detail = str(failure).strip().split("\n")[0] or "the load failed"
+    raise LoadError(str(path), detail)
+
+
+def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
+                   rules: TableRules) -> None:
+    """INSERT checked staged rows (hpx29 already computed while staging)."""
+    names, values = _insert_columns(con, table, load_id, "hpx29")
+    order = " ORDER BY hpx29" if rules.sorted_by_hpx29 else ""
+    if rules.sorted_by_hpx29:
+        mark_unsorted(con, table, new_rows=STAGE)
+    rows = con.execute(f"INSERT INTO {quote(table)} ({', '.join(names)}) "
+                       f"SELECT {', '.join(values)} FROM {STAGE}{order}").fetchone()[0]
+    _finish_load(con, rules, load_id, rows)
 
 
 def load_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[str | Path], *,
@@ -135,14 +243,18 @@ def load_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[str | Pat
 
     Stops at the first bad file (the files before it stay loaded, each whole).
     """
-    results = []
+    results: list[LoadResult] = []
+    sort = RULES[table].sorted_by_hpx29
     try:
         for path in paths:
             result = load_file(con, table, path, replace=replace, progress=progress)
             results.append(result)
             if on_result:
                 on_result(result)
-    finally:
-        if RULES[table].sorted_by_hpx29:  # also finishes a sort an earlier kill interrupted
+    except BaseException:
+        if sort and any(not r.skipped for r in results):  # sort what this command loaded
             optimize(con, table, progress=progress)
+        raise
+    if sort:  # also finishes a sort that an earlier, killed command left undone
+        optimize(con, table, progress=progress)
     return results

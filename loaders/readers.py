@@ -107,43 +107,73 @@ def _first_record(path: Path) -> str:
 TAIL = "catscan_tail"  # the empty field after a trailing "|"
 
 
-def _stage_release(con: duckdb.DuckDBPyConnection, path: Path, columns: list[Column],
-                   extra: str) -> Staged:
-    # A trailing "|" is allowed, file by file as its first line shows; DuckDB's reader then
-    # sees one more (empty) field, which must stay empty.
-    trailing = _first_record(path).endswith("|")
-    fields = [(c.name, c.type) for c in columns] + ([(TAIL, "VARCHAR")] if trailing else [])
-    spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in fields) + "}"
-    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT *{extra} FROM read_csv(?, "
-            f"columns = {spec}, delim = '|', header = false, quote = '', escape = '', "
-            "nullstr = '\\N', auto_detect = false, dateformat = '%Y-%m-%d', "
-            f"store_rejects = true, rejects_table = '{_REJECTS}', "
-            f"rejects_scan = '{_REJECT_SCANS}')", [str(path)])
-    except duckdb.Error as exc:
-        raise LoadError(str(path), f"cannot read as a release file: {_first_line(exc)}") from None
-    # one bad line can have several rejects (casts, then the field count): report the line's
-    # field count first, since that explains the rest
-    reject = con.execute(
-        f"SELECT line, column_name, error_type, error_message, "
-        f"(SELECT count(DISTINCT line) FROM {_REJECTS}) FROM {_REJECTS} ORDER BY line, "
-        f"error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') DESC LIMIT 1").fetchone()
-    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
-    staged = Staged(path, "release", 0, [c.name for c in columns])
-    if reject:
+@dataclass(frozen=True)
+class ReleaseSource:
+    """``read_csv(...)`` of one release file, with its rejects kept for the error message.
+
+    A trailing "|" is allowed, file by file as its first line shows; DuckDB's reader then
+    sees one more field (``catscan_tail``), which must stay empty.
+    """
+    path: Path
+    columns: list[Column]
+    trailing: bool
+
+    @classmethod
+    def of(cls, path: Path, columns: list[Column]) -> ReleaseSource:
+        return cls(path, columns, _first_record(path).endswith("|"))
+
+    def sql(self) -> str:
+        """The table function; the file name is the statement's one parameter."""
+        fields = [(c.name, c.type) for c in self.columns]
+        fields += [(TAIL, "VARCHAR")] if self.trailing else []
+        spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in fields) + "}"
+        return (f"read_csv(?, columns = {spec}, delim = '|', header = false, quote = '', "
+                "escape = '', nullstr = '\\N', auto_detect = false, dateformat = '%Y-%m-%d', "
+                f"store_rejects = true, rejects_table = '{_REJECTS}', "
+                f"rejects_scan = '{_REJECT_SCANS}')")
+
+    def run(self, con: duckdb.DuckDBPyConnection, statement: str):
+        """Execute ``statement`` (which contains ``self.sql()``) with fresh reject tables."""
+        con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
+        return con.execute(statement, [str(self.path)])
+
+    def first_reject(self, con: duckdb.DuckDBPyConnection) -> LoadError | None:
+        """The first bad line DuckDB's reader set aside, as an error (None: no rejects)."""
+        # one bad line can have several rejects (casts, then the field count): report the
+        # line's field count first, since that explains the rest
+        reject = con.execute(
+            f"SELECT line, column_name, error_type, error_message, "
+            f"(SELECT count(DISTINCT line) FROM {_REJECTS}) FROM {_REJECTS} ORDER BY line, "
+            f"error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') DESC LIMIT 1").fetchone()
+        con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
+        if not reject:
+            return None
         line, column, kind, message, count = reject
         more = f" ({count - 1} more bad lines)" if count > 1 else ""
         if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-            column, message = None, _field_count_message(message, len(columns), trailing)
+            column, message = None, _field_count_message(message, len(self.columns),
+                                                         self.trailing)
+        return LoadError(str(self.path), _tidy(message) + more, line=line, column=column)
+
+
+def _stage_release(con: duckdb.DuckDBPyConnection, path: Path, columns: list[Column],
+                   extra: str) -> Staged:
+    source = ReleaseSource.of(path, columns)
+    try:
+        source.run(con, f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT *{extra} "
+                        f"FROM {source.sql()}")
+    except duckdb.Error as exc:
+        raise LoadError(str(path), f"cannot read as a release file: {_first_line(exc)}") from None
+    staged = Staged(path, "release", 0, [c.name for c in columns])
+    error = source.first_reject(con)
+    if error:
         con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        raise LoadError(str(path), _tidy(message) + more, line=line, column=column)
-    if trailing:
+        raise error
+    if source.trailing:
         extra_field = con.execute(f"SELECT min(rowid) FROM {STAGE} WHERE {TAIL} <> ''"
                                   ).fetchone()[0]
         if extra_field is not None:
-            raise LoadError(str(path), _field_count_message("", len(columns), trailing, 1),
+            raise LoadError(str(path), _field_count_message("", len(columns), True, 1),
                             line=staged.locate(extra_field))
     staged.rows = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
     if staged.rows == 0:

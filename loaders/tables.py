@@ -18,10 +18,11 @@ DERIVED_COLUMNS = {
                    "ELSE 'scan information only: no sources loaded' END",
 }
 
-# After sources arrive, their scans count as loaded (SQL run in the load transaction).
+# After sources arrive, their scans count as loaded (SQL run in the load transaction, with
+# the table and the load_id filled in).
 _MARK_SCANS_LOADED = (
-    "UPDATE scans SET loaded = true, load_reason = 'sources loaded' "
-    "WHERE NOT loaded AND scan_key IN (SELECT DISTINCT scan_key FROM catscan_stage)")
+    "UPDATE scans SET loaded = true, load_reason = 'sources loaded' WHERE NOT loaded "
+    "AND scan_key IN (SELECT DISTINCT scan_key FROM {table} WHERE load_id = {load_id})")
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,14 @@ class Check:
     message: str
 
 
-def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged) -> list[Check]:
-    """Every row-level check that applies to this table and input format."""
-    present = set(staged.columns)
+def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
+               columns: list[str]) -> list[Check]:
+    """Every row-level check that applies to this table, input format and file columns."""
+    present = set(columns)
     checks: list[Check] = []
     for col in file_columns(con, rules.table):
         q = quote(col.name)
-        required = col.not_null or (staged.format == "release"
-                                    and col.name in rules.release_required)
+        required = col.not_null or (fmt == "release" and col.name in rules.release_required)
         if required:
             checks.append(Check(col.name, f"{q} IS NULL",
                                 "missing value (null not allowed)" if col.name in present
@@ -54,7 +54,7 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged
 def validate(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged,
              replacing: list[int]) -> None:
     """Raise LoadError at the first bad record; ``replacing`` are load_ids being replaced."""
-    checks = checks_for(con, rules, staged)
+    checks = checks_for(con, rules, staged.format, staged.columns)
     if checks:
         firsts = ", ".join(f"min(CASE WHEN {c.violated} THEN rowid END)" for c in checks)
         found = con.execute(f"SELECT {firsts} FROM {STAGE}").fetchone()
