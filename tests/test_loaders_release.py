@@ -234,3 +234,24 @@ def test_a_load_command_finishes_a_sort_that_an_earlier_kill_interrupted(con, wr
     assert all(r.skipped for r in results)
     hpx = [r[0] for r in con.execute("SELECT hpx29 FROM psc ORDER BY rowid").fetchall()]
     assert hpx == sorted(hpx) and is_sorted(con, "psc")
+
+
+def test_the_sorted_rewrite_keeps_the_table_definition(con, write_release):
+    """Constraints, column comments and views survive the rewrite that sorts the table."""
+    def definition():
+        return (con.execute("SELECT constraint_text FROM duckdb_constraints() "
+                            "WHERE table_name = 'psc' ORDER BY ALL").fetchall(),
+                con.execute("SELECT column_name, data_type, comment FROM duckdb_columns() "
+                            "WHERE table_name = 'psc' ORDER BY column_index").fetchall())
+
+    before = definition()
+    con.execute("CREATE VIEW bright AS SELECT designation FROM psc WHERE j_m < 12")
+    paths = [_psc_file(write_release, f"d{i}.psc", n=400, seed=i, first_key=1 + 1000 * i)
+             for i in range(2)]
+    load_files(con, "psc", paths)
+    assert con.execute("SELECT optimized_at IS NOT NULL FROM catalog_state "
+                       "WHERE table_name = 'psc'").fetchone() == (True,)
+    assert definition() == before
+    assert before[1][0][2].startswith("[deg]")
+    assert con.execute("SELECT count(*) FROM bright").fetchone()[0] == con.execute(
+        "SELECT count(*) FROM psc WHERE j_m < 12").fetchone()[0] > 0
