@@ -19,9 +19,10 @@ import duckdb
 
 from . import __version__
 from .config import resolve_db_path
-from .errors import DatabaseBusy, SchemaError
+from .errors import CatscanError, DatabaseBusy, SchemaError
 
 _SCHEMA_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = True,
     try:
         _check_version(con, db)
         if memory_limit:
+            if not _MEMORY.match(memory_limit):
+                raise CatscanError(f"bad memory limit {memory_limit!r}: give a size such as "
+                                   "1GB, 1.5GiB or 800MB")
             con.execute(f"SET memory_limit = '{memory_limit}'")
         register(con)
     except BaseException:

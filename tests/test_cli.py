@@ -92,3 +92,10 @@ def test_the_demo_builds_a_sample_survey_and_queries_it(tmp_path):
         con.close()
     rerun = run("demo", "--db", str(db), "--rows", "2000")
     assert rerun.returncode == 0 and rerun.stdout.count("skipped") == 4
+
+
+def test_a_bad_memory_limit_is_a_user_error(tmp_path):
+    db = str(tmp_path / "s.duckdb")
+    run("init", "--db", db)
+    result = run("optimize", "--db", db, "--memory-limit", "lots")
+    assert result.returncode == 1 and "bad memory limit 'lots'" in result.stderr
