@@ -62,7 +62,3 @@ class Progress:
             thread.join()
             self._rich.update(task, completed=100)
             self._rich.remove_task(task)
-
-    def note(self, message: str) -> None:
-        if self._rich:
-            self._rich.console.log(message)

@@ -29,7 +29,7 @@ from .optimize import mark_unsorted, optimize
 from .readers import STAGE, ReleaseSource, detect_format, stage_file
 from .schema_info import file_columns, quote, table_columns
 from .tables import DERIVED_COLUMNS, RULES, TableRules
-from .validate import Check, checks_for, validate
+from .validate import has_violations, validate
 
 
 @dataclass
@@ -189,30 +189,12 @@ def _load_release(con: duckdb.DuckDBPyConnection, rules: TableRules, audit: _Aud
             con.execute("RESET preserve_insertion_order")
         if source.first_reject(con) is not None or rows == 0:
             raise _CheckFailed()
-        present = [c.name for c in source.columns]
-        _check_in_place(con, rules, present, load_id)
+        if has_violations(con, rules, [c.name for c in source.columns], load_id):
+            raise _CheckFailed()
         if rules.sorted_by_hpx29:
             mark_unsorted(con, table)
         _finish_load(con, rules, load_id, rows)
     return rows, load_id
-
-
-def _check_in_place(con: duckdb.DuckDBPyConnection, rules: TableRules, present: list[str],
-                    load_id: int) -> None:
-    """The staged path's checks, on the rows just inserted (they carry this load_id)."""
-    table = quote(rules.table)
-    checks: list[Check] = checks_for(con, rules, "release", present)
-    if checks:
-        violated = " OR ".join(f"({c.violated})" for c in checks)
-        if con.execute(f"SELECT count(*) FROM {table} WHERE load_id = ? AND ({violated})",
-                       [load_id]).fetchone()[0]:
-            raise _CheckFailed()
-    key = quote(rules.key)
-    if rules.key in present and con.execute(
-            f"SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {key} IN "
-            f"(SELECT {key} FROM {table} WHERE load_id = ?) GROUP BY {key} "
-            f"HAVING count(*) > 1)", [load_id]).fetchone()[0]:
-        raise _CheckFailed()
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, rules: TableRules, path: Path,

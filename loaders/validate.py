@@ -70,6 +70,26 @@ def validate(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged,
     _check_keys(con, rules, staged, replacing)
 
 
+def has_violations(con: duckdb.DuckDBPyConnection, rules: TableRules, columns: list[str],
+                   load_id: int) -> bool:
+    """The same checks on release rows already inserted with ``load_id`` (the fast path):
+    only whether any fails; the staged path then says where."""
+    table = quote(rules.table)
+    checks = checks_for(con, rules, "release", columns)
+    if checks:
+        violated = " OR ".join(f"({c.violated})" for c in checks)
+        if con.execute(f"SELECT count(*) FROM {table} WHERE load_id = ? AND ({violated})",
+                       [load_id]).fetchone()[0]:
+            return True
+    if rules.key not in columns:
+        return False
+    key = quote(rules.key)
+    return con.execute(
+        f"SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {key} IN "
+        f"(SELECT {key} FROM {table} WHERE load_id = ?) GROUP BY {key} "
+        f"HAVING count(*) > 1)", [load_id]).fetchone()[0] > 0
+
+
 def _check_keys(con, rules: TableRules, staged: Staged, replacing: list[int]) -> None:
     if rules.key not in staged.columns:
         return
