@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .info import DatabaseInfo
+from .info import SKY_DEG2, DatabaseInfo
 
 
 def _size(n: int) -> str:
@@ -40,7 +40,7 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
         rows.add_row(table, f"{n:,}")
     console.print(rows)
     console.print(f"sky covered by loaded scans: {info.scan_area_deg2:,.2f} deg² "
-                  f"({100 * info.scan_area_deg2 / 41252.96:.4f}% of the sky)")
+                  f"({100 * info.scan_area_deg2 / SKY_DEG2:.4f}% of the sky)")
     console.print(f"sky holding catalogued sources (3.4' HEALPix cells): "
                   f"{info.source_area_deg2:,.2f} deg²")
     if info.last_loads:
