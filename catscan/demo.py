@@ -24,10 +24,10 @@ from .survey.synthetic_psc import synthetic_psc
 from .survey.synthetic_scans import ScanSpec, scan_rows
 
 DEMO_SCANS = [
-    ScanSpec(1, "n", dt.date(1997, 10, 24), 8, 310801, 10.68479, 41.26906, "n", "P", 9.5),
+    ScanSpec(1, "n", dt.date(1997, 10, 24), 8, 330628, 10.68479, 41.26906, "n", "P", 9.5),
     ScanSpec(2, "s", dt.date(1999, 5, 2), 142, 308165, 275.12297, -16.30449, "s", "P", 8.0,
              "2.1"),
-    ScanSpec(3, "n", dt.date(1998, 4, 16), 64, 301512, 9.81625, 0.88806, "n", "P", 10.0),
+    ScanSpec(3, "n", dt.date(1998, 4, 16), 64, 314527, 9.81625, 0.88806, "n", "P", 10.0),
 ]
 
 EXAMPLES = [
