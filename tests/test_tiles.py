@@ -12,8 +12,8 @@ from catscan.survey.tiles import tile_grid
 
 @pytest.fixture(scope="module")
 def tiles() -> dict[str, np.ndarray]:
-    return {k: v.to_numpy() for k, v in zip(tile_grid().column_names,
-                                            tile_grid().columns, strict=True)}
+    grid = tile_grid()
+    return {name: grid[name].to_numpy() for name in grid.column_names}
 
 
 def unit(ra, dec):
