@@ -3,7 +3,6 @@ real 2MASS rows in ../shared/real_2mass (tests that need them skip when it is ab
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -60,7 +59,3 @@ def database_checksums(con) -> dict:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND NOT temporary ORDER BY 1").fetchall()]
     return {t: table_checksum(con, t) for t in tables}
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
