@@ -74,7 +74,7 @@ class _Audit:
     started: datetime
 
 
-class _CheckFailed(Exception):
+class CheckFailed(Exception):
     """The fast path found bad input: roll back and let the staged path say where."""
 
 
@@ -102,7 +102,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: str | Path, *,
             try:
                 with progress.step(con, f"loading {path.name}"):
                     result.rows, result.load_id = _load_release(con, rules, audit, previous)
-            except (duckdb.Error, _CheckFailed) as failure:
+            except (duckdb.Error, CheckFailed) as failure:
                 with progress.step(con, f"finding the error in {path.name}"):
                     _diagnose(con, rules, path, previous, failure)
         else:
@@ -172,29 +172,39 @@ def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
 def _load_release(con: duckdb.DuckDBPyConnection, rules: TableRules, audit: _Audit,
                   previous: list[int]) -> tuple[int, int]:
     """The fast path: read, insert and check in one transaction. Returns (rows, load_id)."""
+    with transaction(con):
+        load_id = _begin_load(con, rules, audit, previous)
+        rows, columns = insert_release_file(con, rules, audit.path, load_id)
+        if has_violations(con, rules, columns, load_id):
+            raise CheckFailed()
+        _finish_load(con, rules, load_id, rows)
+    return rows, load_id
+
+
+def insert_release_file(con: duckdb.DuckDBPyConnection, rules: TableRules, path: Path,
+                        load_id: int) -> tuple[int, list[str]]:
+    """Stream a release file into its table inside the caller's transaction, with
+    ``load_id`` on every row. Returns (rows, file columns). Raises CheckFailed (or a DuckDB
+    error) on bad input; the caller checks the rows (``has_violations``) and, after rolling
+    back, stages the file to say where the problem is."""
     table = rules.table
-    source = ReleaseSource.of(audit.path, file_columns(con, table))
+    source = ReleaseSource.of(path, file_columns(con, table))
     # hpx29 is NOT NULL: an extra field after a trailing "|" makes it NULL and fails the row
     hpx29 = "hpx29(ra, dec)" if not source.trailing else \
         "CASE WHEN coalesce(catscan_tail, '') = '' THEN hpx29(ra, dec) END"
-    with transaction(con):
-        load_id = _begin_load(con, rules, audit, previous)
-        names, values = _insert_columns(con, table, load_id, hpx29)
-        con.execute("SET preserve_insertion_order = false")  # parse on every core
-        try:
-            rows = source.run(con, f"INSERT INTO {quote(table)} ({', '.join(names)}) "
-                                   f"SELECT {', '.join(values)} FROM {source.sql()}"
-                              ).fetchone()[0]
-        finally:
-            con.execute("RESET preserve_insertion_order")
-        if source.first_reject(con) is not None or rows == 0:
-            raise _CheckFailed()
-        if has_violations(con, rules, [c.name for c in source.columns], load_id):
-            raise _CheckFailed()
-        if rules.sorted_by_hpx29:
-            mark_unsorted(con, table)
-        _finish_load(con, rules, load_id, rows)
-    return rows, load_id
+    names, values = _insert_columns(con, table, load_id, hpx29)
+    con.execute("SET preserve_insertion_order = false")  # parse on every core
+    try:
+        rows = source.run(con, f"INSERT INTO {quote(table)} ({', '.join(names)}) "
+                               f"SELECT {', '.join(values)} FROM {source.sql()}"
+                          ).fetchone()[0]
+    finally:
+        con.execute("RESET preserve_insertion_order")
+    if source.first_reject(con) is not None or (rows == 0 and not rules.may_be_empty):
+        raise CheckFailed()
+    if rules.sorted_by_hpx29:
+        mark_unsorted(con, table)
+    return rows, [c.name for c in source.columns]
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, rules: TableRules, path: Path,

@@ -28,12 +28,13 @@ _MARK_SCANS_LOADED = (
 @dataclass(frozen=True)
 class TableRules:
     table: str
-    key: str                                  # unique record key across the table
+    key: str | None                           # unique record key across the table
     aliases: dict[str, str] = field(default_factory=dict)  # Gator/DVD name -> ours
     release_required: tuple[str, ...] = ()    # "null? no" columns of the release format
     check_designation: bool = False
     sorted_by_hpx29: bool = False             # big tables kept in hpx29 order (zone maps)
     after_insert: str | None = None           # SQL run in the load transaction afterwards
+    may_be_empty: bool = False                # an empty file is fine (a scan without galaxies)
 
 
 # 2mass_reference.md §1.3: the PSC columns that are never null in the release files.
@@ -58,4 +59,5 @@ RULES: dict[str, TableRules] = {
     "scans": TableRules(
         "scans", key="scan_key", aliases={**_COMMON_ALIASES, "cntr": "scan_key",
                                           "tile_id": "tile"}),
+    "night_qa": TableRules("night_qa", key=None, may_be_empty=True),
 }

@@ -74,20 +74,42 @@ def synthetic_psc(n: int, *, seed: int = 1, ra_range=(0.0, 360.0), dec_range=(-9
     z = rng.uniform(np.sin(np.radians(dec_range[0])), np.sin(np.radians(dec_range[1])), n)
     dec = np.degrees(np.arcsin(z))
     ra, dec = np.round(ra, 6) % 360.0, np.clip(np.round(dec, 6), -90, 90)
-    gal = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs").galactic
     # number counts: m = 17 + log10(U)/0.3, brighter than 5 clipped
     j_true = np.maximum(17.2 + np.log10(rng.uniform(1e-12, 1, n)) / 0.3, 3.0)
     h_true = j_true - rng.normal(0.62, 0.18, n)
     k_true = h_true - rng.normal(0.18, 0.08, n)
-    bands = {b: _band(rng, m, b, n) for b, m in zip(BANDS, (j_true, h_true, k_true), strict=True)}
+    days = (date - dt.date(1997, 3, 1)).days
+    jdate = JD_1997_03_01 + days + 0.1 + (dec - (dec.min() if n else 0.0)) / 57.0 * 3600 / 86400
+    coadd = (np.clip((dec - dec_range[0]) / max(dec_range[1] - dec_range[0], 1e-9), 0, 1)
+             * 22).astype(int)
+    scan_cols = {
+        "hemis": np.full(n, hemis) if hemis else np.where(dec >= -10.0, "n", "s"),
+        "date": np.full(n, date), "scan": np.full(n, scan),
+        "x_scan": np.round(rng.uniform(-256, 256, n), 1), "jdate": np.round(jdate, 4),
+        "dist_edge_ns": rng.integers(10, 10800, n), "dist_edge_ew": rng.integers(10, 256, n),
+        "dist_edge_flg": _join_chars(rng.choice(np.array(["n", "s"]), n),
+                                     rng.choice(np.array(["e", "w"]), n)),
+        "scan_key": np.full(n, scan_key), "coadd_key": first_coadd_key + coadd,
+        "coadd": 6 + coadd * 12,
+    }
+    return psc_table(rng, ra, dec, (j_true, h_true, k_true), scan_cols,
+                     keys=np.arange(first_key, first_key + n))
+
+
+def psc_table(rng: np.random.Generator, ra: np.ndarray, dec: np.ndarray,
+              true_mags: tuple[np.ndarray, np.ndarray, np.ndarray], scan_cols: dict,
+              keys: np.ndarray) -> pa.Table:
+    """The 60 release columns for sources at (ra, dec) with true J, H, Ks magnitudes, as
+    measured once: photometry, errors and flags drawn here, the scan's own columns
+    (``scan_cols``: hemis, date, scan, x_scan, jdate, dist_edge_*, scan_key, coadd_key,
+    coadd) given by the caller. ``keys`` are the pts_key values."""
+    n = len(ra)
+    j_true = true_mags[0]
+    gal = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs").galactic
+    bands = {b: _band(rng, m, b, n) for b, m in zip(BANDS, true_mags, strict=True)}
     err_maj = np.round(np.clip(0.06 + 0.3 * 10 ** (-0.4 * (14.5 - j_true)), 0.06, 1.5), 2)
     prox = np.round(rng.exponential(12.0, n) + 1.0, 1)
     has_opt = rng.random(n) < 0.4
-    hemis_arr = np.full(n, hemis) if hemis else np.where(dec >= -10.0, "n", "s")
-    days = (date - dt.date(1997, 3, 1)).days
-    jdate = JD_1997_03_01 + days + 0.1 + (dec - dec.min()) / 57.0 * 3600 / 86400
-    coadd = (np.clip((dec - dec_range[0]) / max(dec_range[1] - dec_range[0], 1e-9), 0, 1)
-             * 22).astype(int)
     cols = {
         "ra": ra, "dec": dec,
         "err_maj": err_maj, "err_min": np.round(err_maj * rng.uniform(0.8, 1.0, n), 2),
@@ -105,21 +127,20 @@ def synthetic_psc(n: int, *, seed: int = 1, ra_range=(0.0, 360.0), dec_range=(-9
         "cc_flg": _join_chars(*(bands[b]["cc"] for b in BANDS)),
         "ndet": _join_chars(*(bands[b]["ndet"] for b in BANDS)),
         "prox": prox, "pxpa": rng.integers(0, 360, n),
-        "pxcntr": first_key + rng.integers(0, max(n, 1), n),
+        "pxcntr": keys[rng.integers(0, max(n, 1), n)],
         "gal_contam": np.zeros(n, int), "mp_flg": (rng.random(n) < 0.0005).astype(int),
-        "pts_key": np.arange(first_key, first_key + n),
-        "hemis": hemis_arr, "date": np.full(n, date), "scan": np.full(n, scan),
+        "pts_key": keys,
+        "hemis": scan_cols["hemis"], "date": scan_cols["date"], "scan": scan_cols["scan"],
         "glon": np.round(gal.l.deg, 3) % 360.0, "glat": np.round(gal.b.deg, 3),
-        "x_scan": np.round(rng.uniform(-256, 256, n), 1), "jdate": np.round(jdate, 4),
+        "x_scan": scan_cols["x_scan"], "jdate": scan_cols["jdate"],
     }
     for b in BANDS:
         cols[f"{b}_psfchi"] = bands[b]["psfchi"]
     for b in BANDS:
         cols |= {f"{b}_m_stdap": bands[b]["stdap"], f"{b}_msig_stdap": bands[b]["stdap_sig"]}
     cols |= {
-        "dist_edge_ns": rng.integers(10, 10800, n), "dist_edge_ew": rng.integers(10, 256, n),
-        "dist_edge_flg": _join_chars(rng.choice(np.array(["n", "s"]), n),
-                                     rng.choice(np.array(["e", "w"]), n)),
+        "dist_edge_ns": scan_cols["dist_edge_ns"], "dist_edge_ew": scan_cols["dist_edge_ew"],
+        "dist_edge_flg": scan_cols["dist_edge_flg"],
         "dup_src": np.zeros(n, int), "use_src": np.ones(n, int),
         "a": np.where(has_opt, np.where(j_true < 11, "T", "U"), "0"),
         "dist_opt": np.where(has_opt, np.round(rng.uniform(0, 1.5, n), 1), np.nan),
@@ -128,8 +149,8 @@ def synthetic_psc(n: int, *, seed: int = 1, ra_range=(0.0, 360.0), dec_range=(-9
         "vr_m_opt": np.where(has_opt, np.round(j_true + rng.normal(1.2, 0.4, n), 2), np.nan),
         "nopt_mchs": has_opt.astype(int),
         "ext_key": np.full(n, -1),
-        "scan_key": np.full(n, scan_key), "coadd_key": first_coadd_key + coadd,
-        "coadd": 6 + coadd * 12,
+        "scan_key": scan_cols["scan_key"], "coadd_key": scan_cols["coadd_key"],
+        "coadd": scan_cols["coadd"],
     }
     arrays = {}
     for name, values in cols.items():
