@@ -53,6 +53,13 @@ def cmd_load(args: argparse.Namespace) -> int:
     from .loaders import load_files
     from .progress import Progress
 
+    if args.table == "night":
+        return _load_nights(args)
+    night_only = [flag for flag, given in (("--min-score", args.min_score is not None),
+                                           ("--skip-bad-scans", args.skip_bad_scans),
+                                           ("--force", args.force)) if given]
+    if night_only:
+        raise CatscanError(f"{', '.join(night_only)}: only for `catscan load night`")
     con = connect(args.db, read_only=False, memory_limit=args.memory_limit)
     total = 0
     try:
@@ -66,6 +73,53 @@ def cmd_load(args: argparse.Namespace) -> int:
               f"{total:,} rows into {args.table}")
     finally:
         con.close()
+    return 0
+
+
+def _load_nights(args: argparse.Namespace) -> int:
+    from .db import connect
+    from .loaders.night import DEFAULT_MIN_SCORE, load_nights
+    from .progress import Progress
+
+    if args.replace:
+        raise CatscanError("--replace is for release files; a newer delivery of a night "
+                           "replaces the older one by itself (--force for the same or an "
+                           "older 2MAPPS version)")
+    con = connect(args.db, read_only=False, memory_limit=args.memory_limit)
+    try:
+        with Progress() as progress:
+            results = load_nights(
+                con, args.files, skip_bad_scans=args.skip_bad_scans, force=args.force,
+                min_score=DEFAULT_MIN_SCORE if args.min_score is None else args.min_score,
+                progress=progress, on_result=lambda r: _print_night(r))
+    finally:
+        con.close()
+    changed = [r for r in results if r.outcome != "unchanged"]
+    print(f"{len(changed)} night(s) loaded, {len(results) - len(changed)} unchanged; "
+          f"{sum(len(r.loaded_scans) for r in changed)} scans passed Quality Review, "
+          f"{sum(r.psc_rows for r in changed):,} point sources")
+    return 0
+
+
+def _print_night(result) -> None:
+    print(result.summary(), flush=True)
+    if result.outcome == "unchanged":
+        return
+    for scan in result.scans:
+        if not scan.loaded:
+            print(f"  scan {scan.scan:3d} (tile {scan.tile}): not loaded: {scan.reason}",
+                  flush=True)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .survey.generate import generate
+
+    if args.rows is not None and args.scale != "bench":
+        raise CatscanError("--rows sets the size of --scale bench")
+    result = generate(args.outdir, scale=args.scale, rows=args.rows, seed=args.seed,
+                      image_scans=args.image_scans,
+                      on_night=lambda path: print(f"  {path}", flush=True))
+    print(result.summary())
     return 0
 
 
@@ -95,7 +149,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(args.db, rows=args.rows, workdir=args.workdir)
+    run_demo(args.db, image_scans=args.image_scans, workdir=args.workdir)
     return 0
 
 
@@ -115,13 +169,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", parents=[common], help="what the database holds")
     p.set_defaults(handler=cmd_info)
 
-    p = sub.add_parser("load", parents=[common], help="load release files (psc, xsc, scans)")
-    p.add_argument("table", choices=["psc", "xsc", "scans"])
+    p = sub.add_parser("load", parents=[common],
+                       help="load release files (psc, xsc, scans) or night deliveries (night)")
+    p.add_argument("table", choices=["psc", "xsc", "scans", "night"])
     p.add_argument("files", nargs="+", metavar="FILE",
-                   help="release file (.gz or plain), Gator IPAC table or VOTable")
+                   help="release file (.gz or plain), Gator IPAC table or VOTable; for "
+                   "night: a delivery directory (e.g. 980416n/) or a directory holding them")
     p.add_argument("--replace", action="store_true", help="reload files loaded before")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="night: load scans with a QA score above this (default 3)")
+    p.add_argument("--skip-bad-scans", action="store_true",
+                   help="night: load the good scans of a night that has bad ones")
+    p.add_argument("--force", action="store_true",
+                   help="night: replace a night even with the same or an older 2MAPPS version")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB)")
     p.set_defaults(handler=cmd_load)
+
+    p = sub.add_parser("generate", parents=[common],
+                       help="write a sample survey as nightly deliveries")
+    p.add_argument("outdir", metavar="OUTDIR")
+    p.add_argument("--scale", choices=["demo", "bench"], default="demo",
+                   help="demo: six nights at famous places; bench: nights until --rows")
+    p.add_argument("--rows", type=int, default=None,
+                   help="bench: about this many point sources (default 20,000,000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--image-scans", type=int, default=None,
+                   help="scans that get Atlas Images (default: 1 for demo, 0 for bench)")
+    p.set_defaults(handler=cmd_generate)
 
     p = sub.add_parser("optimize", parents=[common],
                        help="re-sort big tables by hpx29 (runs automatically after loads)")
@@ -132,9 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")
-    p.add_argument("--rows", type=int, default=30000, help="point sources per field")
+    p.add_argument("--image-scans", type=int, default=1,
+                   help="scans that get Atlas Images (default 1)")
     p.add_argument("--workdir", default=None,
-                   help="where to write the sample release files (default: next to the db)")
+                   help="where to write the nightly deliveries (default: next to the db)")
     p.set_defaults(handler=cmd_demo)
     return parser
 

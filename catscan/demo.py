@@ -1,89 +1,95 @@
-"""``catscan demo``: a small sample survey in release format, loaded and queried.
+"""``catscan demo``: generate the sample survey, load it through Quality Review, show it.
 
-Three scans at real 2MASS places (M31 from the north, M17 from the south, HCG 7 on the
-equator) with synthetic but realistic point sources. Files are written next to the
-database and are byte-for-byte reproducible, so running the demo twice loads nothing new.
+The six nights of ``catscan.survey.plan.demo_plan`` (M31, HCG 7, M17, the North Galactic Pole;
+one night delivered again after reprocessing) are written as nightly deliveries next to the
+database and loaded with ``catscan load night``, exactly as an operator would. The deliveries
+are byte-for-byte reproducible, so running the demo again loads nothing new.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from .config import resolve_db_path
-from .db import connect, init_database, memory_database
+from .db import connect, init_database
 from .info import database_info
-from .loaders import load_files
-from .loaders.release_format import write_release_file
+from .loaders.night import load_nights
 from .progress import Progress
 from .render import print_info
-from .survey.synthetic_psc import synthetic_psc
-from .survey.synthetic_scans import ScanSpec, scan_rows
+from .survey.generate import generate
 
-DEMO_SCANS = [
-    ScanSpec(1, "n", dt.date(1997, 10, 24), 8, 330628, 10.68479, 41.26906, "n", "P", 9.5),
-    ScanSpec(2, "s", dt.date(1999, 5, 2), 142, 308165, 275.12297, -16.30449, "s", "P", 8.0,
-             "2.1"),
-    ScanSpec(3, "n", dt.date(1998, 4, 16), 64, 314527, 9.81625, 0.88806, "n", "P", 10.0),
-]
+SEED = 1
+_STAMP = "generated.json"
 
 EXAMPLES = [
-    ("Brightest point sources within 5' of the M31 nucleus",
+    ("What Quality Review did, night by night",
+     "SELECT n.date, n.hemis, n.version, n.kind, count(*) AS scans, "
+     "count(*) FILTER (WHERE s.loaded) AS loaded, "
+     "string_agg(DISTINCT s.load_reason, '; ') FILTER (WHERE NOT s.loaded) AS not_loaded "
+     "FROM nights n JOIN scans s USING (date, hemis) GROUP BY ALL ORDER BY n.date"),
+    ("Brightest clean point sources within 10' of the M31 nucleus",
      "SELECT designation, ra, dec, j_m, h_m, k_m, ph_qual, "
      "round(ang_sep(ra, dec, 10.68479, 41.26906) * 3600, 1) AS dist_arcsec "
-     "FROM psc WHERE ang_sep(ra, dec, 10.68479, 41.26906) < 5.0 / 60 "
+     "FROM psc WHERE ang_sep(ra, dec, 10.68479, 41.26906) < 10.0 / 60 AND use_src = 1 "
      "ORDER BY j_m LIMIT 8"),
-    ("Photometric quality in J per scan",
-     "SELECT s.date, s.hemis, s.scan, s.tile, s.qa_score, count(*) AS sources, "
-     "count(*) FILTER (WHERE p.ph_qual[1] = 'A') AS j_quality_a "
-     "FROM psc p JOIN scans s USING (scan_key) GROUP BY ALL ORDER BY s.date"),
-    ("Red sources (J-Ks > 1.5) with A-quality photometry in all bands",
-     "SELECT designation, j_m, k_m, round(j_m - k_m, 3) AS j_k FROM psc "
-     "WHERE ph_qual = 'AAA' AND j_m - k_m > 1.5 ORDER BY j_k DESC LIMIT 5"),
+    ("Duplicate resolution in the overlaps of adjacent scans",
+     "SELECT dup_src, use_src, count(*) AS sources FROM psc GROUP BY ALL ORDER BY ALL"),
+    ("Red sources (J-Ks > 2.5) in the M17 tile, A-quality photometry",
+     "SELECT designation, j_m, k_m, round(j_m - k_m, 3) AS j_k, s.date, s.scan "
+     "FROM psc p JOIN scans s USING (scan_key) WHERE s.tile = 308165 AND ph_qual = 'AAA' "
+     "AND use_src = 1 AND j_m - k_m > 2.5 ORDER BY j_k DESC LIMIT 5"),
+    ("Tiles by survey state",
+     "SELECT status, count(*) AS tiles FROM tiles GROUP BY ALL ORDER BY tiles DESC"),
 ]
 
-
-def write_demo_files(workdir: Path, rows: int) -> tuple[Path, list[Path]]:
-    """The scan table and one PSC file per scan, in release format."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    con = memory_database()
-    try:
-        con.register("demo_scans", scan_rows(DEMO_SCANS, seed=7))
-        scans_file = write_release_file(con, "scans", "demo_scans", workdir / "scans.tbl")
-        psc_files = []
-        for i, spec in enumerate(DEMO_SCANS):
-            (ra_range, dec_range) = spec.box()
-            table = synthetic_psc(rows, seed=100 + i, ra_range=ra_range, dec_range=dec_range,
-                                  first_key=1 + i * 10_000_000, date=spec.date,
-                                  hemis=spec.hemis, scan=spec.scan, scan_key=spec.scan_key,
-                                  first_coadd_key=1000 * spec.scan_key)
-            con.register("demo_psc", table)
-            name = f"psc_{spec.date:%y%m%d}{spec.hemis}_s{spec.scan:03d}.gz"
-            psc_files.append(write_release_file(con, "psc", "demo_psc", workdir / name))
-            con.unregister("demo_psc")
-    finally:
-        con.close()
-    return scans_file, psc_files
+NEXT_STEPS = """[bold]Where to go next[/bold]
+  catscan info --db {db}                  what the database holds
+  catscan load night {deliveries}/971024n --db {db}
+                                          the same delivery again: nothing changes
+  duckdb {db}                             plain SQL: tables psc, xsc, scans, nights, tiles,
+                                          atlas_images, processing_history, night_qa
+  docs/delivery_format.md                 the nightly delivery format and the QA gate"""
 
 
-def run_demo(db: str | None, rows: int = 30000, workdir: str | None = None) -> None:
+def _generated(directory: Path, image_scans: int) -> bool:
+    """Whether ``directory`` already holds this demo survey (generation is deterministic)."""
+    stamp = directory / _STAMP
+    want = {"scale": "demo", "seed": SEED, "image_scans": image_scans}
+    return stamp.is_file() and json.loads(stamp.read_text()) == want
+
+
+def run_demo(db: str | None, image_scans: int = 1, workdir: str | None = None) -> None:
     console = Console()
     path = resolve_db_path(db)
     _, applied = init_database(path)
     console.print(f"[bold]catscan demo[/bold] in {path}"
                   + (" (new database)" if applied else " (existing database)"))
-    files_dir = Path(workdir) if workdir else path.with_name(path.stem + "-demo")
-    scans_file, psc_files = write_demo_files(files_dir, rows)
-    console.print(f"sample release files in {files_dir}/")
+    deliveries = Path(workdir) if workdir else path.with_name(path.stem + "-demo")
+    if _generated(deliveries, image_scans):
+        console.print(f"sample survey already generated in {deliveries}/")
+    else:
+        with console.status("generating the sample survey (six nights)..."):
+            result = generate(deliveries, scale="demo", seed=SEED, image_scans=image_scans)
+        (deliveries / _STAMP).write_text(json.dumps(
+            {"scale": "demo", "seed": SEED, "image_scans": image_scans}))
+        console.print(f"generated {result.summary()}")
+    console.print("\n[bold]Loading the nights through Quality Review[/bold] "
+                  "(scans load only with status P and a QA score > 3)")
     con = connect(path, read_only=False)
     try:
         with Progress() as progress:
-            for table, files in (("scans", [scans_file]), ("psc", psc_files)):
-                for result in load_files(con, table, files, progress=progress):
-                    console.print("  " + result.summary())
+            for night in load_nights(con, [deliveries], progress=progress):
+                console.print("  " + night.summary(), highlight=False)
+                if night.outcome == "unchanged":
+                    continue
+                for scan in night.scans:
+                    if not scan.loaded:
+                        console.print(f"      scan {scan.scan:3d}, tile {scan.tile}: "
+                                      f"{scan.reason}", highlight=False)
         print_info(database_info(con, str(path), path.stat().st_size), console)
         for title, sql in EXAMPLES:
             result = con.execute(sql)
@@ -96,3 +102,4 @@ def run_demo(db: str | None, rows: int = 30000, workdir: str | None = None) -> N
             console.print(table)
     finally:
         con.close()
+    console.print(NEXT_STEPS.format(db=path, deliveries=deliveries), highlight=False)

@@ -79,19 +79,33 @@ def test_info_counts_what_was_loaded(tmp_path, write_release):
 
 def test_the_demo_builds_a_sample_survey_and_queries_it(tmp_path):
     db = tmp_path / "demo.duckdb"
-    result = run("demo", "--db", str(db), "--rows", "2000")
+    result = run("demo", "--db", str(db), "--image-scans", "0")
     assert result.returncode == 0, result.stderr
-    assert "Brightest point sources within 5' of the M31 nucleus" in result.stdout
+    assert "What Quality Review did, night by night" in result.stdout
+    # what should pass Quality Review, read from the deliveries' own scan tables
+    deliveries = sorted((tmp_path / "demo-demo").glob("**/scans.tbl"))
+    assert len(deliveries) == 6
     import catscan
 
     con = catscan.connect(db)
     try:
-        assert con.execute("SELECT count(*) FROM psc").fetchone()[0] == 6000
-        assert con.execute("SELECT count(*) FILTER (WHERE loaded) FROM scans").fetchone()[0] == 3
+        latest = {}
+        for scans in deliveries:   # the reprocessed delivery replaces the first one
+            rows = con.execute("SELECT * FROM read_csv(?, delim='|', header=false, "
+                               "nullstr='\\N', all_varchar=true)", [str(scans)]).fetchall()
+            night = scans.parent.name
+            if night not in latest or scans.parent.parent.name == "reprocessed":
+                latest[night] = rows
+        # columns 5, 27 and 31 of the scan table: scan_type, status, qa_score
+        passing = sum(1 for rows in latest.values() for r in rows
+                      if r[5] == "sci" and r[27] == "P" and float(r[31] or 0) > 3)
+        assert con.execute("SELECT count(*) FILTER (WHERE loaded) FROM scans").fetchone()[0] \
+            == passing > 0
+        assert con.execute("SELECT count(*) FROM nights").fetchone()[0] == 5
     finally:
         con.close()
-    rerun = run("demo", "--db", str(db), "--rows", "2000")
-    assert rerun.returncode == 0 and rerun.stdout.count("skipped") == 4
+    rerun = run("demo", "--db", str(db), "--image-scans", "0")
+    assert rerun.returncode == 0 and rerun.stdout.count("nothing changed") == 6
 
 
 def test_a_bad_memory_limit_is_a_user_error(tmp_path):

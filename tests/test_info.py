@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
-from catscan.demo import DEMO_SCANS
 from catscan.info import MOC_DEPTH, database_info
 from catscan.loaders import load_file
 from catscan.survey.synthetic_psc import synthetic_psc
-from catscan.survey.synthetic_scans import scan_rows
+from catscan.survey.synthetic_scans import ScanSpec, scan_rows
+
+SCANS = [
+    ScanSpec(1, "n", dt.date(1997, 10, 24), 8, 330628, 10.68479, 41.26906, "n", "P", 9.5),
+    ScanSpec(2, "s", dt.date(1999, 5, 2), 142, 308165, 275.12297, -16.30449, "s", "P", 8.0),
+    ScanSpec(3, "n", dt.date(1998, 4, 16), 64, 314527, 9.81625, 0.88806, "n", "P", 10.0),
+]
 
 
 def spherical_polygon_area(lon_deg, lat_deg) -> float:
@@ -27,7 +34,7 @@ def spherical_polygon_area(lon_deg, lat_deg) -> float:
 
 
 def test_info_counts_tables_and_scans_and_measures_the_area(con, write_release):
-    specs = DEMO_SCANS
+    specs = SCANS
     scans = scan_rows(specs, seed=1)
     load_file(con, "scans", write_release("scans", scans, "scans.tbl"))
     first = specs[0]

@@ -1,0 +1,538 @@
+"""``catscan load night``: a night's delivery through the Quality Review gate, atomically.
+
+In 1998 a night was processed on barney (north) or rex (south), held for 1-3 days of
+Quality Review, and only then transferred into the database, and only scans meeting the QA
+minimum were loaded ("scans with score > 3 are loaded", 2mass_reference.md §7.2). Here:
+
+- every scan of the delivery is recorded in ``scans``; only science scans with status P
+  and a QA score above ``min_score`` bring their sources and Atlas Images; the others keep
+  ``loaded = false`` and the reason;
+- a night is one transaction: its scans, sources, images, health summary, history and tile
+  states appear together or not at all. A bad file rejects its scan with file:line; the
+  night then loads only with ``skip_bad_scans`` (the bad scans are recorded as rejected);
+- a delivery processed with a newer 2MAPPS version replaces the night's rows in the same
+  transaction (the history and the audit rows are kept); an older or different delivery of
+  the same version is refused unless ``force``; the same delivery again changes nothing;
+- duplicate resolution (use_src / dup_src) is redone for the scans the night touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from catscan import __version__
+from catscan.db import schema_version, transaction
+from catscan.errors import LoadError
+from catscan.progress import Progress
+
+from . import delivery
+from .load import CheckFailed, insert_release_file
+from .optimize import optimize
+from .readers import STAGE, stage_file
+from .schema_info import file_columns, quote
+from .tables import RULES
+from .validate import has_violations, validate
+
+DEFAULT_MIN_SCORE = 3.0
+_SCANS = "catscan_night_scans"
+_GATE = "catscan_gate"
+_IMAGES = "catscan_images"
+_XSC_RULES = replace(RULES["xsc"], may_be_empty=True)
+SCAN_TYPES = {"cal": "calibration", "flt": "twilight flat", "dar": "dark", "lsc": "long-exposure",
+              "tst": "test", "lca": "long calibration", "lda": "long dark"}
+
+
+@dataclass
+class ScanOutcome:
+    scan: int
+    scan_key: int
+    tile: int | None
+    loaded: bool
+    reason: str
+
+
+@dataclass
+class NightResult:
+    path: Path
+    night: str
+    version: str = ""
+    kind: str = ""
+    outcome: str = ""                 # loaded | reprocessed | replaced | unchanged
+    load_id: int | None = None
+    previous: tuple[str, int] | None = None   # (version, load_id) replaced
+    scans: list[ScanOutcome] = field(default_factory=list)
+    bad_scans: list[LoadError] = field(default_factory=list)
+    psc_rows: int = 0
+    xsc_rows: int = 0
+    images: int = 0
+    seconds: float = 0.0
+
+    @property
+    def loaded_scans(self) -> list[ScanOutcome]:
+        return [s for s in self.scans if s.loaded]
+
+    def summary(self) -> str:
+        if self.outcome == "unchanged":
+            return (f"{self.path}: night {self.night} ({self.version}) is already loaded "
+                    f"from this very delivery (load {self.load_id}); nothing changed")
+        verb = {"loaded": "loaded", "reprocessed": "reprocessed",
+                "replaced": "replaced (forced)"}[self.outcome]
+        was = f", replacing {self.previous[0]} (load {self.previous[1]})" \
+            if self.previous else ""
+        rejected = len(self.scans) - len(self.loaded_scans)
+        return (f"{self.path}: night {self.night} {verb} with 2MAPPS {self.version}{was}: "
+                f"{len(self.loaded_scans)} of {len(self.scans)} scans passed Quality Review "
+                f"({rejected} recorded only), {self.psc_rows:,} point sources, "
+                f"{self.xsc_rows:,} extended sources, {self.images} Atlas Images "
+                f"(load {self.load_id}, {self.seconds:.1f} s)")
+
+
+def _first(cursor) -> tuple | None:
+    """The first row of a result, fetching all of it (DuckDB 2.0 refuses new work on a
+    connection with a half-read result)."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
+def gate(row: dict, min_score: float) -> tuple[bool, str]:
+    """The Quality Review decision for one scan-table row: (load it?, why)."""
+    status, score, kind = row["status"], row["qa_score"], row["scan_type"]
+    if status == "F":
+        return False, "processing failed"
+    if status == "R":
+        return False, "processing still running"
+    if status == "-":
+        return False, "not processed"
+    if kind != "sci":
+        return False, f"{SCAN_TYPES.get(kind, kind)} scan: kept in scans only (not a survey scan)"
+    if score is None:
+        return False, "not QA-scored"
+    if score == 0:
+        return False, "rescan requested (QA score 0)"
+    if score <= min_score:
+        return False, f"QA score {score:g} <= {min_score:g}: too low"
+    return True, f"passed Quality Review (QA score {score:g} > {min_score:g})"
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+                replacing: list[int], manifest: delivery.Manifest) -> pa.Table:
+    """Read, check and return a small per-night table file (scans, health summary)."""
+    if not path.is_file():
+        raise LoadError(str(path), "missing from the delivery")
+    rules = RULES[table]
+    staged = stage_file(con, path, rules)
+    validate(con, rules, staged, replacing)
+    bad = _first(con.execute(f"SELECT rowid, date, hemis FROM {STAGE} WHERE date <> ? "
+                             "OR hemis <> ? ORDER BY rowid LIMIT 1",
+                             [manifest.date, manifest.hemis]))
+    if bad:
+        raise LoadError(str(path), f"row of night {bad[1]:%y%m%d}{bad[2]} in the delivery of "
+                        f"night {manifest.name}", line=staged.locate(bad[0]), column="date")
+    if table == "scans":
+        dup = _first(con.execute(f"SELECT rowid, scan FROM (SELECT rowid, scan, count(*) OVER "
+                          f"(PARTITION BY scan) n FROM {STAGE}) WHERE n > 1 ORDER BY rowid "
+                          "LIMIT 1"))
+        if dup:
+            raise LoadError(str(path), f"scan {dup[1]} appears twice",
+                            line=staged.locate(dup[0]), column="scan")
+    rows = con.sql(f"SELECT * FROM {STAGE} ORDER BY rowid").to_arrow_table()
+    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    return rows
+
+
+def _current(con: duckdb.DuckDBPyConnection, manifest: delivery.Manifest):
+    return _first(con.execute("SELECT version, load_id FROM nights WHERE date = ? AND hemis = ?",
+                       [manifest.date, manifest.hemis]))
+
+
+def _decide_replacement(con, manifest: delivery.Manifest, directory: Path,
+                        force: bool) -> tuple[str, int] | None:
+    """The (version, load_id) this delivery replaces, or an error if it may not."""
+    current = _current(con, manifest)
+    if current is None:
+        return None
+    version, load_id = current
+    if load_id is None:
+        return current
+    new, old = delivery.version_key(manifest.version), delivery.version_key(version)
+    if new < old and not force:
+        raise LoadError(str(directory), f"night {manifest.name} is loaded with 2MAPPS "
+                        f"{version} (load {load_id}); this delivery was processed with the "
+                        f"older {manifest.version}: refused (--force loads it anyway)")
+    if new == old and not force:
+        raise LoadError(str(directory), f"night {manifest.name} is already loaded with 2MAPPS "
+                        f"{version} (load {load_id}) from a different delivery of the same "
+                        "version: refused (--force replaces it)")
+    return current
+
+
+def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
+               min_score: float = DEFAULT_MIN_SCORE, skip_bad_scans: bool = False,
+               force: bool = False, progress: Progress | None = None,
+               compression: dict | None = None) -> NightResult:
+    """Load one night's delivery directory (see the module docstring)."""
+    progress = progress or Progress(enabled=False)
+    directory = Path(directory).resolve()
+    started = datetime.now(UTC)
+    manifest = delivery.read_manifest(directory)
+    result = NightResult(directory, manifest.name, manifest.version, manifest.kind)
+    digest, size = delivery.delivery_digest(directory)
+    same = _first(con.execute("SELECT load_id FROM loads WHERE kind = 'night' AND sha256 = ? "
+                       "AND status = 'loaded'", [digest]))
+    if same:
+        result.outcome, result.load_id = "unchanged", same[0]
+        return result
+    previous = _decide_replacement(con, manifest, directory, force)
+    replacing = [previous[1]] if previous and previous[1] is not None else []
+    scans = _stage_rows(con, directory / delivery.SCANS, "scans", replacing, manifest)
+    health = _stage_rows(con, directory / delivery.HEALTH, "night_qa", replacing, manifest)
+    for row in scans.to_pylist():
+        loaded, reason = gate(row, min_score)
+        result.scans.append(ScanOutcome(row["scan"], row["scan_key"], row["tile"], loaded,
+                                        reason))
+    con.register(_SCANS, scans)
+    try:
+        try:
+            with progress.step(con, f"loading night {manifest.name}"):
+                _load(con, manifest, directory, result, scans, health, previous,
+                      (digest, size, started), compression or {})
+        except (duckdb.Error, CheckFailed, LoadError) as failure:
+            with progress.step(con, f"finding the bad scans of {manifest.name}"):
+                bad = _diagnose(con, directory, result, replacing, compression or {})
+            if not bad:
+                raise LoadError(str(directory), str(failure).strip().split("\n")[0]) from None
+            if not skip_bad_scans:
+                first = bad[0]
+                raise LoadError(first.path, f"{first.detail} (scan rejected; night "
+                                f"{manifest.name} not loaded: --skip-bad-scans loads its "
+                                "other scans)", line=first.line, column=first.column) from None
+            result.bad_scans = bad
+            for outcome in result.scans:
+                error = next((e for e in bad if _scan_of(directory, Path(e.path))
+                              == outcome.scan), None)
+                if error is not None and outcome.loaded:
+                    outcome.loaded, outcome.reason = False, f"rejected at load: {error}"
+            result.psc_rows = result.xsc_rows = result.images = 0
+            with progress.step(con, f"loading night {manifest.name} without its bad scans"):
+                _load(con, manifest, directory, result, scans, health, previous,
+                      (digest, size, started), compression or {})
+    finally:
+        con.unregister(_SCANS)
+        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    result.previous = previous if previous and previous[1] is not None else None
+    if result.previous is None:
+        result.outcome = "loaded"
+    elif delivery.version_key(manifest.version) > delivery.version_key(previous[0]):
+        result.outcome = "reprocessed"
+    else:
+        result.outcome = "replaced"
+    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    return result
+
+
+def _scan_of(directory: Path, path: Path) -> int | None:
+    """The scan number a delivery file belongs to (``sNNN/...``), if any."""
+    try:
+        first = path.resolve().relative_to(directory).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return int(first[1:]) if first.startswith("s") and first[1:].isdigit() else None
+
+
+def _images_of(directory: Path, scan: int) -> list[Path]:
+    folder = directory / delivery.image_dir(scan)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if delivery.IMAGE_FILE.match(p.name))
+
+
+def _image_rows(directory: Path, manifest: delivery.Manifest, outcome: ScanOutcome,
+                compression: dict) -> list[dict]:
+    from .images import image_record
+
+    rows = []
+    for path in _images_of(directory, outcome.scan):
+        record = image_record(path, outcome.scan_key, **compression)
+        if record["scan"] != outcome.scan or record["date"] != manifest.date \
+                or record["hemis"] != manifest.hemis:
+            raise LoadError(str(path), f"image of {record['date']:%y%m%d}{record['hemis']} "
+                            f"scan {record['scan']} in the directory of night "
+                            f"{manifest.name} scan {outcome.scan}", column="SCANNO")
+        rows.append(record)
+    return rows
+
+
+def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult,
+          scans: pa.Table, health: pa.Table, previous, audit, compression: dict) -> None:
+    """The night's one transaction."""
+    digest, size, started = audit
+    loaded = [s for s in result.scans if s.loaded]
+    with transaction(con):
+        load_id = con.execute("SELECT nextval('loads_seq')").fetchall()[0][0]
+        result.load_id = load_id
+        con.execute(
+            "INSERT INTO loads (load_id, kind, target, path, sha256, bytes, format, "
+            "rows_accepted, catscan_version, schema_version, started, finished) "
+            "VALUES (?, 'night', 'scans, psc, xsc, atlas_images, nights, night_qa', ?, ?, ?, "
+            "'delivery', 0, ?, ?, ?, ?)",
+            [load_id, str(directory), digest, size, __version__, schema_version(), started,
+             started])
+        old_keys = _remove_night(con, manifest, previous, load_id)
+        _insert_scans(con, result, load_id)
+        for outcome in loaded:
+            for rules, rel in ((RULES["psc"], delivery.psc_file(outcome.scan)),
+                               (_XSC_RULES, delivery.xsc_file(outcome.scan))):
+                path = directory / rel
+                if not path.is_file():
+                    raise LoadError(str(path), "missing from the delivery")
+                rows, _ = insert_release_file(con, rules, path, load_id)
+                _check_belongs(con, rules.table, path, outcome, manifest, load_id, rows)
+                if rules.table == "psc":
+                    result.psc_rows += rows
+                else:
+                    result.xsc_rows += rows
+            images = _image_rows(directory, manifest, outcome, compression)
+            if images:
+                _insert_images(con, images, load_id)
+                result.images += len(images)
+        for table in ("psc", "xsc"):
+            columns = [c.name for c in file_columns(con, table)]
+            if has_violations(con, RULES[table], columns, load_id):
+                raise CheckFailed()
+        _write_night(con, manifest, health, load_id, result, previous)
+        touched = sorted({s.scan_key for s in result.scans} | set(old_keys))
+        _update_tiles(con, touched)
+        _resolve_duplicates(con, touched)
+        con.execute(
+            "UPDATE loads SET rows_accepted = ?, rows_rejected = 0, scans_accepted = ?, "
+            "scans_rejected = ?, rejects = ?, finished = ? WHERE load_id = ?",
+            [result.psc_rows + result.xsc_rows, len(loaded), len(result.scans) - len(loaded),
+             json.dumps([{"what": f"scan {s.scan}", "reason": s.reason}
+                         for s in result.scans if not s.loaded]),
+             datetime.now(UTC), load_id])
+
+
+def _remove_night(con, manifest: delivery.Manifest, previous, load_id: int) -> list[int]:
+    """Delete the rows of the delivery being replaced; returns its scan keys."""
+    keys = [r[0] for r in con.execute("SELECT scan_key FROM scans WHERE date = ? AND hemis = ?",
+                                      [manifest.date, manifest.hemis]).fetchall()]
+    if keys:
+        listed = ", ".join(str(int(k)) for k in keys)
+        for table in ("psc", "xsc", "atlas_images", "scans"):
+            con.execute(f"DELETE FROM {table} WHERE scan_key IN ({listed})")
+    con.execute("DELETE FROM night_qa WHERE date = ? AND hemis = ?",
+                [manifest.date, manifest.hemis])
+    if previous and previous[1] is not None:
+        con.execute("UPDATE loads SET status = 'replaced', replaced_by = ? WHERE load_id = ?",
+                    [load_id, previous[1]])
+    return keys
+
+
+def _insert_scans(con, result: NightResult, load_id: int) -> None:
+    gate_rows = pa.table({"scan_key": [s.scan_key for s in result.scans],
+                          "loaded": [s.loaded for s in result.scans],
+                          "load_reason": [s.reason for s in result.scans]})
+    con.register(_GATE, gate_rows)
+    try:
+        names = [c.name for c in file_columns(con, "scans")]
+        cols = ", ".join(quote(n) for n in names)
+        picked = ", ".join(f"s.{quote(n)}" for n in names)
+        con.execute(f"INSERT INTO scans ({cols}, hpx29, loaded, load_reason, load_id) "
+                    f"SELECT {picked}, s.hpx29, g.loaded, g.load_reason, ? "
+                    f"FROM {_SCANS} s JOIN {_GATE} g USING (scan_key)", [load_id])
+    finally:
+        con.unregister(_GATE)
+
+
+def _check_belongs(con, table: str, path: Path, outcome: ScanOutcome,
+                   manifest: delivery.Manifest, load_id: int, rows: int) -> None:
+    """Every row of a scan's file must name that scan (keys consistent across tables)."""
+    own = con.execute(
+        f"SELECT count(*) FROM {table} WHERE load_id = ? AND scan_key = ? AND date = ? "
+        f"AND hemis = ? AND scan = ?",
+        [load_id, outcome.scan_key, manifest.date, manifest.hemis, outcome.scan]).fetchall()[0][0]
+    if own != rows:
+        raise CheckFailed()
+
+
+def _insert_images(con, images: list[dict], load_id: int) -> None:
+    names = [c for c in images[0] if c != "load_id"]
+    table = pa.table({c: [r[c] for r in images] for c in names})
+    con.register(_IMAGES, table)
+    try:
+        cols = ", ".join(quote(c) for c in names)
+        con.execute(f"INSERT INTO atlas_images ({cols}, hpx29, load_id) "
+                    f"SELECT {cols}, hpx29(crval1, crval2), ? FROM {_IMAGES}", [load_id])
+    finally:
+        con.unregister(_IMAGES)
+
+
+def _write_night(con, manifest: delivery.Manifest, health: pa.Table, load_id: int,
+                 result: NightResult, previous) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO nights (date, hemis, facility, computer, tape_received, "
+        "validated, processed, version, kind, load_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [manifest.date, manifest.hemis, manifest.facility, manifest.computer,
+         manifest.tape_received, manifest.validated, manifest.processed, manifest.version,
+         manifest.kind, load_id])
+    note = []
+    if previous and previous[1] is not None:
+        note.append(f"replaces 2MAPPS {previous[0]} (load {previous[1]})")
+    if result.bad_scans:
+        note.append("bad scans skipped: " + "; ".join(str(e) for e in result.bad_scans))
+    con.execute(
+        "INSERT INTO processing_history (date, hemis, kind, version, tape_received, validated, "
+        "processed, outcome, load_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [manifest.date, manifest.hemis, manifest.kind, manifest.version,
+         manifest.tape_received, manifest.validated, manifest.processed,
+         "partial" if result.bad_scans else "ok", load_id, "; ".join(note) or None])
+    if health.num_rows:
+        con.register("catscan_health", health)
+        try:
+            names = [c.name for c in file_columns(con, "night_qa")]
+            cols = ", ".join(quote(n) for n in names)
+            con.execute(f"INSERT INTO night_qa ({cols}, load_id) SELECT {cols}, ? "
+                        "FROM catscan_health", [load_id])
+        finally:
+            con.unregister("catscan_health")
+
+
+def ensure_tiles(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``tiles`` with the whole-sky grid the first time it is needed."""
+    if con.execute("SELECT count(*) FROM tiles").fetchall()[0][0]:
+        return
+    from catscan.survey.tiles import tile_grid
+
+    con.register("catscan_grid", tile_grid())
+    try:
+        con.execute("INSERT INTO tiles (tile, hemis, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_3, "
+                    "dec_3, ra_4, dec_4, hpx29) SELECT tile, hemis, ra, dec, ra_1, dec_1, ra_2, "
+                    "dec_2, ra_3, dec_3, ra_4, dec_4, hpx29(ra, dec) FROM catscan_grid")
+    finally:
+        con.unregister("catscan_grid")
+
+
+# A tile's state, from all of its scans: loaded if any scan is loaded; otherwise "rescan"
+# when its latest scored scan asks for one (QA score 0); "rejected" when Quality Review
+# turned its scans down; "processed" / "observed" when scans exist but none was scored /
+# processed. The chosen scan is the loaded one with the best score (latest on ties).
+_TILE_STATE = """
+UPDATE tiles SET status = s.state, chosen_scan_key = s.chosen, quality = s.best, scans = s.n
+FROM (
+    SELECT tile, count(*) AS n,
+        CASE WHEN bool_or(loaded) THEN 'loaded'
+             WHEN arg_max(qa_score = 0, jdate) FILTER (WHERE qa_score IS NOT NULL)
+                 THEN 'rescan'
+             WHEN bool_or(qa_score IS NOT NULL) THEN 'rejected'
+             WHEN bool_or(status = 'P') THEN 'processed'
+             ELSE 'observed' END AS state,
+        arg_max(scan_key, (qa_score, jdate)) FILTER (WHERE loaded) AS chosen,
+        max(qa_score) AS best
+    FROM scans WHERE tile IN (SELECT tile FROM scans WHERE scan_key IN ({keys}))
+    GROUP BY tile
+) s WHERE tiles.tile = s.tile
+"""
+
+
+def _update_tiles(con, scan_keys: list[int]) -> None:
+    if not scan_keys:
+        return
+    keys = ", ".join(str(int(k)) for k in scan_keys)
+    # calibration fields are not in the grid: add them from their first scan's corners
+    con.execute(f"""
+        INSERT INTO tiles (tile, hemis, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4,
+                           dec_4, hpx29)
+        SELECT tile, arg_min(hemis, scan_key), arg_min(ra, scan_key), arg_min(dec, scan_key),
+               arg_min(ra_1, scan_key), arg_min(dec_1, scan_key), arg_min(ra_2, scan_key),
+               arg_min(dec_2, scan_key), arg_min(ra_3, scan_key), arg_min(dec_3, scan_key),
+               arg_min(ra_4, scan_key), arg_min(dec_4, scan_key), arg_min(hpx29, scan_key)
+        FROM scans WHERE scan_key IN ({keys}) AND tile IS NOT NULL AND ra IS NOT NULL
+          AND tile NOT IN (SELECT tile FROM tiles)
+        GROUP BY tile""")
+    con.execute(_TILE_STATE.format(keys=keys))
+    # tiles whose every scan went away (a reprocessed night dropped them) are planned again
+    con.execute("UPDATE tiles SET status = 'planned', chosen_scan_key = NULL, quality = NULL, "
+                "scans = 0 WHERE scans > 0 AND tile NOT IN (SELECT tile FROM scans "
+                "WHERE tile IS NOT NULL)")
+
+
+def _resolve_duplicates(con, scan_keys: list[int]) -> None:
+    try:
+        from .duplicates import resolve_duplicates
+    except ImportError:  # pragma: no cover - until the module lands
+        return
+    resolve_duplicates(con, scan_keys)
+
+
+def _diagnose(con, directory: Path, result: NightResult, replacing: list[int],
+              compression: dict) -> list[LoadError]:
+    """After a failed night (rolled back): check each loadable scan alone, naming the bad
+    file and line of every scan that fails."""
+    manifest = delivery.read_manifest(directory)
+    bad: list[LoadError] = []
+    for outcome in result.scans:
+        if not outcome.loaded:
+            continue
+        try:
+            for rules, rel in ((RULES["psc"], delivery.psc_file(outcome.scan)),
+                               (_XSC_RULES, delivery.xsc_file(outcome.scan))):
+                path = directory / rel
+                if not path.is_file():
+                    raise LoadError(str(path), "missing from the delivery")
+                staged = stage_file(con, path, rules)
+                validate(con, rules, staged, replacing)
+                _check_staged_belongs(con, staged, outcome, manifest)
+            _image_rows(directory, manifest, outcome, compression)
+        except LoadError as error:
+            bad.append(error)
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    return bad
+
+
+def _check_staged_belongs(con, staged, outcome: ScanOutcome,
+                          manifest: delivery.Manifest) -> None:
+    row = _first(con.execute(
+        f"SELECT rowid, scan_key, date, hemis, scan FROM {STAGE} WHERE scan_key <> ? "
+        f"OR date <> ? OR hemis <> ? OR scan <> ? ORDER BY rowid LIMIT 1",
+        [outcome.scan_key, manifest.date, manifest.hemis, outcome.scan]))
+    if row:
+        raise LoadError(str(staged.path), f"row of scan {row[4]} (scan_key {row[1]}, "
+                        f"{row[2]:%y%m%d}{row[3]}) in the file of scan {outcome.scan} "
+                        f"(scan_key {outcome.scan_key})", line=staged.locate(row[0]),
+                        column="scan_key")
+
+
+def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
+                min_score: float = DEFAULT_MIN_SCORE, skip_bad_scans: bool = False,
+                force: bool = False, progress: Progress | None = None,
+                compression: dict | None = None, on_result=None) -> list[NightResult]:
+    """Load night deliveries (directories, or directories holding them) in processing order:
+    by processing date, then version, so a reprocessing follows the night it replaces.
+    Stops at the first bad night; the nights before it stay loaded, each whole. The big
+    tables are re-sorted once at the end."""
+    found = delivery.find_deliveries([Path(p) for p in paths])
+    manifests = [(delivery.read_manifest(d), d) for d in found]
+    manifests.sort(key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
+                                   md[0].date, md[0].hemis))
+    ensure_tiles(con)
+    results: list[NightResult] = []
+    try:
+        for _, directory in manifests:
+            result = load_night(con, directory, min_score=min_score,
+                                skip_bad_scans=skip_bad_scans, force=force, progress=progress,
+                                compression=compression)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        if any(r.outcome != "unchanged" for r in results):
+            for table in ("psc", "xsc"):
+                optimize(con, table, progress=progress)
+    return results
