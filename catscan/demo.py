@@ -26,10 +26,12 @@ SEED = 1
 _STAMP = "generated.json"
 
 EXAMPLES = [
-    ("What Quality Review did, night by night",
-     "SELECT n.date, n.hemis, n.version, n.kind, count(*) AS scans, "
-     "count(*) FILTER (WHERE s.loaded) AS loaded, "
-     "string_agg(DISTINCT s.load_reason, '; ') FILTER (WHERE NOT s.loaded) AS not_loaded "
+    ("Scans by processing status and Quality Review, night by night",
+     "SELECT n.date, n.hemis, n.version, count(*) AS scans, "
+     "count(*) FILTER (WHERE s.status = 'P') AS p, count(*) FILTER (WHERE s.status = 'F') AS f, "
+     "count(*) FILTER (WHERE s.status = 'R') AS r, count(*) FILTER (WHERE s.status = '-') "
+     "AS \"-\", count(*) FILTER (WHERE s.loaded) AS loaded, "
+     "round(avg(s.qa_score) FILTER (WHERE s.scan_type = 'sci'), 2) AS mean_qa "
      "FROM nights n JOIN scans s USING (date, hemis) GROUP BY ALL ORDER BY n.date"),
     ("Brightest clean point sources within 10' of the M31 nucleus",
      "SELECT designation, ra, dec, j_m, h_m, k_m, ph_qual, "
@@ -38,10 +40,10 @@ EXAMPLES = [
      "ORDER BY j_m LIMIT 8"),
     ("Duplicate resolution in the overlaps of adjacent scans",
      "SELECT dup_src, use_src, count(*) AS sources FROM psc GROUP BY ALL ORDER BY ALL"),
-    ("Red sources (J-Ks > 2.5) in the M17 tile, A-quality photometry",
+    ("Red sources (J-Ks > 1.5) in the M17 tile, A-quality photometry",
      "SELECT designation, j_m, k_m, round(j_m - k_m, 3) AS j_k, s.date, s.scan "
      "FROM psc p JOIN scans s USING (scan_key) WHERE s.tile = 308165 AND ph_qual = 'AAA' "
-     "AND use_src = 1 AND j_m - k_m > 2.5 ORDER BY j_k DESC LIMIT 5"),
+     "AND use_src = 1 AND j_m - k_m > 1.5 ORDER BY j_k DESC LIMIT 5"),
     ("Tiles by survey state",
      "SELECT status, count(*) AS tiles FROM tiles GROUP BY ALL ORDER BY tiles DESC"),
 ]
@@ -60,6 +62,33 @@ def _generated(directory: Path, image_scans: int) -> bool:
     stamp = directory / _STAMP
     want = {"scale": "demo", "seed": SEED, "image_scans": image_scans}
     return stamp.is_file() and json.loads(stamp.read_text()) == want
+
+
+def _print_nights(console: Console, results) -> None:
+    """What the loader did with each delivery, and every scan Quality Review kept out."""
+    nights = Table(title="Nightly deliveries", title_justify="left")
+    for column in ("night", "2MAPPS", "outcome", "scans", "passed", "sources", "images"):
+        nights.add_column(column)
+    rejected = Table(title="Scans recorded but not loaded", title_justify="left")
+    for column in ("night", "scan", "tile", "reason"):
+        rejected.add_column(column)
+    unchanged = 0
+    for r in results:
+        if r.outcome == "unchanged":
+            unchanged += 1
+            nights.add_row(r.night, r.version, f"unchanged (load {r.load_id})",
+                           "", "", "", "")
+            continue
+        nights.add_row(r.night, r.version, r.outcome, str(len(r.scans)),
+                       str(len(r.loaded_scans)), f"{r.psc_rows + r.xsc_rows:,}", str(r.images))
+        for scan in r.scans:
+            if not scan.loaded:
+                rejected.add_row(r.night, str(scan.scan), str(scan.tile), scan.reason)
+    console.print(nights)
+    if rejected.row_count:
+        console.print(rejected)
+    if unchanged == len(results):
+        console.print(f"all {unchanged} deliveries were loaded before: nothing changed")
 
 
 def run_demo(db: str | None, image_scans: int = 1, workdir: str | None = None) -> None:
@@ -82,14 +111,8 @@ def run_demo(db: str | None, image_scans: int = 1, workdir: str | None = None) -
     con = connect(path, read_only=False)
     try:
         with Progress() as progress:
-            for night in load_nights(con, [deliveries], progress=progress):
-                console.print("  " + night.summary(), highlight=False)
-                if night.outcome == "unchanged":
-                    continue
-                for scan in night.scans:
-                    if not scan.loaded:
-                        console.print(f"      scan {scan.scan:3d}, tile {scan.tile}: "
-                                      f"{scan.reason}", highlight=False)
+            results = load_nights(con, [deliveries], progress=progress)
+        _print_nights(console, results)
         print_info(database_info(con, str(path), path.stat().st_size), console)
         for title, sql in EXAMPLES:
             result = con.execute(sql)

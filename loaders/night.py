@@ -66,6 +66,7 @@ class NightResult:
     outcome: str = ""                 # loaded | reprocessed | replaced | unchanged
     load_id: int | None = None
     previous: tuple[str, int] | None = None   # (version, load_id) replaced
+    superseded_by: int | None = None          # unchanged: the load that replaced this one
     scans: list[ScanOutcome] = field(default_factory=list)
     bad_scans: list[LoadError] = field(default_factory=list)
     psc_rows: int = 0
@@ -78,6 +79,10 @@ class NightResult:
         return [s for s in self.scans if s.loaded]
 
     def summary(self) -> str:
+        if self.outcome == "unchanged" and self.superseded_by:
+            return (f"{self.path}: night {self.night} ({self.version}) was loaded from this "
+                    f"very delivery (load {self.load_id}) and superseded since (load "
+                    f"{self.superseded_by}); nothing changed (--force reloads it)")
         if self.outcome == "unchanged":
             return (f"{self.path}: night {self.night} ({self.version}) is already loaded "
                     f"from this very delivery (load {self.load_id}); nothing changed")
@@ -183,10 +188,13 @@ def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
     manifest = delivery.read_manifest(directory)
     result = NightResult(directory, manifest.name, manifest.version, manifest.kind)
     digest, size = delivery.delivery_digest(directory)
-    same = _first(con.execute("SELECT load_id FROM loads WHERE kind = 'night' AND sha256 = ? "
-                       "AND status = 'loaded'", [digest]))
-    if same:
+    same = _first(con.execute(
+        "SELECT load_id, status, replaced_by FROM loads WHERE kind = 'night' AND sha256 = ? "
+        "ORDER BY load_id DESC LIMIT 1", [digest]))
+    if same and (same[1] == "loaded" or not force):
+        # loaded already, or loaded once and superseded since (a reprocessing replaced it)
         result.outcome, result.load_id = "unchanged", same[0]
+        result.superseded_by = same[2]
         return result
     previous = _decide_replacement(con, manifest, directory, force)
     replacing = [previous[1]] if previous and previous[1] is not None else []
