@@ -12,12 +12,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import database_checksums
 
 from catscan.errors import LoadError
 from catscan.loaders import delivery
 from catscan.loaders.night import load_night, load_nights
 from catscan.survey.generate import generate
+
+from conftest import database_checksums
 
 
 @pytest.fixture(scope="session")
