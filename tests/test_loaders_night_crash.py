@@ -130,11 +130,25 @@ def test_a_kill_after_each_reported_night_keeps_the_reported_ones(survey, refere
     assert reported <= check_whole_nights(db, survey)
 
 
+def holds_write_lock(pid: int, db: Path) -> bool:
+    """Whether process ``pid`` holds DuckDB's write lock on ``db`` (Linux /proc/locks)."""
+    st = os.stat(db)
+    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    with open("/proc/locks") as locks:
+        return any(f[1] != "->" and f[4] == str(pid) and f[5] == device
+                   for f in (line.split() for line in locks))
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="watches the lock in /proc")
 def test_readers_get_consistent_data_or_busy_during_a_load(survey, tmp_path):
     db = fresh_db(tmp_path / "r.duckdb")
     process, _ = start(db, survey, tmp_path)
-    busy = consistent = 0
     deadline = time.monotonic() + TIMEOUT
+    # a reader open first would keep the loader out (DuckDB: one writer xor readers)
+    while not holds_write_lock(process.pid, db):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.002)
+    busy = consistent = 0
     while process.poll() is None and time.monotonic() < deadline:
         try:
             check_whole_nights(db, survey)
