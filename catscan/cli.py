@@ -22,9 +22,15 @@ def _db_option(parser: argparse.ArgumentParser, default=None) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .db import init_database, schema_version
+    from .db import connect, init_database, schema_version
+    from .loaders.night import ensure_tiles
 
     path, applied = init_database(args.db)
+    con = connect(path, read_only=False)
+    try:
+        ensure_tiles(con)          # the whole-sky tile grid, all "planned"
+    finally:
+        con.close()
     if applied:
         print(f"{path}: applied {', '.join(applied)} (schema version {schema_version()})")
     else:
