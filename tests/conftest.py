@@ -59,3 +59,12 @@ def database_checksums(con) -> dict:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND NOT temporary ORDER BY 1").fetchall()]
     return {t: table_checksum(con, t) for t in tables}
+
+
+@pytest.fixture(scope="session")
+def image_survey(tmp_path_factory):
+    """The demo survey with Atlas Images for one scan (971024n scan 8): a GenerateResult."""
+    from catscan.survey.generate import generate
+
+    return generate(tmp_path_factory.mktemp("image-survey"), scale="demo", seed=1,
+                    image_scans=1)

@@ -24,10 +24,9 @@ from catscan.survey.synthetic_images import fwhm_arcsec
 from photometry import aperture_fraction, measure
 
 
-@pytest.fixture(scope="module")
-def survey(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gen")
-    return generate(out, scale="demo", seed=1, image_scans=1)
+@pytest.fixture
+def survey(image_survey):
+    return image_survey
 
 
 def test_generation_is_deterministic(survey, tmp_path):

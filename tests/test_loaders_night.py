@@ -261,3 +261,23 @@ def test_manifest_errors_name_the_field(con, nights):
     manifest.write_text(manifest.read_text().replace('"2.0x"', '"two"'))
     with pytest.raises(LoadError, match=r"manifest.json:\d+: column version: bad 2MAPPS"):
         load_night(con, nights / "970521n")
+
+
+def test_a_corrupt_image_rejects_its_scan(con, image_survey, tmp_path):
+    night = tmp_path / "971024n"
+    shutil.copytree(next(n for n in image_survey.nights if n.name == "971024n"), night)
+    image = sorted((night / delivery.image_dir(8)).iterdir())[30]
+    data = bytearray(image.read_bytes())
+    data[-100_000] ^= 0x40                            # one flipped bit in the pixels
+    image.write_bytes(bytes(data))
+    with pytest.raises(LoadError) as error:
+        load_night(con, night)
+    assert str(image) in str(error.value) and "DATASUM" in str(error.value)
+    assert con.execute("SELECT count(*) FROM scans").fetchone()[0] == 0
+    result = load_night(con, night, skip_bad_scans=True)
+    assert result.images == 0 and [e.path for e in result.bad_scans] == [str(image)]
+    loaded, reason = con.execute("SELECT loaded, load_reason FROM scans WHERE scan = 8"
+                                 ).fetchone()
+    assert not loaded and str(image) in reason
+    assert con.execute("SELECT count(*) FROM psc WHERE scan = 8").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM atlas_images").fetchone()[0] == 0
