@@ -178,16 +178,13 @@ def observe_psc(seed: int, scan: Mapping, rng: np.random.Generator
 def observe_xsc(seed: int, scan: Mapping) -> pa.Table:
     """The scan's extended sources: true galaxies inside the footprint, measured."""
     from .synthetic_images import atlas_layout, nearest_image
-    from .synthetic_xsc import synthetic_xsc, true_galaxies
+    from .synthetic_xsc import synthetic_xsc
 
     footprint = Footprint.of(scan)
     ras, decs = zip(*footprint.corners, strict=True)
-    parts = []
-    for cell in cells_of([ras[i] for i in (0, 1, 3, 2)], [decs[i] for i in (0, 1, 3, 2)]):
-        ra, dec, rng = galaxies_in_cell(seed, int(cell))
-        if len(ra):
-            parts.append({"ra": ra, "dec": dec, **true_galaxies(ra, dec, rng)})
-    galaxies = concat(parts)
+    cells = cells_of([ras[i] for i in (0, 1, 3, 2)], [decs[i] for i in (0, 1, 3, 2)])
+    galaxies = concat([g for g in (galaxies_in_cell(seed, int(c)) for c in cells)
+                       if len(g["ra"])])
     if galaxies:
         inside = footprint.contains(galaxies["ra"], galaxies["dec"], XSC_MARGIN_ARCSEC)
         galaxies = {k: v[inside] for k, v in galaxies.items()}

@@ -12,6 +12,8 @@ deg² at high latitude and thin out behind the plane.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cdshealpix.nested as hp
 import numpy as np
 from astropy import units as u
@@ -60,31 +62,41 @@ def cells_of(ra_corners, dec_corners) -> np.ndarray:
     return np.unique(np.asarray(ipix, dtype=np.int64))
 
 
-def stars_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
-    """True stars of one cell: ra, dec and true J, H, Ks magnitudes."""
-    rng = np.random.default_rng([seed, 7, int(cell)])
+@lru_cache(maxsize=4096)
+def _cell_galactic(cell: int) -> tuple[float, float]:
+    """Galactic (l, b) of a cell's centre, in degrees."""
     lon, lat = hp.healpix_to_lonlat(np.array([cell], dtype=np.uint64), CELL_DEPTH)
-    l_deg, b_deg = _galactic(np.array([lon.to_value(u.deg)[0]]),
-                             np.array([lat.to_value(u.deg)[0]]))
-    n = rng.poisson(float(star_density(l_deg, b_deg)[0]) * CELL_AREA_DEG2)
+    l_deg, b_deg = _galactic(lon.to_value(u.deg), lat.to_value(u.deg))
+    return float(l_deg[0]), float(b_deg[0])
+
+
+# Neighbouring scans share cells; the cache holds a strip's worth (a dense cell is ~1 MB).
+@lru_cache(maxsize=128)
+def stars_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
+    """True stars of one cell: ra, dec and true J, H, Ks magnitudes (do not modify)."""
+    rng = np.random.default_rng([seed, 7, int(cell)])
+    l_deg, b_deg = _cell_galactic(int(cell))
+    n = rng.poisson(float(star_density(np.array(l_deg), np.array(b_deg))) * CELL_AREA_DEG2)
     ra, dec = _random_points(rng, cell, n)
     # near-infrared number counts dN/dm ∝ 10^(0.3 m), brighter than 3 mag clipped
     j = np.maximum(J_FAINT + np.log10(rng.uniform(1e-12, 1, n)) / 0.3, 3.0)
-    reddening = rng.exponential(0.25, n) * np.exp(-abs(float(b_deg[0])) / 4.0)
+    reddening = rng.exponential(0.25, n) * np.exp(-abs(b_deg) / 4.0)
     j_h = rng.normal(0.62, 0.18, n) + 0.35 * reddening
     h_k = rng.normal(0.18, 0.08, n) + 0.2 * reddening
     return {"ra": ra, "dec": dec, "j": j, "h": j - j_h, "k": j - j_h - h_k,
             "star_id": (np.int64(cell) << 24) + np.arange(n, dtype=np.int64)}
 
 
-def galaxies_in_cell(seed: int, cell: int) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
-    """Positions of one cell's galaxies and the generator to draw their properties from."""
+@lru_cache(maxsize=128)
+def galaxies_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
+    """True galaxies of one cell: positions, total Ks, colours, sizes and shapes."""
+    from .synthetic_xsc import true_galaxies
+
     rng = np.random.default_rng([seed, 8, int(cell)])
-    lon, lat = hp.healpix_to_lonlat(np.array([cell], dtype=np.uint64), CELL_DEPTH)
-    _, b_deg = _galactic(np.array([lon.to_value(u.deg)[0]]), np.array([lat.to_value(u.deg)[0]]))
-    n = rng.poisson(float(galaxy_density(b_deg)[0]) * CELL_AREA_DEG2)
+    _, b_deg = _cell_galactic(int(cell))
+    n = rng.poisson(float(galaxy_density(np.array(b_deg))) * CELL_AREA_DEG2)
     ra, dec = _random_points(rng, cell, n)
-    return ra, dec, rng
+    return {"ra": ra, "dec": dec, **true_galaxies(ra, dec, rng)}
 
 
 def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
