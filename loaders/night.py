@@ -32,6 +32,7 @@ from catscan.errors import LoadError
 from catscan.progress import Progress
 
 from . import delivery
+from .duplicates import resolve_duplicates
 from .load import CheckFailed, insert_release_file
 from .optimize import optimize
 from .readers import STAGE, stage_file
@@ -316,7 +317,9 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
         _write_night(con, manifest, health, load_id, result, previous)
         touched = sorted({s.scan_key for s in result.scans} | set(old_keys))
         _update_tiles(con, touched)
-        _resolve_duplicates(con, touched)
+        # a scan the new delivery dropped has lost its corners: resolve everything then
+        dropped = set(old_keys) - {s.scan_key for s in result.scans}
+        resolve_duplicates(con, None if dropped else touched)
         con.execute(
             "UPDATE loads SET rows_accepted = ?, rows_rejected = 0, scans_accepted = ?, "
             "scans_rejected = ?, rejects = ?, finished = ? WHERE load_id = ?",
@@ -468,14 +471,6 @@ def _update_tiles(con, scan_keys: list[int]) -> None:
     con.execute("UPDATE tiles SET status = 'planned', chosen_scan_key = NULL, quality = NULL, "
                 "scans = 0 WHERE scans > 0 AND tile NOT IN (SELECT tile FROM scans "
                 "WHERE tile IS NOT NULL)")
-
-
-def _resolve_duplicates(con, scan_keys: list[int]) -> None:
-    try:
-        from .duplicates import resolve_duplicates
-    except ImportError:  # pragma: no cover - until the module lands
-        return
-    resolve_duplicates(con, scan_keys)
 
 
 def _diagnose(con, directory: Path, result: NightResult, replacing: list[int],
