@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pyarrow as pa
 
 from catscan.info import MOC_DEPTH, database_info
 from catscan.loaders import load_file
+from catscan.survey.observe import scan_row
+from catscan.survey.plan import NightPlan, ScanPlan
 from catscan.survey.synthetic_psc import synthetic_psc
-from catscan.survey.synthetic_scans import ScanSpec, scan_rows
 
-SCANS = [
-    ScanSpec(1, "n", dt.date(1997, 10, 24), 8, 330628, 10.68479, 41.26906, "n", "P", 9.5),
-    ScanSpec(2, "s", dt.date(1999, 5, 2), 142, 308165, 275.12297, -16.30449, "s", "P", 8.0),
-    ScanSpec(3, "n", dt.date(1998, 4, 16), 64, 314527, 9.81625, 0.88806, "n", "P", 10.0),
-]
+NIGHT = NightPlan(dt.date(1997, 10, 24), "n", "2.0x", "operational", dt.date(1997, 10, 28))
+SCANS = [ScanPlan(8, 330628, "n"), ScanPlan(9, 308165, "s", phot=0.8), ScanPlan(10, 314527)]
 
 
 def spherical_polygon_area(lon_deg, lat_deg) -> float:
@@ -34,13 +33,16 @@ def spherical_polygon_area(lon_deg, lat_deg) -> float:
 
 
 def test_info_counts_tables_and_scans_and_measures_the_area(con, write_release):
-    specs = SCANS
-    scans = scan_rows(specs, seed=1)
+    rng = np.random.default_rng(1)
+    scans = pa.Table.from_pylist([scan_row(NIGHT, s, key, rng)
+                                  for key, s in enumerate(SCANS, start=1)])
     load_file(con, "scans", write_release("scans", scans, "scans.tbl"))
-    first = specs[0]
-    (ra_range, dec_range) = first.box()
+    first = scans.to_pylist()[0]
+    ra_range = (min(first[f"ra_{i}"] for i in range(1, 5)),
+                max(first[f"ra_{i}"] for i in range(1, 5)))
+    dec_range = (first["dec_1"], first["dec_3"])
     load_file(con, "psc", write_release("psc", synthetic_psc(
-        777, seed=5, ra_range=ra_range, dec_range=dec_range, scan_key=first.scan_key), "p.gz"))
+        777, seed=5, ra_range=ra_range, dec_range=dec_range, scan_key=1), "p.gz"))
 
     info = database_info(con, "test", 0)
 
@@ -50,9 +52,9 @@ def test_info_counts_tables_and_scans_and_measures_the_area(con, write_release):
     lon = [corners[f"ra_{i}"] for i in (1, 2, 4, 3)]
     lat = [corners[f"dec_{i}"] for i in (1, 2, 4, 3)]
     expected = spherical_polygon_area(lon, lat)
-    assert 0.8 < expected < 0.9                      # 8.5' x 6 deg
+    assert 0.8 < expected < 0.9                      # 8.5' x 6.14 deg
     # a MOC covers the footprint: larger, by at most a band of boundary cells
     cell = np.sqrt(4 * np.pi * (180 / np.pi) ** 2 / (12 * 4**MOC_DEPTH))
-    perimeter = 2 * 6.0 + 2 * 8.5 / 60
+    perimeter = 2 * 6.14 + 2 * 8.5 / 60
     assert expected <= info.scan_area_deg2 <= expected + 1.5 * perimeter * cell
     assert 0 < info.source_area_deg2 < 4 * expected  # 3.4' cells around the sources
