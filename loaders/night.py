@@ -161,11 +161,9 @@ def _decide_replacement(con, manifest: delivery.Manifest, directory: Path,
                         force: bool) -> tuple[str, int] | None:
     """The (version, load_id) this delivery replaces, or an error if it may not."""
     current = _current(con, manifest)
-    if current is None:
+    if current is None or current[1] is None:
         return None
     version, load_id = current
-    if load_id is None:
-        return current
     new, old = delivery.version_key(manifest.version), delivery.version_key(version)
     if new < old and not force:
         raise LoadError(str(directory), f"night {manifest.name} is loaded with 2MAPPS "
@@ -198,7 +196,7 @@ def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
         result.superseded_by = same[2]
         return result
     previous = _decide_replacement(con, manifest, directory, force)
-    replacing = [previous[1]] if previous and previous[1] is not None else []
+    replacing = [previous[1]] if previous else []
     scans = _stage_rows(con, directory / delivery.SCANS, "scans", replacing, manifest)
     health = _stage_rows(con, directory / delivery.HEALTH, "night_qa", replacing, manifest)
     for row in scans.to_pylist():
@@ -228,14 +226,18 @@ def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
                 if error is not None and outcome.loaded:
                     outcome.loaded, outcome.reason = False, f"rejected at load: {error}"
             result.psc_rows = result.xsc_rows = result.images = 0
-            with progress.step(con, f"loading night {manifest.name} without its bad scans"):
-                _load(con, manifest, directory, result, scans, health, previous,
-                      (digest, size, started), compression or {})
+            try:
+                with progress.step(con, f"loading night {manifest.name} without its bad "
+                                   "scans"):
+                    _load(con, manifest, directory, result, scans, health, previous,
+                          (digest, size, started), compression or {})
+            except (duckdb.Error, CheckFailed) as again:
+                raise LoadError(str(directory), str(again).strip().split("\n")[0]) from None
     finally:
         con.unregister(_SCANS)
         con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-    result.previous = previous if previous and previous[1] is not None else None
-    if result.previous is None:
+    result.previous = previous
+    if previous is None:
         result.outcome = "loaded"
     elif delivery.version_key(manifest.version) > delivery.version_key(previous[0]):
         result.outcome = "reprocessed"
