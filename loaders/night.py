@@ -256,6 +256,16 @@ def _scan_of(directory: Path, path: Path) -> int | None:
     return int(first[1:]) if first.startswith("s") and first[1:].isdigit() else None
 
 
+def _source_files(directory: Path, outcome: ScanOutcome) -> list[tuple]:
+    """(rules, path) of a loadable scan's point and extended source files."""
+    files = [(RULES["psc"], directory / delivery.psc_file(outcome.scan)),
+             (_XSC_RULES, directory / delivery.xsc_file(outcome.scan))]
+    for _, path in files:
+        if not path.is_file():
+            raise LoadError(str(path), "missing from the delivery")
+    return files
+
+
 def _images_of(directory: Path, scan: int) -> list[Path]:
     folder = directory / delivery.image_dir(scan)
     if not folder.is_dir():
@@ -297,11 +307,7 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
         old_keys = _remove_night(con, manifest, previous, load_id)
         _insert_scans(con, result, load_id)
         for outcome in loaded:
-            for rules, rel in ((RULES["psc"], delivery.psc_file(outcome.scan)),
-                               (_XSC_RULES, delivery.xsc_file(outcome.scan))):
-                path = directory / rel
-                if not path.is_file():
-                    raise LoadError(str(path), "missing from the delivery")
+            for rules, path in _source_files(directory, outcome):
                 rows, _ = insert_release_file(con, rules, path, load_id)
                 _check_belongs(con, rules.table, path, outcome, manifest, load_id, rows)
                 if rules.table == "psc":
@@ -485,11 +491,7 @@ def _diagnose(con, directory: Path, result: NightResult, replacing: list[int],
         if not outcome.loaded:
             continue
         try:
-            for rules, rel in ((RULES["psc"], delivery.psc_file(outcome.scan)),
-                               (_XSC_RULES, delivery.xsc_file(outcome.scan))):
-                path = directory / rel
-                if not path.is_file():
-                    raise LoadError(str(path), "missing from the delivery")
+            for rules, path in _source_files(directory, outcome):
                 staged = stage_file(con, path, rules)
                 validate(con, rules, staged, replacing)
                 _check_staged_belongs(con, staged, outcome, manifest)
