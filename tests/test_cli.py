@@ -114,3 +114,22 @@ def test_a_bad_memory_limit_is_a_user_error(tmp_path):
     run("init", "--db", db)
     result = run("optimize", "--db", db, "--memory-limit", "lots")
     assert result.returncode == 1 and "bad memory limit 'lots'" in result.stderr
+
+
+def test_generate_then_load_nights_as_an_operator_would(tmp_path):
+    out, db = tmp_path / "survey", str(tmp_path / "n.duckdb")
+    generated = run("generate", str(out), "--image-scans", "0")
+    assert generated.returncode == 0, generated.stderr
+    assert "6 night deliveries" in generated.stdout
+    run("init", "--db", db)
+    newer = run("load", "night", str(out / "reprocessed" / "980416n"), "--db", db)
+    assert newer.returncode == 0 and "passed Quality Review" in newer.stdout
+    older = run("load", "night", str(out / "980416n"), "--db", db)
+    assert older.returncode == 1 and "Traceback" not in older.stderr
+    assert "older 2.0x: refused (--force loads it anyway)" in older.stderr
+    again = run("load", "night", str(out / "reprocessed" / "980416n"), "--db", db)
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+    bad = run("load", "psc", str(out / "980416n"), "--db", db, "--min-score", "5")
+    assert bad.returncode == 1 and "only for `catscan load night`" in bad.stderr
+    rows = run("generate", str(tmp_path / "x"), "--rows", "5")
+    assert rows.returncode == 1 and "--scale bench" in rows.stderr

@@ -281,3 +281,40 @@ def test_a_corrupt_image_rejects_its_scan(con, image_survey, tmp_path):
     assert not loaded and str(image) in reason
     assert con.execute("SELECT count(*) FROM psc WHERE scan = 8").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM atlas_images").fetchone()[0] == 0
+
+
+def test_duplicate_flags_do_not_depend_on_the_order_of_nights(survey, tmp_path):
+    """Nights loaded in reverse order give the same use_src/dup_src as in date order, and
+    overlaps are resolved: each matched pair has exactly one selected apparition."""
+    from catscan.db import connect, init_database
+
+    names = ["970521n", "971024n", "981123n", "990502s", "reprocessed/980416n"]
+    flags = []
+    for order in (names, names[::-1]):
+        path = tmp_path / f"{len(flags)}.duckdb"
+        init_database(path)
+        con = connect(path, read_only=False)
+        try:
+            for name in order:
+                load_night(con, survey / name)
+            flags.append(con.execute("SELECT pts_key, use_src, dup_src FROM psc "
+                                     "ORDER BY pts_key").fetchall())
+            pairs = con.execute("""
+                SELECT count(*), count(*) FILTER (WHERE a.use_src + b.use_src <> 1)
+                FROM psc a JOIN psc b ON a.scan_key < b.scan_key
+                 AND abs(a.dec - b.dec) < 2 / 3600.0
+                 AND ang_sep(a.ra, a.dec, b.ra, b.dec) <= 2 / 3600.0
+                WHERE a.dup_src = 1 AND b.dup_src = 1""").fetchone()
+        finally:
+            con.close()
+        assert pairs[0] > 100 and pairs[1] == 0
+    assert flags[0] == flags[1]
+
+
+def test_a_missing_source_file_rejects_its_scan(con, nights):
+    night = nights / "971024n"
+    scan = next(int(r["scan"]) for r in scan_table(night) if passes(r))
+    (night / delivery.xsc_file(scan)).unlink()
+    with pytest.raises(LoadError, match=f"xsc_s{scan:03d}.gz: missing from the delivery"):
+        load_night(con, night)
+    assert con.execute("SELECT count(*) FROM scans").fetchone()[0] == 0
