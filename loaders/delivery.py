@@ -55,6 +55,12 @@ def night_name(date: dt.date, hemis: str) -> str:
     return f"{date:%y%m%d}{hemis}"
 
 
+def coadd_key(scan_key, image):
+    """Atlas Image Info key of a J/H/Ks image set, also the PSC/XSC ``coadd_key``:
+    ``1000 × scan_key + image number`` (scalars or numpy arrays)."""
+    return 1000 * scan_key + image
+
+
 def version_key(version: str) -> tuple[int, int, str]:
     """Order 2MAPPS versions: 2.0x < 2.1 < 3.0 (the letter is a sub-release)."""
     match = re.fullmatch(r"(\d+)\.(\d+)([a-z]*)", version.strip())

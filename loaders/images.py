@@ -32,7 +32,8 @@ from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
 from catscan.errors import LoadError
-from catscan.survey.synthetic_images import coadd_key
+
+from .delivery import coadd_key
 
 REQUIRED_KEYWORDS = ("ORDATE", "SCANNO", "FILTER", "MAGZP", "CRVAL1", "CRVAL2", "CRPIX1",
                      "CRPIX2", "CDELT1", "CDELT2", "NAXIS1", "NAXIS2", "CTYPE1", "CTYPE2")

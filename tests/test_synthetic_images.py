@@ -14,6 +14,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from catscan.loaders.delivery import coadd_key
 from catscan.survey import synthetic_images as si
 from catscan.survey.tiles import tile_grid
 
@@ -142,7 +143,7 @@ def test_nearest_image_and_coadd_key(scan):
     # beyond the scan ends: the first and the last image
     assert list(si.nearest_image(layout, [scan["ra"]] * 2, [scan["dec_1"] - 0.1,
                                                            scan["dec_3"] + 0.1])) == [0, 22]
-    assert si.coadd_key(4242, layout[5].image) == 4242 * 1000 + layout[5].image
+    assert coadd_key(4242, layout[5].image) == 4242 * 1000 + layout[5].image
 
 
 def test_file_name():

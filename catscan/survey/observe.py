@@ -17,6 +17,8 @@ import pyarrow as pa
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
+from catscan.loaders.delivery import coadd_key
+
 from .footprint import Footprint, edge_columns
 from .plan import NightPlan, ScanPlan, grid, qa_score
 from .sky import cells_of, concat, galaxies_in_cell, stars_in_cell
@@ -121,7 +123,7 @@ def _measured_mags(rng: np.random.Generator, stars: Mapping) -> tuple[np.ndarray
 
 def _scan_columns(scan: Mapping, footprint: Footprint, ra: np.ndarray, dec: np.ndarray,
                   layout) -> dict:
-    from .synthetic_images import coadd_key, nearest_image
+    from .synthetic_images import nearest_image
 
     n = len(ra)
     d = footprint.edge_distances(ra, dec)
@@ -135,7 +137,7 @@ def _scan_columns(scan: Mapping, footprint: Footprint, ra: np.ndarray, dec: np.n
         "jdate": np.round(scan["jdate"] + along / SCAN_RATE_ARCSEC_PER_S / 86400.0, 5),
         **edge_columns(footprint, ra, dec),
         "scan_key": np.full(n, scan["scan_key"]),
-        "coadd_key": coadd_key(scan["scan_key"], 0) + images, "coadd": images,
+        "coadd_key": coadd_key(int(scan["scan_key"]), images), "coadd": images,
     }
 
 

@@ -187,11 +187,6 @@ class AtlasImageSpec:
         return self.naxis2 / 2 + 0.5
 
 
-def coadd_key(scan_key: int, image: int) -> int:
-    """Atlas Image Info key of a J/H/Ks image set, also the PSC/XSC ``coadd_key``."""
-    return 1000 * int(scan_key) + int(image)
-
-
 def image_number(offset_arcsec: float) -> int:
     """Number of the frame nearest an along-scan distance (frames numbered from 1 at the
     start, 82.11" apart): the real image 0198 is centred 16184" from its scan's start."""
