@@ -40,9 +40,21 @@ def galaxy_density(b_deg: np.ndarray) -> np.ndarray:
     return GALAXY_DENSITY * (1.0 - np.exp(-np.abs(b_deg) / 5.0))
 
 
+@lru_cache(maxsize=1)
+def _icrs_to_galactic() -> np.ndarray:
+    """The ICRS -> Galactic rotation matrix, taken from astropy once (the transform per
+    call costs milliseconds; cells need thousands of them)."""
+    basis = SkyCoord(x=[1.0, 0.0, 0.0], y=[0.0, 1.0, 0.0], z=[0.0, 0.0, 1.0],
+                     representation_type="cartesian", frame="icrs")
+    return np.asarray(basis.galactic.cartesian.xyz.value)
+
+
 def _galactic(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    gal = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs").galactic
-    return gal.l.deg, gal.b.deg
+    """Galactic (l, b) in degrees of ICRS positions."""
+    ra, dec = np.radians(np.asarray(ra, float)), np.radians(np.asarray(dec, float))
+    v = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    x, y, z = _icrs_to_galactic() @ v
+    return np.degrees(np.arctan2(y, x)) % 360.0, np.degrees(np.arcsin(np.clip(z, -1, 1)))
 
 
 def _random_points(rng: np.random.Generator, cell: int, n: int) -> tuple[np.ndarray, ...]:
