@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from catscan import __version__
 from catscan.db import schema_version, transaction
@@ -187,24 +188,54 @@ def insert_release_file(con: duckdb.DuckDBPyConnection, rules: TableRules, path:
     ``load_id`` on every row. Returns (rows, file columns). Raises CheckFailed (or a DuckDB
     error) on bad input; the caller checks the rows (``has_violations``) and, after rolling
     back, stages the file to say where the problem is."""
+    return insert_release_files(con, rules, [path], load_id)
+
+
+OWNERS = "catscan_owners"
+
+
+def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, paths: list[Path],
+                         load_id: int, owners: pa.Table | None = None
+                         ) -> tuple[int, list[str]]:
+    """Like :func:`insert_release_file` for several files in one statement (one parse of the
+    column spec, both cores on the whole set). ``owners`` has one row per file (``o_file``
+    and the ``o_scan_key, o_date, o_hemis, o_scan`` its rows must carry): a row of another
+    scan fails the insert, which the caller then diagnoses file by file."""
     table = rules.table
-    source = ReleaseSource.of(path, file_columns(con, table))
-    # hpx29 is NOT NULL: an extra field after a trailing "|" makes it NULL and fails the row
-    hpx29 = "hpx29(ra, dec)" if not source.trailing else \
-        "CASE WHEN coalesce(catscan_tail, '') = '' THEN hpx29(ra, dec) END"
+    columns = file_columns(con, table)
+    sources = [ReleaseSource.of(p, columns) for p in paths]
+    if len({s.trailing for s in sources}) > 1:      # files differ: one statement each
+        rows = sum(insert_release_files(con, rules, [p], load_id, owners)[0] for p in paths)
+        return rows, [c.name for c in columns]
+    source = ReleaseSource(paths[0] if len(paths) == 1 else list(paths), columns,
+                           sources[0].trailing)
+    # hpx29 is NOT NULL: a row that breaks a rule below gets NULL and fails the insert
+    rules_sql = ["coalesce(catscan_tail, '') = ''"] if source.trailing else []
+    joined = ""
+    if owners is not None:
+        rules_sql.append("scan_key = o_scan_key AND date = o_date AND hemis = o_hemis "
+                         "AND scan = o_scan")
+        joined = f" JOIN {OWNERS} ON o_file = filename"
+    hpx29 = "hpx29(ra, dec)" if not rules_sql else \
+        f"CASE WHEN {' AND '.join(rules_sql)} THEN hpx29(ra, dec) END"
     names, values = _insert_columns(con, table, load_id, hpx29)
     con.execute("SET preserve_insertion_order = false")  # parse on every core
+    if owners is not None:
+        con.register(OWNERS, owners)
     try:
         rows = source.run(con, f"INSERT INTO {quote(table)} ({', '.join(names)}) "
-                               f"SELECT {', '.join(values)} FROM {source.sql()}"
+                               f"SELECT {', '.join(values)} FROM "
+                               f"{source.sql(with_filename=owners is not None)}{joined}"
                           ).fetchone()[0]
     finally:
         con.execute("RESET preserve_insertion_order")
+        if owners is not None:
+            con.unregister(OWNERS)
     if source.first_reject(con) is not None or (rows == 0 and not rules.may_be_empty):
         raise CheckFailed()
     if rules.sorted_by_hpx29:
         mark_unsorted(con, table)
-    return rows, [c.name for c in source.columns]
+    return rows, [c.name for c in columns]
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, rules: TableRules, path: Path,

@@ -33,7 +33,7 @@ from catscan.progress import Progress
 
 from . import delivery
 from .duplicates import resolve_duplicates
-from .load import CheckFailed, insert_release_file
+from .load import CheckFailed, insert_release_files
 from .optimize import optimize
 from .readers import STAGE, stage_file
 from .schema_info import file_columns, quote
@@ -306,14 +306,24 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
              started])
         old_keys = _remove_night(con, manifest, previous, load_id)
         _insert_scans(con, result, load_id)
+        files = [(rules, path, o) for o in loaded for rules, path in _source_files(directory, o)]
+        for rules in (RULES["psc"], _XSC_RULES):
+            mine = [(path, o) for r, path, o in files if r is rules]
+            if not mine:
+                continue
+            owners = pa.table({
+                "o_file": [str(path) for path, _ in mine],
+                "o_scan_key": pa.array([o.scan_key for _, o in mine], pa.int32()),
+                "o_date": pa.array([manifest.date] * len(mine), pa.date32()),
+                "o_hemis": [manifest.hemis] * len(mine),
+                "o_scan": pa.array([o.scan for _, o in mine], pa.int16())})
+            rows, _ = insert_release_files(con, rules, [path for path, _ in mine], load_id,
+                                           owners)
+            if rules.table == "psc":
+                result.psc_rows += rows
+            else:
+                result.xsc_rows += rows
         for outcome in loaded:
-            for rules, path in _source_files(directory, outcome):
-                rows, _ = insert_release_file(con, rules, path, load_id)
-                _check_belongs(con, rules.table, path, outcome, manifest, load_id, rows)
-                if rules.table == "psc":
-                    result.psc_rows += rows
-                else:
-                    result.xsc_rows += rows
             images = _image_rows(directory, manifest, outcome, compression)
             if images:
                 _insert_images(con, images, load_id)
@@ -367,17 +377,6 @@ def _insert_scans(con, result: NightResult, load_id: int) -> None:
                     f"FROM {_SCANS} s JOIN {_GATE} g USING (scan_key)", [load_id])
     finally:
         con.unregister(_GATE)
-
-
-def _check_belongs(con, table: str, path: Path, outcome: ScanOutcome,
-                   manifest: delivery.Manifest, load_id: int, rows: int) -> None:
-    """Every row of a scan's file must name that scan (keys consistent across tables)."""
-    own = con.execute(
-        f"SELECT count(*) FROM {table} WHERE load_id = ? AND scan_key = ? AND date = ? "
-        f"AND hemis = ? AND scan = ?",
-        [load_id, outcome.scan_key, manifest.date, manifest.hemis, outcome.scan]).fetchall()[0][0]
-    if own != rows:
-        raise CheckFailed()
 
 
 def _insert_images(con, images: list[dict], load_id: int) -> None:

@@ -114,7 +114,7 @@ class ReleaseSource:
     A trailing "|" is allowed, file by file as its first line shows; DuckDB's reader then
     sees one more field (``catscan_tail``), which must stay empty.
     """
-    path: Path
+    path: Path | list[Path]           # one file, or several read as one
     columns: list[Column]
     trailing: bool
 
@@ -122,20 +122,23 @@ class ReleaseSource:
     def of(cls, path: Path, columns: list[Column]) -> ReleaseSource:
         return cls(path, columns, _first_record(path).endswith("|"))
 
-    def sql(self) -> str:
-        """The table function; the file name is the statement's one parameter."""
+    def sql(self, with_filename: bool = False) -> str:
+        """The table function; the file name (or list) is the statement's one parameter.
+        ``with_filename`` adds DuckDB's ``filename`` column (which file a row came from)."""
         fields = [(c.name, c.type) for c in self.columns]
         fields += [(TAIL, "VARCHAR")] if self.trailing else []
         spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in fields) + "}"
         return (f"read_csv(?, columns = {spec}, delim = '|', header = false, quote = '', "
                 "escape = '', nullstr = '\\N', auto_detect = false, dateformat = '%Y-%m-%d', "
                 f"store_rejects = true, rejects_table = '{_REJECTS}', "
-                f"rejects_scan = '{_REJECT_SCANS}')")
+                f"rejects_scan = '{_REJECT_SCANS}'"
+                + (", filename = true)" if with_filename else ")"))
 
     def run(self, con: duckdb.DuckDBPyConnection, statement: str):
         """Execute ``statement`` (which contains ``self.sql()``) with fresh reject tables."""
         con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
-        return con.execute(statement, [str(self.path)])
+        name = [str(p) for p in self.path] if isinstance(self.path, list) else str(self.path)
+        return con.execute(statement, [name])
 
     def first_reject(self, con: duckdb.DuckDBPyConnection) -> LoadError | None:
         """The first bad line DuckDB's reader set aside, as an error (None: no rejects)."""
