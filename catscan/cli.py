@@ -23,7 +23,7 @@ def _db_option(parser: argparse.ArgumentParser, default=None) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from .db import connect, init_database, schema_version
-    from .loaders.night import ensure_tiles
+    from .loaders.tile_states import ensure_tiles
 
     path, applied = init_database(args.db)
     con = connect(path, read_only=False)
@@ -84,7 +84,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def _load_nights(args: argparse.Namespace) -> int:
     from .db import connect
-    from .loaders.night import DEFAULT_MIN_SCORE, load_nights
+    from .loaders.night import load_nights
+    from .loaders.qa_gate import DEFAULT_MIN_SCORE
     from .progress import Progress
 
     if args.replace:

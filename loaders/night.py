@@ -35,18 +35,17 @@ from . import delivery
 from .duplicates import resolve_duplicates
 from .load import CheckFailed, insert_release_files
 from .optimize import optimize
+from .qa_gate import DEFAULT_MIN_SCORE, gate
 from .readers import STAGE, stage_file
 from .schema_info import file_columns, quote
 from .tables import RULES
+from .tile_states import ensure_tiles, update_tiles
 from .validate import has_violations, validate
 
-DEFAULT_MIN_SCORE = 3.0
 _SCANS = "catscan_night_scans"
 _GATE = "catscan_gate"
 _IMAGES = "catscan_images"
 _XSC_RULES = replace(RULES["xsc"], may_be_empty=True)
-SCAN_TYPES = {"cal": "calibration", "flt": "twilight flat", "dar": "dark", "lsc": "long-exposure",
-              "tst": "test", "lca": "long calibration", "lda": "long dark"}
 
 
 @dataclass
@@ -104,26 +103,6 @@ def _first(cursor) -> tuple | None:
     connection with a half-read result)."""
     rows = cursor.fetchall()
     return rows[0] if rows else None
-
-
-def gate(row: dict, min_score: float) -> tuple[bool, str]:
-    """The Quality Review decision for one scan-table row: (load it?, why)."""
-    status, score, kind = row["status"], row["qa_score"], row["scan_type"]
-    if status == "F":
-        return False, "processing failed"
-    if status == "R":
-        return False, "processing still running"
-    if status == "-":
-        return False, "not processed"
-    if kind != "sci":
-        return False, f"{SCAN_TYPES.get(kind, kind)} scan: kept in scans only (not a survey scan)"
-    if score is None:
-        return False, "not QA-scored"
-    if score == 0:
-        return False, "rescan requested (QA score 0)"
-    if score <= min_score:
-        return False, f"QA score {score:g} <= {min_score:g}: too low"
-    return True, f"passed Quality Review (QA score {score:g} > {min_score:g})"
 
 
 def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str,
@@ -334,7 +313,7 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
                 raise CheckFailed()
         _write_night(con, manifest, health, load_id, result, previous)
         touched = sorted({s.scan_key for s in result.scans} | set(old_keys))
-        _update_tiles(con, touched)
+        update_tiles(con, touched)
         # a scan the new delivery dropped has lost its corners: resolve everything then
         dropped = set(old_keys) - {s.scan_key for s in result.scans}
         resolve_duplicates(con, None if dropped else touched)
@@ -419,65 +398,6 @@ def _write_night(con, manifest: delivery.Manifest, health: pa.Table, load_id: in
                         "FROM catscan_health", [load_id])
         finally:
             con.unregister("catscan_health")
-
-
-def ensure_tiles(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``tiles`` with the whole-sky grid the first time it is needed."""
-    if con.execute("SELECT count(*) FROM tiles").fetchall()[0][0]:
-        return
-    from catscan.survey.tiles import tile_grid
-
-    con.register("catscan_grid", tile_grid())
-    try:
-        con.execute("INSERT INTO tiles (tile, hemis, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_3, "
-                    "dec_3, ra_4, dec_4, hpx29) SELECT tile, hemis, ra, dec, ra_1, dec_1, ra_2, "
-                    "dec_2, ra_3, dec_3, ra_4, dec_4, hpx29(ra, dec) FROM catscan_grid")
-    finally:
-        con.unregister("catscan_grid")
-
-
-# A tile's state, from all of its scans: loaded if any scan is loaded; otherwise "rescan"
-# when its latest scored scan asks for one (QA score 0); "rejected" when Quality Review
-# turned its scans down; "processed" / "observed" when scans exist but none was scored /
-# processed. The chosen scan is the loaded one with the best score (latest on ties).
-_TILE_STATE = """
-UPDATE tiles SET status = s.state, chosen_scan_key = s.chosen, quality = s.best, scans = s.n
-FROM (
-    SELECT tile, count(*) AS n,
-        CASE WHEN bool_or(loaded) THEN 'loaded'
-             WHEN arg_max(qa_score = 0, jdate) FILTER (WHERE qa_score IS NOT NULL)
-                 THEN 'rescan'
-             WHEN bool_or(qa_score IS NOT NULL) THEN 'rejected'
-             WHEN bool_or(status = 'P') THEN 'processed'
-             ELSE 'observed' END AS state,
-        arg_max(scan_key, (qa_score, jdate)) FILTER (WHERE loaded) AS chosen,
-        max(qa_score) AS best
-    FROM scans WHERE tile IN (SELECT tile FROM scans WHERE scan_key IN ({keys}))
-    GROUP BY tile
-) s WHERE tiles.tile = s.tile
-"""
-
-
-def _update_tiles(con, scan_keys: list[int]) -> None:
-    if not scan_keys:
-        return
-    keys = ", ".join(str(int(k)) for k in scan_keys)
-    # calibration fields are not in the grid: add them from their first scan's corners
-    con.execute(f"""
-        INSERT INTO tiles (tile, hemis, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4,
-                           dec_4, hpx29)
-        SELECT tile, arg_min(hemis, scan_key), arg_min(ra, scan_key), arg_min(dec, scan_key),
-               arg_min(ra_1, scan_key), arg_min(dec_1, scan_key), arg_min(ra_2, scan_key),
-               arg_min(dec_2, scan_key), arg_min(ra_3, scan_key), arg_min(dec_3, scan_key),
-               arg_min(ra_4, scan_key), arg_min(dec_4, scan_key), arg_min(hpx29, scan_key)
-        FROM scans WHERE scan_key IN ({keys}) AND tile IS NOT NULL AND ra IS NOT NULL
-          AND tile NOT IN (SELECT tile FROM tiles)
-        GROUP BY tile""")
-    con.execute(_TILE_STATE.format(keys=keys))
-    # tiles whose every scan went away (a reprocessed night dropped them) are planned again
-    con.execute("UPDATE tiles SET status = 'planned', chosen_scan_key = NULL, quality = NULL, "
-                "scans = 0 WHERE scans > 0 AND tile NOT IN (SELECT tile FROM scans "
-                "WHERE tile IS NOT NULL)")
 
 
 def _diagnose(con, directory: Path, result: NightResult, replacing: list[int],
