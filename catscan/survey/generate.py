@@ -10,7 +10,7 @@ by (seed, scan_key, version), files are written without timestamps.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,14 +47,13 @@ def _version_index(version: str) -> int:
     return major * 100 + minor
 
 
-def scan_keys(plan: list[NightPlan]) -> dict[tuple[dt.date, str, int], int]:
-    """scan_key per (date, hemis, scan), numbered in plan order; a reprocessed night keeps
-    the keys of its scans."""
-    keys: dict[tuple[dt.date, str, int], int] = {}
-    for night in plan:
-        for scan in night.scans:
-            keys.setdefault((night.date, night.hemis, scan.scan), len(keys) + 1)
-    return keys
+class ScanKeys(dict):
+    """scan_key per (date, hemis, scan), numbered in the order nights are written; a
+    reprocessed night keeps the keys of its scans."""
+
+    def __missing__(self, night_scan: tuple[dt.date, str, int]) -> int:
+        self[night_scan] = len(self) + 1
+        return self[night_scan]
 
 
 def health_rows(night: NightPlan, scans: list[dict]) -> list[dict]:
@@ -142,19 +141,21 @@ def generate(outdir: str | Path, *, scale: str = "demo", rows: int | None = None
              seed: int = 1, image_scans: int | None = None,
              on_night: Callable[[Path], None] | None = None) -> GenerateResult:
     """Write the sample survey under ``outdir``: ``demo`` (six nights at famous places) or
-    ``bench`` (nights walking the sky until about ``rows`` point sources)."""
+    ``bench`` (nights walking the sky until at least ``rows`` point sources are written;
+    those of the scans that pass Quality Review load)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     root = Path(outdir)
-    if scale == "demo":
-        plan = demo_plan(1 if image_scans is None else image_scans)
-    else:
-        plan = survey_plan(rows or 20_000_000, seed=seed)
+    plan: Iterable[NightPlan] = demo_plan(1 if image_scans is None else image_scans) \
+        if scale == "demo" else survey_plan(seed=seed)
+    wanted = rows or 20_000_000
     result = GenerateResult(root)
-    keys = scan_keys(plan)
+    keys = ScanKeys()
     con = memory_database()
     try:
         for night in plan:
+            if scale == "bench" and result.psc_rows >= wanted:
+                break
             path = write_night(con, night, root, keys, seed, result)
             result.nights.append(path)
             if on_night:

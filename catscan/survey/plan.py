@@ -7,7 +7,7 @@ a scan rejected for a low score and rescanned a year later, a failed scan, one s
 one not yet processed, a rescan request (score 0), calibration scans, a night reprocessed with
 a newer 2MAPPS version, scans before optimal dithering (base score 5). ``survey_plan`` walks
 the tile grid night after night, north from 1997-05-21 and south from 1998-03-18, with a
-seeded mix of outcomes, until the expected number of point sources is reached.
+seeded mix of outcomes, for as long as the caller wants.
 
 QA scores follow the 1998 rules (2mass_reference.md §7.2): score = base x photometric factor
 x sensitivity factor, base 10 for optimally dithered scans (after 1997-06-06) and 5 before,
@@ -17,19 +17,18 @@ sensitivity factor one of 1.0/0.8/0.5/0.3/0.1, photometric factor <= 1 (0 = resc
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .sky import star_density
 from .tiles import tile_grid
 
 DITHERING_OPTIMAL_FROM = dt.date(1997, 6, 6)
 NORTH_START = dt.date(1997, 5, 21)
 SOUTH_START = dt.date(1998, 3, 18)
 SENSITIVITY_FACTORS = (1.0, 0.8, 0.5, 0.3, 0.1)
-TILE_AREA_DEG2 = 0.85          # 6.14 deg x 8.5'
-DETECTED_FRACTION = 0.80       # of the true stars drawn, the share detected in some band
 
 
 @dataclass(frozen=True)
@@ -175,57 +174,30 @@ def _limit_images(nights: list[NightPlan], image_scans: int) -> list[NightPlan]:
             for i, n in enumerate(nights)]
 
 
-def expected_sources(tile: int) -> float:
-    """Detected point sources expected in a scan of ``tile`` (for sizing a plan)."""
-    from astropy import units as u
-    from astropy.coordinates import SkyCoord
-
-    g = grid()
-    i = int(np.searchsorted(g["tile"], tile))
-    gal = SkyCoord(g["ra"][i] * u.deg, g["dec"][i] * u.deg).galactic
-    return float(star_density(gal.l.deg, gal.b.deg)) * TILE_AREA_DEG2 * DETECTED_FRACTION
-
-
-def survey_plan(rows: int, seed: int = 1, scans_per_night: int = 50) -> list[NightPlan]:
-    """Nights in date order, alternating hemispheres once the south has started, walking
-    each hemisphere's strips tile by tile, until about ``rows`` point sources are expected."""
+def survey_plan(seed: int = 1, scans_per_night: int = 50) -> Iterator[NightPlan]:
+    """Nights in date order, without end: north from 1997-05-21, both hemispheres once the
+    south has started, each walking its strips tile by tile from the equator. The caller
+    stops when it has enough (``generate`` stops at ``--rows`` point sources)."""
     rng = np.random.default_rng([seed, 11])
     g = grid()
-    order = {h: np.flatnonzero(g["hemis"] == h) for h in "ns"}
-    # start each hemisphere in its strip nearest the equator, near RA 0, and go on along RA
+    order = {}
+    for h in "ns":   # each hemisphere from its strip nearest the equator, along RA
+        tiles = np.flatnonzero(g["hemis"] == h)
+        order[h] = tiles[np.argsort(np.abs(g["dec"][tiles]), kind="stable")]
     cursor = {h: 0 for h in "ns"}
-    for h in "ns":
-        near_equator = np.argsort(np.abs(g["dec"][order[h]]), kind="stable")
-        order[h] = order[h][near_equator]
-    nights, total, day = [], 0.0, 0
-    while total < rows:
+    for day in itertools.count():
         date = NORTH_START + dt.timedelta(days=day)
-        day += 1
         for hemis in ("n", "s"):
-            if hemis == "s" and date < SOUTH_START or total >= rows:
+            if hemis == "s" and date < SOUTH_START or rng.random() < 0.25:  # 0.25: weather
                 continue
-            if rng.random() < 0.25:           # weather: no observations tonight
-                continue
-            scans, number = [], 1
-            for _ in range(2):
-                scans.append(_cal(number, calibration_tile(rng.uniform(0, 360), 0.0),
-                                  "ns"[number % 2]))
-                number += 1
-            for _ in range(scans_per_night):
+            scans = [_cal(number, calibration_tile(rng.uniform(0, 360), 0.0), "ns"[number % 2])
+                     for number in (1, 2)]
+            for number in range(3, 3 + scans_per_night):
                 index = order[hemis][cursor[hemis] % len(order[hemis])]
                 cursor[hemis] += 1
-                tile = int(g["tile"][index])
-                scan = _random_outcome(rng, number, tile)
-                scans.append(scan)
-                number += 1
-                if scan.status == "P" and scan.phot:
-                    total += expected_sources(tile)
-                if total >= rows:
-                    break
-            nights.append(NightPlan(date, hemis, _version_on(date), "operational",
-                                    date + dt.timedelta(days=int(rng.integers(2, 5))),
-                                    tuple(scans)))
-    return nights
+                scans.append(_random_outcome(rng, number, int(g["tile"][index])))
+            yield NightPlan(date, hemis, _version_on(date), "operational",
+                            date + dt.timedelta(days=int(rng.integers(2, 5))), tuple(scans))
 
 
 def _version_on(date: dt.date) -> str:
