@@ -8,6 +8,8 @@ measurement (tests/photometry.py).
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
@@ -121,3 +123,18 @@ def test_images_agree_with_the_catalog(con, survey, source):
     assert np.max(np.abs(deltas)) < 0.05
     assert abs(np.median(deltas)) < 0.01
     assert np.max(seps) < 0.3
+
+
+def test_bench_scale_walks_the_sky_until_enough_rows(tmp_path):
+    result = generate(tmp_path / "bench", scale="bench", rows=20_000, seed=3)
+    assert result.psc_rows >= 20_000
+    manifests = [delivery.read_manifest(n) for n in result.nights]
+    assert manifests[0].date.isoformat() == "1997-05-21" and manifests[0].hemis == "n"
+    assert all(m.kind == "operational" for m in manifests)
+    # one night fewer would not have been enough
+    last = result.nights[-1]
+    in_last = sum(1 for f in last.glob("s*/psc_*.gz") for _ in gzip.open(f))
+    assert result.psc_rows - in_last < 20_000
+    statuses = {line.split("|")[27] for n in result.nights
+                for line in (n / delivery.SCANS).read_text().splitlines()}
+    assert {"P"} <= statuses
