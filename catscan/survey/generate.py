@@ -23,6 +23,7 @@ from catscan.loaders.release_format import write_release_file
 
 from .observe import observe_psc, observe_xsc, scan_row
 from .plan import NightPlan, demo_plan, survey_plan
+from .sky import galaxies_in_cell, stars_in_cell
 
 SCALES = ("demo", "bench")
 
@@ -162,4 +163,6 @@ def generate(outdir: str | Path, *, scale: str = "demo", rows: int | None = None
                 on_night(path)
     finally:
         con.close()
+        stars_in_cell.cache_clear()         # the true sky is only needed while writing
+        galaxies_in_cell.cache_clear()
     return result
