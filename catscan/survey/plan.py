@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .tiles import tile_grid
+from .tiles import nearest_index, tile_grid
 
 DITHERING_OPTIMAL_FROM = dt.date(1997, 6, 6)
 NORTH_START = dt.date(1997, 5, 21)
@@ -94,10 +94,7 @@ def grid() -> dict[str, np.ndarray]:
 def tile_near(ra: float, dec: float) -> int:
     """The tile whose strip holds ``dec`` and whose centre is nearest in RA."""
     g = grid()
-    strip = np.floor(dec / 6.0) * 6.0 + 3.0
-    in_strip = np.flatnonzero(np.isclose(g["dec"], strip))
-    delta = np.abs((g["ra"][in_strip] - ra + 180.0) % 360.0 - 180.0)
-    return int(g["tile"][in_strip[np.argmin(delta)]])
+    return int(g["tile"][nearest_index(g, ra, dec)])
 
 
 def calibration_tile(ra: float, dec: float) -> int:

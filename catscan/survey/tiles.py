@@ -71,13 +71,13 @@ def tile_grid() -> pa.Table:
         cols[k] = cols[k] % 360.0
     index = np.arange(len(cols["ra"]))
     tile_id, ra0, dec0 = ANCHOR
-    anchor_index = _index_of(cols, ra0, dec0)
+    anchor_index = nearest_index(cols, ra0, dec0)
     ids = tile_id - anchor_index + index
     assert ids.min() >= 100000 and ids.max() <= 999999
     return pa.table({"tile": ids.astype(np.int32), **cols})
 
 
-def _index_of(cols: dict, ra: float, dec: float) -> int:
+def nearest_index(cols: dict, ra: float, dec: float) -> int:
     """Index of the tile whose strip holds ``dec`` and whose centre is nearest in RA."""
     lower = np.floor(dec / STRIP_DEG) * STRIP_DEG
     in_strip = np.flatnonzero(np.isclose(cols["dec"], lower + STRIP_DEG / 2))
