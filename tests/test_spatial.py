@@ -1,0 +1,117 @@
+"""Spatial SQL (catscan.spatial): HEALPix range covers plus the exact test return exactly the
+rows astropy finds, at the poles, across RA 0/360 and on the real M31 cone of IRSA."""
+
+from __future__ import annotations
+
+import cdshealpix.nested as hp
+import numpy as np
+import pyarrow as pa
+import pytest
+from astropy import units as u
+from astropy.coordinates import Latitude, Longitude, SkyCoord
+from astropy.table import Table
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catscan import spatial
+from catscan.db import memory_database
+
+
+def catalog(n: int = 30_000, seed: int = 7) -> pa.Table:
+    """Uniform points plus clusters at both poles and on both sides of RA 0."""
+    rng = np.random.default_rng(seed)
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    k = n // 10
+    special_dec = np.concatenate([90 - rng.uniform(0, 2, k), -90 + rng.uniform(0, 2, k),
+                                  rng.uniform(-3, 3, k)])
+    special_ra = np.concatenate([rng.uniform(0, 360, 2 * k),
+                                 rng.uniform(-2, 2, k) % 360.0])
+    ra, dec = np.concatenate([ra, special_ra]), np.concatenate([dec, special_dec])
+    return pa.table({"id": np.arange(len(ra)), "ra": ra, "dec": dec})
+
+
+@pytest.fixture(scope="module")
+def points():
+    con = memory_database()
+    con.register("raw", catalog())
+    con.execute("CREATE TABLE pts AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
+                "ORDER BY hpx29")
+    rows = con.execute("SELECT id, ra, dec FROM pts ORDER BY id").fetchnumpy()
+    yield con, SkyCoord(rows["ra"] * u.deg, rows["dec"] * u.deg), rows["id"]
+    con.close()
+
+
+def cone_ids(con, ra, dec, radius):
+    where = spatial.cone_sql(ra, dec, radius)
+    return sorted(r[0] for r in con.execute(f"SELECT id FROM pts WHERE {where}").fetchall())
+
+
+centres = st.one_of(
+    st.tuples(st.floats(0, 360, exclude_max=True), st.floats(-90, 90)),
+    st.tuples(st.floats(0, 360, exclude_max=True), st.sampled_from([90.0, -90.0, 89.99])),
+    st.tuples(st.sampled_from([0.0, 359.9999, 0.0001]), st.floats(-5, 5)),
+)
+radii = st.sampled_from([1 / 3600, 2 / 3600, 1 / 60, 0.1, 0.5, 1.0, 3.0, 10.0, 45.0, 100.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(centre=centres, radius=radii)
+def test_cones_return_exactly_what_astropy_finds(points, centre, radius):
+    con, coords, ids = points
+    ra, dec = centre
+    sep = coords.separation(SkyCoord(ra * u.deg, dec * u.deg)).deg
+    # rows within a hair of the boundary may fall either way in floating point
+    expected = sorted(ids[sep <= radius].tolist())
+    got = cone_ids(con, ra, dec, radius)
+    ambiguous = set(ids[np.abs(sep - radius) < 1e-12].tolist())
+    assert set(got) ^ set(expected) <= ambiguous
+
+
+@settings(max_examples=100, deadline=None)
+@given(centre=centres, radius=radii, offset=st.floats(0, 1), angle=st.floats(0, 360))
+def test_the_cover_holds_every_point_of_the_cone(centre, radius, offset, angle):
+    ra, dec = centre
+    inside = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        angle * u.deg, offset * radius * u.deg)
+    cell = int(hp.lonlat_to_healpix(Longitude(inside.ra), Latitude(inside.dec), 29)[0])
+    assert any(lo <= cell < hi for lo, hi in spatial.cone_ranges(ra, dec, radius))
+
+
+def test_covers_are_few_ranges_for_small_cones():
+    for radius in (1 / 60, 0.1, 1.0):
+        ranges = spatial.cone_ranges(10.68479, 41.26906, radius)
+        assert 1 <= len(ranges) <= 15
+        assert all(lo < hi for lo, hi in ranges)
+        assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+def test_a_bad_radius_is_an_error():
+    with pytest.raises(ValueError, match="between 0 and 180"):
+        spatial.cone_ranges(0, 0, -1)
+
+
+def test_the_real_m31_cone_returns_irsas_2412_rows(real_2mass):
+    table = Table.read(real_2mass / "firefly_2mass-m31-2412rows.tbl", format="ipac")
+    ra0, dec0, radius = 10.68479, 41.26906, 500 / 3600
+    real = pa.table({"id": np.arange(len(table)), "ra": np.asarray(table["ra"], float),
+                     "dec": np.asarray(table["dec"], float),
+                     "dist": np.asarray(table["dist"], float)})
+    # decoys just outside the radius, all around
+    angles = np.linspace(0, 360, 720, endpoint=False)
+    decoys = SkyCoord(ra0 * u.deg, dec0 * u.deg).directional_offset_by(
+        angles * u.deg, (radius + 0.01 / 3600) * u.deg)
+    fake = pa.table({"id": -1 - np.arange(len(angles)), "ra": decoys.ra.deg,
+                     "dec": decoys.dec.deg, "dist": np.full(len(angles), np.nan)})
+    con = memory_database()
+    try:
+        con.register("raw", pa.concat_tables([real, fake]))
+        con.execute("CREATE TABLE pts AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
+                    "ORDER BY hpx29")
+        rows = con.execute(
+            f"SELECT id, dist, ang_sep(ra, dec, {ra0}, {dec0}) * 3600 FROM pts "
+            f"WHERE {spatial.cone_sql(ra0, dec0, radius)} ORDER BY id").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 2412 and all(r[0] >= 0 for r in rows)
+    assert max(abs(r[1] - r[2]) for r in rows) < 1e-4
