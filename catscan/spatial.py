@@ -96,3 +96,46 @@ def cone_condition(ra: float, dec: float, radius_deg: float, *, ra_column: str =
 def cone_sql(ra: float, dec: float, radius_deg: float, **columns) -> str:
     """:func:`cone_condition` as DuckDB SQL text, for a WHERE clause."""
     return cone_condition(ra, dec, radius_deg, **columns).sql(dialect="duckdb")
+
+
+def box_half_diagonal(width_deg: float, height_deg: float) -> float:
+    """Angular distance from a box's centre to its corners (degrees)."""
+    tx, ty = math.tan(math.radians(width_deg / 2)), math.tan(math.radians(height_deg / 2))
+    return math.degrees(math.atan(math.hypot(tx, ty)))
+
+
+def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
+                  ra_column: str = "ra", dec_column: str = "dec",
+                  index_column: str = "hpx29", table: str | None = None) -> exp.Expression:
+    """Rows in the box of ``width_deg`` x ``height_deg`` centred on (ra, dec), sides along
+    and across the centre's meridian, measured on the sky: its edges are great circles, so
+    it is the rectangle |xi| <= tan(w/2), |eta| <= tan(h/2) of the gnomonic projection at
+    the centre, and it stays a box on the sky near the poles. Cover: the circumscribed cone.
+    """
+    if not (0 < width_deg < 180 and 0 < height_deg < 180):
+        raise ValueError("box sides must be between 0 and 180 degrees")
+    a0, d0 = math.radians(ra), math.radians(dec)
+    r = exp.func("radians", exp.column(ra_column, table=table))
+    d = exp.func("radians", exp.column(dec_column, table=table))
+
+    def num(value: float) -> exp.Expression:
+        return exp.Literal.number(repr(float(value)))
+
+    dra = exp.paren(r - num(a0))
+    cos_d, sin_d = exp.func("cos", d), exp.func("sin", d)
+    cosc = exp.paren(num(math.sin(d0)) * sin_d + num(math.cos(d0)) * cos_d
+                     * exp.func("cos", dra))
+    xi = exp.paren(cos_d * exp.func("sin", dra))
+    eta = exp.paren(num(math.cos(d0)) * sin_d - num(math.sin(d0)) * cos_d
+                    * exp.func("cos", dra))
+    tx, ty = math.tan(math.radians(width_deg / 2)), math.tan(math.radians(height_deg / 2))
+    # |xi / cosc| <= tx with cosc > 0, written without the division
+    exact = exp.and_(cosc > num(0), exp.func("abs", xi) <= num(tx) * cosc,
+                     exp.func("abs", eta) <= num(ty) * cosc)
+    cover = cone_ranges(ra, dec, box_half_diagonal(width_deg, height_deg))
+    return exp.and_(exp.paren(ranges_condition(cover, index_column, table)), exact)
+
+
+def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **columns) -> str:
+    """:func:`box_condition` as DuckDB SQL text."""
+    return box_condition(ra, dec, width_deg, height_deg, **columns).sql(dialect="duckdb")

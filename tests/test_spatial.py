@@ -10,6 +10,7 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import Latitude, Longitude, SkyCoord
 from astropy.table import Table
+from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -115,3 +116,49 @@ def test_the_real_m31_cone_returns_irsas_2412_rows(real_2mass):
         con.close()
     assert len(rows) == 2412 and all(r[0] >= 0 for r in rows)
     assert max(abs(r[1] - r[2]) for r in rows) < 1e-4
+
+
+def inside_box_by_wcs(coords: SkyCoord, ra, dec, width, height) -> np.ndarray:
+    """Independent box test: astropy's gnomonic (TAN) projection at the centre, 1 deg/px."""
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [ra, dec]
+    wcs.wcs.crpix = [1, 1]                     # FITS 1-based: pixel 0 (0-based) is the centre
+    wcs.wcs.cdelt = [-1, 1]
+    front = coords.separation(SkyCoord(ra * u.deg, dec * u.deg)).deg < 90
+    with np.errstate(invalid="ignore"):
+        x, y = wcs.world_to_pixel(coords)
+    xi, eta = np.radians(np.abs(x)), np.radians(np.abs(y))
+    return front & (xi <= np.tan(np.radians(width / 2))) \
+        & (eta <= np.tan(np.radians(height / 2)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(centre=centres, width=radii, height=radii)
+def test_boxes_return_exactly_what_a_gnomonic_projection_says(points, centre, width, height):
+    con, coords, ids = points
+    ra, dec = centre
+    width, height = min(width * 2, 170.0), min(height * 2, 170.0)
+    expected = set(ids[inside_box_by_wcs(coords, ra, dec, width, height)].tolist())
+    where = spatial.box_sql(ra, dec, width, height)
+    got = {r[0] for r in con.execute(f"SELECT id FROM pts WHERE {where}").fetchall()}
+    # points within ~1e-9 deg of an edge may fall either way in floating point
+    assert len(got ^ expected) <= 2
+    near_edge = got ^ expected
+    if near_edge:
+        inner = inside_box_by_wcs(coords, ra, dec, width * (1 - 1e-9), height * (1 - 1e-9))
+        outer = inside_box_by_wcs(coords, ra, dec, width * (1 + 1e-9), height * (1 + 1e-9))
+        assert all(outer[i] and not inner[i] for i in near_edge)
+
+
+def test_a_box_near_the_pole_keeps_its_size_on_the_sky(points):
+    con, coords, ids = points
+    got = con.execute(f"SELECT ra, dec FROM pts WHERE {spatial.box_sql(45, 89.5, 1, 1)}"
+                      ).fetchall()
+    assert got
+    centre = SkyCoord(45 * u.deg, 89.5 * u.deg)
+    seps = SkyCoord([r[0] for r in got] * u.deg, [r[1] for r in got] * u.deg).separation(
+        centre).deg
+    assert seps.max() <= spatial.box_half_diagonal(1, 1) + 1e-9
+    # an ra/dec range box would span 100 degrees of RA here; ours stays 1 x 1 deg
+    assert 0.5 < seps.max()
