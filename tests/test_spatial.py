@@ -3,6 +3,8 @@ rows astropy finds, at the poles, across RA 0/360 and on the real M31 cone of IR
 
 from __future__ import annotations
 
+import re
+
 import cdshealpix.nested as hp
 import numpy as np
 import pyarrow as pa
@@ -162,3 +164,23 @@ def test_a_box_near_the_pole_keeps_its_size_on_the_sky(points):
     assert seps.max() <= spatial.box_half_diagonal(1, 1) + 1e-9
     # an ra/dec range box would span 100 degrees of RA here; ours stays 1 x 1 deg
     assert 0.5 < seps.max()
+
+
+def test_cones_and_boxes_read_only_the_row_groups_they_need():
+    """On a table sorted by hpx29 the ranges let DuckDB's zone maps skip row groups."""
+    rng = np.random.default_rng(1)
+    n = 2_000_000
+    con = memory_database()
+    try:
+        con.register("raw", pa.table({"ra": rng.uniform(0, 360, n),
+                                      "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n)))}))
+        con.execute("CREATE TABLE big AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
+                    "ORDER BY hpx29")
+        for where in (spatial.cone_sql(10, 20, 0.1), spatial.box_sql(200, -60, 0.5, 0.3)):
+            plan = con.execute(f"EXPLAIN ANALYZE SELECT count(*) FROM big WHERE {where}"
+                               ).fetchall()[0][1]
+            scanned, total = map(int, re.search(r"Row Groups Scanned: (\d+) / (\d+)",
+                                                plan).groups())
+            assert total >= 10 and scanned <= 2, plan
+    finally:
+        con.close()
