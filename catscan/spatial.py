@@ -139,3 +139,32 @@ def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
 def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **columns) -> str:
     """:func:`box_condition` as DuckDB SQL text."""
     return box_condition(ra, dec, width_deg, height_deg, **columns).sql(dialect="duckdb")
+
+
+def tiles_containing(con, ra: float, dec: float) -> list[int]:
+    """Every tile whose footprint (great circles through its corners) holds the position;
+    tiles overlap, so there can be several. Calibration fields count as tiles too."""
+    from .survey.footprint import unit_vectors
+
+    # a tile spans at most 6.15 deg in Dec: only tiles whose centre is that close can hold it
+    rows = con.execute(
+        "SELECT tile, ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4, dec_4 FROM tiles "
+        "WHERE abs(dec - ?) <= 3.2 AND ra_1 IS NOT NULL ORDER BY tile",
+        [float(dec)]).fetchnumpy()
+    if len(rows["tile"]) == 0:
+        return []
+    corners = np.stack([unit_vectors(rows[f"ra_{i}"], rows[f"dec_{i}"]) for i in range(1, 5)],
+                       axis=1)                                     # (tiles, 4, 3)
+    centre = corners.sum(axis=1)
+    point = unit_vectors([ra], [dec])[0]
+    inside = np.ones(len(rows["tile"]), bool)
+    for a, b in ((0, 1), (2, 3), (0, 2), (1, 3)):                 # start, end, east, west
+        normal = np.cross(corners[:, a], corners[:, b])
+        sign = np.sign(np.einsum("ij,ij->i", normal, centre))
+        inside &= sign * (normal @ point) >= 0
+    return [int(t) for t in np.asarray(rows["tile"])[inside]]
+
+
+def in_tile(con, ra: float, dec: float, tile: int) -> bool:
+    """Whether the position lies in ``tile``'s footprint."""
+    return tile in tiles_containing(con, ra, dec)

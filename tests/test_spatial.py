@@ -184,3 +184,41 @@ def test_cones_and_boxes_read_only_the_row_groups_they_need():
             assert total >= 10 and scanned <= 2, plan
     finally:
         con.close()
+
+
+@pytest.fixture(scope="module")
+def tiled():
+    from catscan.loaders.tile_states import ensure_tiles
+
+    con = memory_database()
+    ensure_tiles(con)
+    yield con
+    con.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(index=st.integers(0, 56_773), weights=st.tuples(*[st.floats(0.05, 1)] * 4))
+def test_every_point_of_a_tile_is_found_in_it(tiled, index, weights):
+    row = tiled.execute("SELECT tile, ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4, dec_4 "
+                        "FROM tiles ORDER BY tile LIMIT 1 OFFSET ?", [index]).fetchone()
+    corners = SkyCoord(np.array(row[1::2]) * u.deg, np.array(row[2::2]) * u.deg)
+    # a weighted mean of the corner vectors lies inside the convex spherical quadrilateral
+    v = (corners.cartesian.xyz.value * np.array(weights)).sum(axis=1)
+    inside = SkyCoord(*v, representation_type="cartesian").spherical
+    found = spatial.tiles_containing(tiled, inside.lon.deg, inside.lat.deg)
+    assert row[0] in found
+    assert spatial.in_tile(tiled, inside.lon.deg, inside.lat.deg, row[0])
+
+
+def test_a_position_in_the_overlap_of_two_tiles_is_in_both(tiled):
+    centre = tiled.execute("SELECT tile, ra, dec, ra_1, dec_1, ra_3, dec_3 FROM tiles "
+                           "WHERE tile = 330628").fetchone()
+    # the tile's eastern edge at its centre's Dec, then 20" inside and 60" beyond it
+    east = SkyCoord(centre[3] * u.deg, centre[4] * u.deg).directional_offset_by(
+        0 * u.deg, (centre[2] - centre[4]) * u.deg)
+    inner = spatial.tiles_containing(tiled, (east.ra.deg - 20 / 3600 / np.cos(
+        np.radians(centre[2]))), centre[2])
+    beyond = spatial.tiles_containing(tiled, (east.ra.deg + 60 / 3600 / np.cos(
+        np.radians(centre[2]))), centre[2])
+    assert inner == [330628, 330629]          # the RA overlap of adjacent tiles (>= 51")
+    assert beyond == [330629]
