@@ -1,0 +1,63 @@
+"""Positions and angles as astronomers type them, parsed by astropy.
+
+Positions: decimal degrees (``10.68479 +41.26906``), sexagesimal (``00:42:44.3 +41:16:09``,
+``00h42m44.3s +41d16m09s``), in ICRS or, with ``frame="galactic"``, Galactic l b. Angles:
+``2"``, ``2arcsec``, ``5'``, ``5arcmin``, ``0.5deg``, ``0.5d``; a bare number is in ``unit``.
+Bad input raises :class:`PositionError` naming what was not understood.
+"""
+
+from __future__ import annotations
+
+import re
+
+from astropy import units as u
+from astropy.coordinates import Angle, SkyCoord
+
+from .errors import CatscanError
+
+FRAMES = ("icrs", "galactic")
+_ANGLE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*"
+                    r"(\"|''|'|arcsec|arcmin|deg|d|degrees?|mas|as|am)?\s*$")
+_UNITS = {'"': u.arcsec, "''": u.arcsec, "arcsec": u.arcsec, "as": u.arcsec, "'": u.arcmin,
+          "arcmin": u.arcmin, "am": u.arcmin, "deg": u.deg, "d": u.deg, "degree": u.deg,
+          "degrees": u.deg, "mas": u.mas}
+
+
+class PositionError(CatscanError):
+    """A position or an angle that could not be read."""
+
+
+def parse_angle(text: str, unit: u.Unit = u.deg) -> float:
+    """An angle in degrees from ``2"``, ``2arcsec``, ``5'``, ``0.5deg``; a bare number is
+    taken in ``unit``."""
+    match = _ANGLE.match(str(text))
+    if not match:
+        raise PositionError(f"cannot read the angle {text!r}: give a number with a unit, "
+                            "e.g. 2\", 2arcsec, 5', 5arcmin or 0.5deg")
+    value, suffix = float(match.group(1)), match.group(2)
+    if value < 0:
+        raise PositionError(f"the angle {text!r} is negative")
+    return (value * (_UNITS[suffix] if suffix else unit)).to_value(u.deg)
+
+
+def parse_position(lon: str, lat: str | None = None, frame: str = "icrs") -> tuple[float, float]:
+    """(ra, dec) in ICRS degrees from two fields, or from one string holding both."""
+    if frame not in FRAMES:
+        raise PositionError(f"unknown frame {frame!r}: choose {' or '.join(FRAMES)}")
+    if lat is None:
+        parts = str(lon).split()
+        if len(parts) != 2:
+            raise PositionError(f"cannot read the position {lon!r}: give two coordinates, "
+                                "e.g. '10.68479 +41.26906' or '00:42:44.3 +41:16:09'")
+        lon, lat = parts
+    # RA in hours when written 00:42:44.3 or 00h42m44.3s; 10d41m or 10.68 are degrees
+    hours = frame == "icrs" and (":" in lon or "h" in lon)
+    try:
+        if hours:
+            coord = SkyCoord(Angle(lon, unit=u.hourangle), Angle(lat, unit=u.deg), frame=frame)
+        else:
+            coord = SkyCoord(Angle(lon, unit=u.deg), Angle(lat, unit=u.deg), frame=frame)
+    except (ValueError, u.UnitsError) as exc:
+        raise PositionError(f"cannot read the position {lon} {lat} ({frame}): {exc}") from None
+    icrs = coord.icrs
+    return float(icrs.ra.wrap_at(360 * u.deg).deg % 360.0), float(icrs.dec.deg)
