@@ -21,6 +21,8 @@ from astropy import units as u
 from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
+from .polygon import SphericalPolygon
+
 INDEX_DEPTH = 29
 PAD_DEG = 1e-3 / 3600.0          # 1 mas: covers stay supersets despite rounding
 MAX_DEPTH = 16                    # cells of ~3": finer covers only add ranges
@@ -43,14 +45,18 @@ def cells_to_ranges(ipix: np.ndarray, depth: np.ndarray) -> list[tuple[int, int]
     shift = (2 * (INDEX_DEPTH - np.asarray(depth, dtype=np.int64))).astype(np.uint64)
     lo = np.asarray(ipix, dtype=np.uint64) << shift
     hi = (np.asarray(ipix, dtype=np.uint64) + np.uint64(1)) << shift
-    order = np.argsort(lo, kind="stable")
-    ranges: list[list[int]] = []
-    for a, b in zip(lo[order].tolist(), hi[order].tolist(), strict=True):
-        if ranges and a <= ranges[-1][1]:
-            ranges[-1][1] = max(ranges[-1][1], b)
+    return coalesce(zip(lo.tolist(), hi.tolist(), strict=True))
+
+
+def coalesce(ranges) -> list[tuple[int, int]]:
+    """Half-open ranges sorted, with overlapping and touching ones merged."""
+    out: list[list[int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
         else:
-            ranges.append([a, b])
-    return [(a, b) for a, b in ranges]
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 
 def cone_ranges(ra: float, dec: float, radius_deg: float) -> list[tuple[int, int]]:
@@ -139,6 +145,138 @@ def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
 def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **columns) -> str:
     """:func:`box_condition` as DuckDB SQL text."""
     return box_condition(ra, dec, width_deg, height_deg, **columns).sql(dialect="duckdb")
+
+
+MAX_COVER_RANGES = 64             # past this a coarser cover is cheaper to test
+
+
+def _padded_cover(search, size_deg: float) -> list[tuple[int, int]]:
+    """Ranges of a cdshealpix region search (``search(depth)`` -> ipix, depth, full),
+    with every partly covered cell's neighbours added, so the cover holds the region even
+    where the search rounds at a cell edge. The depth starts at cells ~1/4 of ``size_deg``
+    and gets coarser until the cover has at most MAX_COVER_RANGES ranges."""
+    depth = min(MAX_DEPTH, cover_depth(size_deg / 8))
+    while True:
+        ipix, depths, full = search(depth)
+        border = np.asarray(ipix[~full], dtype=np.uint64)
+        cells, levels = [np.asarray(ipix, np.int64)], [np.asarray(depths, np.int64)]
+        if len(border):
+            ring = np.asarray(hp.neighbours(border, depth), np.int64).ravel()
+            ring = np.unique(ring[ring >= 0])
+            cells.append(ring)
+            levels.append(np.full(len(ring), depth, np.int64))
+        ranges = cells_to_ranges(np.concatenate(cells), np.concatenate(levels))
+        if len(ranges) <= MAX_COVER_RANGES or depth == 0:
+            return ranges
+        depth -= 1
+
+
+def _unit_vector_sql(ra_column: str, dec_column: str, table: str | None
+                     ) -> tuple[exp.Expression, exp.Expression, exp.Expression]:
+    r = exp.func("radians", exp.column(ra_column, table=table))
+    d = exp.func("radians", exp.column(dec_column, table=table))
+    cos_d = exp.func("cos", d)
+    return cos_d * exp.func("cos", r), cos_d * exp.func("sin", r), exp.func("sin", d)
+
+
+def _num(value: float) -> exp.Expression:
+    return exp.Literal.number(repr(float(value)))
+
+
+def polygon_condition(vertices, *, ra_column: str = "ra", dec_column: str = "dec",
+                      index_column: str = "hpx29", table: str | None = None) -> exp.Expression:
+    """Rows inside the spherical polygon with these (ra, dec) vertices (great-circle edges,
+    convex or concave, smaller than a hemisphere, boundary included; see catscan.polygon).
+    Cover: cdshealpix's polygon search plus a ring of neighbour cells; exact test: each
+    convex piece is an AND of ``n . p >= 0`` over its edges, and the pieces are OR-ed."""
+    poly = vertices if isinstance(vertices, SphericalPolygon) else \
+        SphericalPolygon.from_vertices(vertices)
+    x, y, z = _unit_vector_sql(ra_column, dec_column, table)
+    pieces = []
+    for piece in poly.pieces:
+        tests = [(_num(nx) * x + _num(ny) * y + _num(nz) * z) >= _num(0)
+                 for nx, ny, nz in poly.edge_normals(piece)]
+        pieces.append(exp.and_(*tests))
+    exact = exp.or_(*[exp.paren(p) for p in pieces]) if len(pieces) > 1 else pieces[0]
+    lon = Longitude(np.array(poly.ra), u.deg)
+    lat = Latitude(np.array(poly.dec), u.deg)
+    radius = poly.centre()[2]
+    cover = _padded_cover(lambda depth: hp.polygon_search(lon, lat, depth), 2 * radius)
+    return exp.and_(exp.paren(ranges_condition(cover, index_column, table)), exp.paren(exact))
+
+
+def polygon_sql(vertices, **columns) -> str:
+    """:func:`polygon_condition` as DuckDB SQL text."""
+    return polygon_condition(vertices, **columns).sql(dialect="duckdb")
+
+
+def range_condition(ra_min: float, ra_max: float, dec_min: float, dec_max: float, *,
+                    ra_column: str = "ra", dec_column: str = "dec",
+                    index_column: str = "hpx29", table: str | None = None) -> exp.Expression:
+    """Rows with ``ra_min <= ra <= ra_max`` and ``dec_min <= dec <= dec_max``: a plain
+    coordinate range, whose RA sides are meridians and Dec sides small circles (unlike
+    :func:`box_condition`). ``ra_min > ra_max`` wraps through RA 0, e.g. 350 .. 10."""
+    if not -90 <= dec_min <= dec_max <= 90:
+        raise ValueError(f"need -90 <= dec_min <= dec_max <= 90, not {dec_min} .. {dec_max}")
+    for value in (ra_min, ra_max):
+        if not 0 <= value <= 360:
+            raise ValueError(f"RA limits must be between 0 and 360 degrees, not {value}")
+    ra = exp.column(ra_column, table=table)
+    dec = exp.column(dec_column, table=table)
+    in_dec = exp.Between(this=dec, low=_num(dec_min), high=_num(dec_max))
+    wraps = ra_min > ra_max
+    if wraps:
+        in_ra = exp.paren(exp.or_(ra >= _num(ra_min), ra <= _num(ra_max)))
+        spans = [(ra_min, 360.0), (0.0, ra_max)]
+    else:
+        in_ra = exp.Between(this=ra, low=_num(ra_min), high=_num(ra_max))
+        spans = [(ra_min, ra_max)]
+    if (ra_min == 0 and ra_max == 360) or (dec_max - dec_min >= 90 and not wraps
+                                            and ra_max - ra_min >= 180):
+        return exp.and_(in_ra, in_dec)             # a large part of the sky: no cover
+    ranges = coalesce(r for lo, hi in spans for r in _zone_cover(lo, hi, dec_min, dec_max))
+    return exp.and_(exp.paren(ranges_condition(ranges, index_column, table)), in_ra, in_dec)
+
+
+def _zone_cover(ra_lo: float, ra_hi: float, dec_lo: float, dec_hi: float
+                ) -> list[tuple[int, int]]:
+    """Ranges covering an RA/Dec zone (``ra_lo <= ra_hi``), as the union of the
+    circumscribed cones of up to 16 x 16 patches. (cdshealpix 0.9's zone_search misses
+    cells near the poles.) A patch's farthest point from its centre is a corner: along a
+    parallel or a meridian the distance to a point grows monotonically away from its minimum.
+    """
+    widest = math.cos(math.radians(0.0 if dec_lo <= 0 <= dec_hi
+                                   else min(abs(dec_lo), abs(dec_hi))))
+    sides = ((ra_hi - ra_lo) * widest, dec_hi - dec_lo)
+    step = max(min(sides), max(sides) / 16, 1e-9)
+    n_ra = max(1, min(16, math.ceil(sides[0] / step)))
+    n_dec = max(1, min(16, math.ceil(sides[1] / step)))
+    ra_edges = np.linspace(ra_lo, ra_hi, n_ra + 1)
+    dec_edges = np.linspace(dec_lo, dec_hi, n_dec + 1)
+    ranges: list[tuple[int, int]] = []
+    for i in range(n_ra):
+        for j in range(n_dec):
+            ra_c = (ra_edges[i] + ra_edges[i + 1]) / 2
+            dec_c = (dec_edges[j] + dec_edges[j + 1]) / 2
+            corners = [(ra_edges[i + a], dec_edges[j + b]) for a in (0, 1) for b in (0, 1)]
+            radius = max(_separation(ra_c, dec_c, r, d) for r, d in corners)
+            ranges += cone_ranges(ra_c, dec_c, min(radius, 180.0))
+    return ranges
+
+
+def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    """Angular distance in degrees (Vincenty, as the ang_sep macro)."""
+    l1, b1, l2, b2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    dl = l2 - l1
+    num = math.hypot(math.cos(b2) * math.sin(dl),
+                     math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
+    den = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
+    return math.degrees(math.atan2(num, den))
+
+
+def range_sql(ra_min: float, ra_max: float, dec_min: float, dec_max: float, **columns) -> str:
+    """:func:`range_condition` as DuckDB SQL text."""
+    return range_condition(ra_min, ra_max, dec_min, dec_max, **columns).sql(dialect="duckdb")
 
 
 def tiles_containing(con, ra: float, dec: float) -> list[int]:

@@ -166,8 +166,38 @@ def test_a_box_near_the_pole_keeps_its_size_on_the_sky(points):
     assert 0.5 < seps.max()
 
 
-def test_cones_and_boxes_read_only_the_row_groups_they_need():
-    """On a table sorted by hpx29 the ranges let DuckDB's zone maps skip row groups."""
+ra_limits = st.one_of(st.tuples(st.floats(0, 360), st.floats(0, 360)),
+                      st.tuples(st.floats(355, 360), st.floats(0, 5)),
+                      st.just((0.0, 360.0)))
+dec_limits = st.one_of(st.tuples(st.floats(-90, 90), st.floats(-90, 90)).map(sorted),
+                       st.tuples(st.floats(85, 90), st.just(90.0)),
+                       st.tuples(st.just(-90.0), st.floats(-90, -89)),
+                       st.floats(-89, 89).map(lambda d: (d, d + 1e-3)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ras=ra_limits, decs=dec_limits)
+def test_plain_ranges_return_exactly_the_rows_between_the_limits(points, ras, decs):
+    con, coords, ids = points
+    (ra_min, ra_max), (dec_min, dec_max) = ras, decs
+    where = spatial.range_sql(ra_min, ra_max, dec_min, dec_max)
+    got = sorted(r[0] for r in con.execute(f"SELECT id FROM pts WHERE {where}").fetchall())
+    ra, dec = coords.ra.deg, coords.dec.deg
+    in_ra = ((ra >= ra_min) | (ra <= ra_max)) if ra_min > ra_max else \
+        ((ra >= ra_min) & (ra <= ra_max))
+    assert got == sorted(ids[in_ra & (dec >= dec_min) & (dec <= dec_max)].tolist())
+
+
+def test_a_bad_range_is_an_error():
+    with pytest.raises(ValueError, match="dec_min <= dec_max"):
+        spatial.range_sql(0, 10, 5, 4)
+    with pytest.raises(ValueError, match="between 0 and 360"):
+        spatial.range_sql(-1, 10, 0, 4)
+
+
+def test_regions_read_only_the_row_groups_they_need():
+    """On a table sorted by hpx29 the ranges let DuckDB's zone maps skip row groups: cones,
+    boxes, a concave polygon and a plain RA/Dec range."""
     rng = np.random.default_rng(1)
     n = 2_000_000
     con = memory_database()
@@ -176,7 +206,9 @@ def test_cones_and_boxes_read_only_the_row_groups_they_need():
                                       "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n)))}))
         con.execute("CREATE TABLE big AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
                     "ORDER BY hpx29")
-        for where in (spatial.cone_sql(10, 20, 0.1), spatial.box_sql(200, -60, 0.5, 0.3)):
+        for where in (spatial.cone_sql(10, 20, 0.1), spatial.box_sql(200, -60, 0.5, 0.3),
+                      spatial.polygon_sql([(30, 5), (30.4, 5), (30.2, 5.3), (30.2, 5.1)]),
+                      spatial.range_sql(100, 100.5, -20.2, -20)):
             plan = con.execute(f"EXPLAIN ANALYZE SELECT count(*) FROM big WHERE {where}"
                                ).fetchall()[0][1]
             scanned, total = map(int, re.search(r"Row Groups Scanned: (\d+) / (\d+)",
