@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable
 
@@ -153,6 +154,26 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_findtile(args: argparse.Namespace) -> int:
+    from .db import connect
+    from .findtile import find_tiles, parse_positions, tile_count, write_rows
+
+    positions = parse_positions(args.positions, args.file, args.frame)
+    con = connect(args.db)
+    try:
+        results = find_tiles(con, positions)
+        grid_tiles = tile_count(con)
+    finally:
+        con.close()
+    if args.format == "text":
+        from .render import print_findtile
+
+        print_findtile(results, grid_tiles)
+    else:
+        write_rows(results, args.format, sys.stdout)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -210,6 +231,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rewrite even if already in order")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB)")
     p.set_defaults(handler=cmd_optimize)
+
+    p = sub.add_parser("findtile", parents=[common],
+                       help="the tiles holding a position: state, quality and scans")
+    # RA DEC pairs; an argument holding a blank or a comma is a whole position. Negative
+    # sexagesimal Decs (-16:18:16, -16d18m16s) are positions here, not unknown options.
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
+    p.add_argument("positions", nargs="*", metavar="RA DEC",
+                   help="positions: RA DEC pairs (10.68479 +41.26906, 00:42:44.3 +41:16:09, "
+                   "00h42m44.3s +41d16m09s) or one quoted argument each")
+    p.add_argument("--file", metavar="FILE", default=None,
+                   help="a text file of positions, one a line (# comments); - for stdin")
+    p.add_argument("--frame", choices=["icrs", "galactic"], default="icrs",
+                   help="the positions are ICRS RA Dec (default) or Galactic l b")
+    p.add_argument("--format", choices=["text", "csv", "json"], default="text",
+                   help="text (default), or csv / json: one row per position x tile x scan")
+    p.set_defaults(handler=cmd_findtile)
 
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")

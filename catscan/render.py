@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .info import SKY_DEG2, DatabaseInfo
@@ -51,3 +52,61 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
             loads.add_row(str(load_id), kind, path, f"{rows_:,}", status,
                           finished.strftime("%Y-%m-%d %H:%M:%S"))
         console.print(loads)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _score(value) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def print_findtile(results, grid_tiles: int, console: Console | None = None) -> None:
+    """``catscan findtile`` as text: per position, each tile holding it with its state,
+    centre and quality, and a table of its scans (* marks the scan giving the quality)."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal:          # into a file or a pipe: do not fold the reasons
+            console = Console(width=160)
+    for n, result in enumerate(results):
+        p = result.position
+        if n:
+            console.print()
+        frame = " (Galactic l b)" if p.frame == "galactic" else ""
+        console.print(f"[bold]{p.index}. {escape(p.text)}[/bold]{frame}: "
+                      f"RA {p.ra:.6f} Dec {p.dec:+.6f} (ICRS)")
+        if not result.tiles:
+            hint = ("the tiles table is empty: run `catscan init` to lay out the tile grid"
+                    if grid_tiles == 0 else "outside every tile of the grid")
+            console.print(f"  in no tile ({hint})")
+            continue
+        count = len(result.tiles)
+        console.print(f"  in {count} tile{'s' if count > 1 else ''}: "
+                      + ", ".join(str(t.tile) for t in result.tiles))
+        for tile in result.tiles:
+            kind = "calibration field" if tile.calibration else "tile"
+            side = "north" if tile.hemis == "n" else "south"
+            scans = len(tile.scans)
+            if tile.quality_scan:
+                quality = f", quality {_score(tile.quality)} from {tile.quality_scan.label()}"
+            elif tile.observed:
+                quality = ", no quality yet"
+            else:
+                quality = ", not observed yet"
+            console.print(f"  [bold]{kind} {tile.tile}[/bold]: {tile.state}{quality}")
+            seen = f"; observed, {scans} scan{'s' if scans != 1 else ''}" if scans else ""
+            console.print(f"    {side}; centre RA {tile.ra:.6f} Dec {tile.dec:+.6f}{seen}")
+            if not tile.scans:
+                continue
+            table = Table(box=None, padding=(0, 2, 0, 0), pad_edge=False)
+            table.add_column("    date")
+            for col in ("n/s", "scan", "type", "status", "QA", "loaded", "2MAPPS"):
+                table.add_column(col, justify="right" if col in ("scan", "QA") else "left")
+            table.add_column("reason", overflow="fold")
+            for s in tile.scans:
+                mark = "*" if s is tile.quality_scan else " "
+                table.add_row(f"    {s.date.isoformat()}", s.hemis, str(s.scan),
+                              s.scan_type or "", s.status, _score(s.qa_score) + mark,
+                              _yes(s.loaded), s.version or "", escape(s.load_reason or ""))
+            console.print(table)
