@@ -48,3 +48,17 @@ def check_constraints(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[
 def quote(name: str) -> str:
     """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def column_comments(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, tuple[str, str]]:
+    """(unit, description) of each commented column, from ``COMMENT ON COLUMN`` texts
+    written as ``'[unit] description'`` (``[]`` for no unit)."""
+    rows = con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = ? AND comment IS NOT NULL", [table]).fetchall()
+    out = {}
+    for name, text in rows:
+        match = re.fullmatch(r"\[([^\]]*)\]\s*(.*)", text.strip(), flags=re.S)
+        out[name] = (match.group(1), match.group(2)) if match else ("", text.strip())
+    return out
