@@ -154,6 +154,47 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_xmatch(args: argparse.Namespace) -> int:
+    import numpy as np
+    from astropy import units as u
+
+    from .db import connect
+    from .positions import parse_angle
+    from .tablefile import arrow_to_astropy, read_targets, write_table
+    from .xmatch import xmatch
+
+    radius = parse_angle(args.radius, unit=u.arcsec)
+    targets = read_targets(args.list, ra_column=args.ra_column, dec_column=args.dec_column,
+                           frame=args.frame)
+    columns = None if args.columns is None else \
+        [c.strip() for c in args.columns.split(",") if c.strip()]
+    con = connect(args.db)
+    try:
+        result = xmatch(con, targets.table, radius, catalog=args.catalog,
+                        mode="all" if args.all else "nearest", columns=columns,
+                        ra_column=targets.ra, dec_column=targets.dec)
+    finally:
+        con.close()
+    if args.out:
+        path = write_table(arrow_to_astropy(result), args.out)
+    else:
+        from .render import print_rows
+
+        added = [c for c in result.column_names if c not in targets.table.column_names]
+        print_rows(result, columns=[targets.ra, targets.dec] + added)
+    # in --all mode a target with n candidates has n rows: each row counts 1/n
+    counts = result.column("n_candidates").to_numpy().astype(float)
+    per_row = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0) \
+        if args.all else (counts > 0).astype(float)
+    matched = round(float(per_row.sum()))
+    several = round(float(per_row[counts > 1].sum()))
+    where = f", written to {path}" if args.out else ""
+    print(f"{targets.table.num_rows:,} target(s) from {targets.path}: {matched:,} matched "
+          f"within {radius * 3600:g}\" in {args.catalog} ({several:,} with more than one "
+          f"candidate); {result.num_rows:,} row(s){where}")
+    return 0
+
+
 def cmd_findtile(args: argparse.Namespace) -> int:
     from .db import connect
     from .findtile import find_tiles, parse_positions, tile_count, write_rows
@@ -247,6 +288,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "csv", "json"], default="text",
                    help="text (default), or csv / json: one row per position x tile x scan")
     p.set_defaults(handler=cmd_findtile)
+
+    p = sub.add_parser("xmatch", parents=[common],
+                       help="cross-match a list of positions with the PSC or the XSC")
+    p.add_argument("list", metavar="LIST",
+                   help="CSV, IPAC (.tbl), VOTable (.xml/.vot) or FITS table with positions")
+    p.add_argument("--radius", required=True,
+                   help="match radius with a unit (2arcsec, 2\", 0.1arcmin); a bare number "
+                   "is arcsec")
+    p.add_argument("--catalog", choices=["psc", "xsc"], default="psc",
+                   help="catalog to match (default psc)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--nearest", action="store_true",
+                      help="one row per target: its nearest source (default)")
+    mode.add_argument("--all", action="store_true",
+                      help="one row per target and source within the radius")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="write every row to FILE (.csv, .tbl, .xml/.vot, .fits, .ecsv); "
+                   "else print the first rows")
+    p.add_argument("--columns", default=None,
+                   help="catalog columns, comma-separated, or '*' for all (default: "
+                   "designation, position, photometry, flags, date/scan, key)")
+    p.add_argument("--ra-column", default=None, help="the list's RA (or l) column, if not "
+                   "found from its UCD or name")
+    p.add_argument("--dec-column", default=None, help="the list's Dec (or b) column")
+    p.add_argument("--frame", choices=["icrs", "galactic"], default="icrs",
+                   help="the list's positions are ICRS (default) or Galactic")
+    p.set_defaults(handler=cmd_xmatch)
 
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")

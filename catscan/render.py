@@ -110,3 +110,37 @@ def print_findtile(results, grid_tiles: int, console: Console | None = None) -> 
                               s.scan_type or "", s.status, _score(s.qa_score) + mark,
                               _yes(s.loaded), s.version or "", escape(s.load_reason or ""))
             console.print(table)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "[dim]null[/dim]"
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    return escape(str(value))
+
+
+def print_rows(table, *, max_rows: int = 50, columns: list[str] | None = None,
+               console: Console | None = None) -> None:
+    """A pyarrow table as a text table: the first ``max_rows`` rows of the chosen columns
+    (those that fit the terminal), and how many rows and columns were left out."""
+    console = console or Console()
+    chosen = list(columns or table.column_names)
+    width, shown = 0, []
+    for name in chosen:                      # ~ header or 10 characters a column, 3 of padding
+        width += max(len(name), 10) + 3
+        if shown and width > console.width:
+            break
+        shown.append(name)
+    hidden = table.num_columns - len(shown)
+    table = table.select(shown)
+    out = Table(show_edge=False, header_style="bold")
+    for name in table.column_names:
+        out.add_column(escape(name), overflow="fold")
+    for row in table.slice(0, max_rows).to_pylist():
+        out.add_row(*[_cell(v) for v in row.values()])
+    console.print(out)
+    left_out = [f"{table.num_rows - max_rows:,} more rows"] if table.num_rows > max_rows else []
+    left_out += [f"{hidden} more columns"] if hidden else []
+    if left_out:
+        console.print(f"[dim]... {' and '.join(left_out)}: use --out FILE to get them all[/dim]")

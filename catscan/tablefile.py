@@ -180,6 +180,8 @@ def astropy_to_arrow(table: Table) -> pa.Table:
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else None
         if data.dtype.kind == "S":
             data = np.char.decode(data, "utf-8")
+        if not data.dtype.isnative:                  # FITS is big-endian
+            data = data.astype(data.dtype.newbyteorder("="))
         if data.ndim > 1:
             arrays[name] = pa.array([None if (mask is not None and np.all(m)) else v.tolist()
                                      for v, m in zip(data, mask if mask is not None

@@ -129,8 +129,17 @@ def _positions(targets: pa.Table, ra_column: str, dec_column: str
 def _output_names(target_names: Sequence[str], cat_cols: Sequence[str], catalog: str
                   ) -> list[str]:
     """Catalog column names, suffixed with the catalog's name where a target column has it."""
-    taken = set(target_names) | {SEP_COLUMN, COUNT_COLUMN}
-    return [f"{c}_{catalog}" if c in taken else c for c in cat_cols]
+    clash = [c for c in (SEP_COLUMN, COUNT_COLUMN) if c in target_names]
+    if clash:
+        raise XmatchError(f"the list already has column(s) {', '.join(clash)} (is it a "
+                          "cross-match result?): rename or drop them first")
+    taken = set(target_names)
+    names = [f"{c}_{catalog}" if c in taken else c for c in cat_cols]
+    clash = sorted(set(names) & taken)
+    if clash:
+        raise XmatchError(f"the list already has column(s) {', '.join(clash)}: rename them "
+                          "or choose other catalog columns")
+    return names
 
 
 def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str = "nearest",
@@ -168,7 +177,7 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
         unique = np.unique(cells)
         scan = limit_ranges(cells_to_ranges(unique, np.full(len(unique), plan.depth)),
                             MAX_SCAN_RANGES)
-        where = ranges_condition(scan, "hpx29", "c").sql(dialect="duckdb")
+        where = exp.paren(ranges_condition(scan, "hpx29", "c")).sql(dialect="duckdb")
     shift = 2 * (INDEX_DEPTH - plan.depth) if plan.depth is not None else 0
     on = f"ON c.hpx29 >> {shift} = p.cell" if plan.depth is not None else ""
     q = _quote

@@ -1,0 +1,270 @@
+"""Cross-match of a list (catscan.xmatch): exactly the pairs a brute-force astropy separation
+finds, at the poles, across RA 0/360, on HEALPix cell edges, for tiny and huge radii; every
+target kept (LEFT), nearest first, candidate counts right, on the real M31 rows too."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cdshealpix.nested as hp
+import numpy as np
+import pyarrow as pa
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catscan.db import memory_database
+from catscan.xmatch import Plan, XmatchError, limit_ranges, xmatch
+
+
+def insert_psc(con, ra, dec) -> None:
+    """Catalog rows with the columns a cross-match reads (pts_key = position in the list)."""
+    n = len(ra)
+    con.register("raw", pa.table({"ra": np.asarray(ra, float) % 360.0,
+                                  "dec": np.asarray(dec, float),
+                                  "designation": [f"s{i}" for i in range(n)],
+                                  "pts_key": np.arange(n), "j_m": np.linspace(5, 17, n)}))
+    con.execute("INSERT INTO psc BY NAME SELECT *, hpx29(ra, dec) AS hpx29, 0 AS load_id "
+                "FROM raw ORDER BY hpx29")
+    con.unregister("raw")
+
+
+def sky(seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform points, crowds at both poles and around RA 0, and points on cell edges."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    pole = 90 - rng.exponential(0.01, 600)
+    wrap = rng.normal(0, 0.01, 600) % 360.0
+    cells = rng.integers(0, 12 * 4 ** 14, 300, dtype=np.uint64)
+    lon, lat = hp.vertices(cells, 14)                       # corners of depth-14 cells
+    edge_ra, edge_dec = lon.deg.ravel(), lat.deg.ravel()
+    return (np.concatenate([ra, rng.uniform(0, 360, 1200), wrap, edge_ra]),
+            np.concatenate([dec, np.concatenate([pole, -pole]), rng.normal(0, 0.01, 600),
+                            edge_dec]))
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    con = memory_database()
+    ra, dec = sky()
+    insert_psc(con, ra, dec)
+    yield con, SkyCoord(ra * u.deg, dec * u.deg)
+    con.close()
+
+
+def brute_force(targets: SkyCoord, cat: SkyCoord, radius_deg: float):
+    """(target, key) pairs within the radius, and pairs too close to the radius to call."""
+    sep = targets[:, None].separation(cat[None, :]).deg
+    inside = sep <= radius_deg
+    unsure = np.abs(sep - radius_deg) <= 1e-12 * max(radius_deg, 1e-6) + 1e-14
+    pairs = {(int(i), int(k)) for i, k in zip(*np.nonzero(inside & ~unsure), strict=True)}
+    return pairs, {(int(i), int(k)) for i, k in zip(*np.nonzero(unsure), strict=True)}, sep
+
+
+positions = st.one_of(
+    st.tuples(st.floats(0, 360, exclude_max=True), st.floats(-90, 90)),
+    st.tuples(st.floats(0, 360, exclude_max=True), st.floats(89.9, 90)),
+    st.tuples(st.floats(0, 360, exclude_max=True), st.floats(-90, -89.9)),
+    st.tuples(st.one_of(st.floats(359.95, 360, exclude_max=True), st.floats(0, 0.05)),
+              st.floats(-0.05, 0.05)),
+    st.integers(0, 12 * 4 ** 14 - 1).map(
+        lambda c: tuple(v.deg[0, 0] for v in hp.vertices(np.array([c], np.uint64), 14))),
+)
+radii = st.sampled_from([0.05, 1.0, 2.0, 10.0, 60.0, 1800.0, 7200.0, 36000.0, 90000.0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(points=st.lists(positions, min_size=1, max_size=12), radius_arcsec=radii)
+def test_all_pairs_are_exactly_those_astropy_finds(catalog, points, radius_arcsec):
+    con, cat = catalog
+    ra = np.array([p[0] for p in points]) % 360.0
+    dec = np.array([p[1] for p in points])
+    radius = radius_arcsec / 3600
+    out = xmatch(con, pa.table({"ra": ra, "dec": dec, "name": [str(i) for i in
+                                                              range(len(ra))]}),
+                 radius, mode="all")
+    expected, unsure, sep = brute_force(SkyCoord(ra * u.deg, dec * u.deg), cat, radius)
+    got = {(int(name), key) for name, key in zip(out["name"].to_pylist(),
+                                                 out["pts_key"].to_pylist(), strict=True)
+           if key is not None}
+    assert got - unsure == expected
+    # every target is there, in input order; counts and separations agree
+    names = out["name"].to_pylist()
+    assert sorted(set(names), key=int) == [str(i) for i in range(len(ra))]
+    assert names == sorted(names, key=int)
+    counts = dict(zip(names, out["n_candidates"].to_pylist(), strict=True))
+    for i in range(len(ra)):
+        assert abs(counts[str(i)] - (sep[i] <= radius).sum()) <= len(
+            [u_ for u_ in unsure if u_[0] == i])
+    for name, key, arcsec in zip(names, out["pts_key"].to_pylist(),
+                                 out["sep_arcsec"].to_pylist(), strict=True):
+        if key is not None:
+            assert abs(arcsec - sep[int(name), key] * 3600) < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(points=st.lists(positions, min_size=1, max_size=8), radius_arcsec=radii)
+def test_nearest_is_the_closest_source_and_every_target_is_kept(catalog, points,
+                                                                radius_arcsec):
+    con, cat = catalog
+    ra = np.array([p[0] for p in points]) % 360.0
+    dec = np.array([p[1] for p in points])
+    radius = radius_arcsec / 3600
+    out = xmatch(con, pa.table({"ra": ra, "dec": dec}), radius)
+    assert out.num_rows == len(ra)
+    _, _, sep = brute_force(SkyCoord(ra * u.deg, dec * u.deg), cat, radius)
+    for i, (key, arcsec, n) in enumerate(zip(out["pts_key"].to_pylist(),
+                                             out["sep_arcsec"].to_pylist(),
+                                             out["n_candidates"].to_pylist(), strict=True)):
+        best = int(np.argmin(sep[i]))
+        if sep[i, best] <= radius * (1 - 1e-9):
+            assert abs(arcsec - sep[i, best] * 3600) < 1e-6
+            assert key == best or abs(sep[i, key] - sep[i, best]) < 1e-12
+            assert n >= 1
+        elif sep[i, best] > radius * (1 + 1e-9):
+            assert key is None and arcsec is None and n == 0
+
+
+def test_unmatched_and_positionless_targets_come_out_with_nulls(catalog):
+    con, _ = catalog
+    targets = pa.table({"id": [10, 11, 12, 13], "ra": [0.0, None, 123.4, 0.0],
+                        "dec": [90.0, 5.0, -60.0, 95.0]})
+    out = xmatch(con, targets, 1 / 3600, mode="all")
+    ids = out["id"].to_pylist()
+    assert ids == sorted(ids) and [i for i in ids if i != 10] == [11, 12, 13]
+    rows = {i: (n, s) for i, n, s in zip(out["id"].to_pylist(), out["n_candidates"].to_pylist(),
+                                         out["designation"].to_pylist(), strict=True)}
+    assert rows[11] == (0, None) and rows[13] == (0, None)
+
+
+def test_catalog_columns_named_like_target_columns_get_the_catalog_suffix(catalog):
+    con, _ = catalog
+    out = xmatch(con, pa.table({"ra": [1.0], "dec": [2.0], "j_m": [9.9]}), 1.0,
+                 columns=["ra", "dec", "j_m", "designation"])
+    assert out.column_names == ["ra", "dec", "j_m", "sep_arcsec", "n_candidates", "ra_psc",
+                                "dec_psc", "j_m_psc", "designation"]
+    assert out.schema.field("ra_psc").metadata[b"unit"] == b"deg"
+    assert out.schema.field("sep_arcsec").metadata[b"unit"] == b"arcsec"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda con: xmatch(con, pa.table({"ra": [1.0], "dec": [2.0]}), 0), "must be positive"),
+    (lambda con: xmatch(con, pa.table({"ra": [1.0], "dec": [2.0]}), 1, mode="best"),
+     "unknown mode"),
+    (lambda con: xmatch(con, pa.table({"ra": [1.0], "dec": [2.0]}), 1, catalog="gsc"),
+     "unknown catalog"),
+    (lambda con: xmatch(con, pa.table({"x": [1.0], "dec": [2.0]}), 1), "no 'ra' column"),
+    (lambda con: xmatch(con, pa.table({"ra": [1.0], "dec": [2.0]}), 1, columns=["nope"]),
+     "no column 'nope'"),
+])
+def test_bad_requests_say_what_is_wrong(catalog, call, message):
+    with pytest.raises(XmatchError, match=message):
+        call(catalog[0])
+
+
+def test_the_cell_depth_keeps_the_radius_inside_the_neighbour_block():
+    assert Plan.for_radius(2 / 3600).depth == 15          # 6.4" cells for a 2" radius
+    assert Plan.for_radius(1.0).depth == 4
+    assert Plan.for_radius(30.0).depth is None            # nested loop
+    for radius in (0.1 / 3600, 2 / 3600, 0.5, 10.0):
+        depth = Plan.for_radius(radius).depth
+        assert radius <= 0.4 * 58.6 / 2 ** depth
+
+
+def test_limit_ranges_closes_the_smallest_gaps():
+    ranges = [(0, 10), (12, 20), (100, 110), (111, 120), (500, 510)]
+    assert limit_ranges(ranges, 3) == [(0, 20), (100, 120), (500, 510)]
+    assert limit_ranges(ranges, 10) == ranges
+
+
+def test_the_real_m31_rows_find_themselves(real_2mass):
+    """IRSA's 2412 M31 rows as both catalog (with decoys 2.5" away) and target list."""
+    table = Table.read(real_2mass / "firefly_2mass-m31-2412rows.tbl", format="ipac")
+    ra, dec = np.asarray(table["ra"], float), np.asarray(table["dec"], float)
+    decoys = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        np.linspace(0, 360, len(ra)) * u.deg, 2.5 * u.arcsec)
+    con = memory_database()
+    try:
+        insert_psc(con, np.concatenate([ra, decoys.ra.deg]),
+                   np.concatenate([dec, decoys.dec.deg]))
+        out = xmatch(con, table, 2 / 3600)
+    finally:
+        con.close()
+    assert out.num_rows == 2412
+    assert out["pts_key"].to_pylist() == list(range(2412))
+    assert max(out["sep_arcsec"].to_pylist()) < 1e-6
+    assert out["designation_psc"].to_pylist() == [f"s{i}" for i in range(2412)]
+    # candidate counts against astropy: real neighbours closer than 2" are rare but counted
+    coords = SkyCoord(ra * u.deg, dec * u.deg)
+    _, _, sep = brute_force(coords, SkyCoord(np.concatenate([ra, decoys.ra.deg]) * u.deg,
+                                             np.concatenate([dec, decoys.dec.deg]) * u.deg),
+                            2 / 3600)
+    assert out["n_candidates"].to_pylist() == (sep <= 2 / 3600).sum(axis=1).tolist()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "catscan.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_command_matches_a_votable_list_into_a_fits_file(tmp_path, db_path):
+    from catscan.db import connect
+
+    ra, dec = sky(3)
+    con = connect(db_path, read_only=False)
+    try:
+        insert_psc(con, ra[:2000], dec[:2000])
+    finally:
+        con.close()
+    # three targets: 1" from source 5, on source 9 (with a second source 1.5" away), nowhere
+    near = SkyCoord(ra[5] * u.deg, dec[5] * u.deg).directional_offset_by(
+        30 * u.deg, 1 * u.arcsec)
+    targets = Table({"name": ["near5", "on9", "empty"],
+                     "RAJ2000": [near.ra.deg, ra[9], (ra[9] + 180) % 360],
+                     "DEJ2000": [near.dec.deg, dec[9], -dec[9]]})
+    con = connect(db_path, read_only=False)
+    try:
+        extra = SkyCoord(ra[9] * u.deg, dec[9] * u.deg).directional_offset_by(
+            0 * u.deg, 1.5 * u.arcsec)
+        insert_psc(con, [extra.ra.deg], [extra.dec.deg])       # pts_key 0 again, s0
+    finally:
+        con.close()
+    targets.write(tmp_path / "list.xml", format="votable")
+    out = tmp_path / "matched.fits"
+    done = run_cli("xmatch", str(tmp_path / "list.xml"), "--radius", '2"', "--out", str(out),
+                   "--db", str(db_path))
+    assert done.returncode == 0, done.stderr
+    assert "3 target(s)" in done.stdout and "2 matched" in done.stdout
+    assert "1 with more than one candidate" in done.stdout
+    result = Table.read(out)
+    assert list(result["name"]) == ["near5", "on9", "empty"]
+    assert list(result["n_candidates"]) == [1, 2, 0]
+    assert abs(result["sep_arcsec"][0] - 1.0) < 1e-6 and result["sep_arcsec"][1] < 1e-6
+    assert result["designation"][1] == "s9" and np.ma.is_masked(result["designation"][2])
+    assert result["ra"].unit == u.deg
+    # --all gives one row per pair, nearest first
+    done = run_cli("xmatch", str(tmp_path / "list.xml"), "--radius", "2arcsec", "--all",
+                   "--out", str(tmp_path / "all.csv"), "--db", str(db_path))
+    assert done.returncode == 0, done.stderr
+    every = Table.read(tmp_path / "all.csv")
+    assert list(every["name"]) == ["near5", "on9", "on9", "empty"]
+    assert list(every["designation"][1:3]) == ["s9", "s0"]
+    assert "2 matched" in done.stdout
+
+
+def test_the_command_explains_bad_input(tmp_path, db_path):
+    (tmp_path / "list.csv").write_text("x,y\n1,2\n")
+    done = run_cli("xmatch", str(tmp_path / "list.csv"), "--radius", "2", "--db", str(db_path))
+    assert done.returncode == 1 and "cannot tell which column holds the RA" in done.stderr
+    (tmp_path / "ok.csv").write_text("ra,dec\n1,2\n")
+    done = run_cli("xmatch", str(tmp_path / "ok.csv"), "--radius", "-2", "--db", str(db_path))
+    assert done.returncode != 0 and "negative" in done.stderr + done.stdout
+    done = run_cli("xmatch", str(tmp_path / "ok.csv"), "--radius", "2 furlongs", "--db",
+                   str(db_path))
+    assert done.returncode == 1 and "cannot read the angle" in done.stderr
