@@ -153,3 +153,18 @@ def test_udfs_are_registered_on_read_only_connections(db_path):
 
 def test_apply_schema_is_idempotent_on_an_up_to_date_connection(con):
     assert apply_schema(con) == []
+
+
+def test_two_connections_to_one_file_in_one_process_both_work(db_path):
+    """They share DuckDB's catalog, so the second must not register the UDFs again."""
+    first = connect(db_path)
+    try:
+        second = connect(db_path)
+        try:
+            values = [c.execute("SELECT hpx29(10.0, 20.0)").fetchone()[0]
+                      for c in (first, second)]
+        finally:
+            second.close()
+        assert values[0] == values[1] == first.execute("SELECT hpx29(10.0, 20.0)").fetchone()[0]
+    finally:
+        first.close()

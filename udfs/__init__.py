@@ -23,9 +23,11 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     """Register catscan's UDFs on a connection (idempotent)."""
     from duckdb.func import FunctionNullHandling, PythonUDFType
 
+    # connections to one file in one process share a catalog, and this DuckDB lists Python
+    # UDFs as internal: look the names up among all scalar functions
     registered = {row[0] for row in con.execute(
         "SELECT function_name FROM duckdb_functions() WHERE function_type = 'scalar' "
-        "AND NOT internal").fetchall()}
+        "AND function_name IN (SELECT unnest(?))", [[f[0] for f in _FUNCTIONS]]).fetchall()}
     for name, fn, args, ret in _FUNCTIONS:
         if name in registered:
             continue
