@@ -14,8 +14,10 @@ circle, ``(v_i x v_i+1) . p >= 0``, which is three multiplications per edge in S
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,10 +69,18 @@ class SphericalPolygon:
         _check_simple(plane)
         return cls(tuple(map(float, ra)), tuple(map(float, dec)), _convex_pieces(plane))
 
-    @property
+    @cached_property
     def vertices(self) -> np.ndarray:
         """(N, 3) unit vectors."""
         return unit_vector(np.array(self.ra), np.array(self.dec))
+
+    @cached_property
+    def _normals(self) -> tuple[np.ndarray, tuple[slice, ...]]:
+        """Every piece's edge normals stacked (M, 3), and each piece's slice of them."""
+        blocks = [self.edge_normals(piece) for piece in self.pieces]
+        ends = np.cumsum([len(b) for b in blocks])
+        return np.concatenate(blocks), tuple(slice(e - len(b), e)
+                                             for b, e in zip(blocks, ends, strict=True))
 
     def edge_normals(self, piece: Sequence[int]) -> np.ndarray:
         """Inward normals ``v_i x v_i+1`` of a convex piece's edges (unnormalised)."""
@@ -80,10 +90,17 @@ class SphericalPolygon:
     def contains(self, ra, dec) -> np.ndarray:
         """Vectorised inside test (boundary included), the same one the SQL runs."""
         p = unit_vector(np.asarray(ra, float), np.asarray(dec, float))
-        inside = np.zeros(p.shape[:-1], bool)
-        for piece in self.pieces:
-            inside |= np.all(p @ self.edge_normals(piece).T >= 0, axis=-1)
-        return inside
+        normals, pieces = self._normals
+        side = p @ normals.T >= 0                      # (..., M): inner side of each edge
+        if len(pieces) == 1:
+            return side.all(axis=-1)
+        return np.any([side[..., s].all(axis=-1) for s in pieces], axis=0)
+
+    @property
+    def spec(self) -> str:
+        """The validated vertices as text, ``"ra dec,ra dec,..."`` (exact float reprs): what
+        the ``sky_polygon_contains`` UDF receives."""
+        return ",".join(f"{a!r} {d!r}" for a, d in zip(self.ra, self.dec, strict=True))
 
     def centre(self) -> tuple[float, float, float]:
         """Mean direction of the vertices and the largest distance (deg) to a vertex."""
@@ -93,6 +110,32 @@ class SphericalPolygon:
         radius = float(np.degrees(np.arccos(np.clip(xyz @ c, -1, 1)).max()))
         ra = float(np.degrees(np.arctan2(c[1], c[0])) % 360.0)
         return ra, float(np.degrees(np.arcsin(np.clip(c[2], -1, 1)))), radius
+
+
+_BY_SPEC: OrderedDict[str, SphericalPolygon] = OrderedDict()
+CACHE_SIZE = 256
+
+
+def remember(polygon: SphericalPolygon) -> SphericalPolygon:
+    """Keep a polygon for :func:`from_spec` (the UDF then need not validate it again)."""
+    _BY_SPEC[polygon.spec] = polygon
+    _BY_SPEC.move_to_end(polygon.spec)
+    while len(_BY_SPEC) > CACHE_SIZE:
+        _BY_SPEC.popitem(last=False)
+    return polygon
+
+
+def from_spec(spec: str) -> SphericalPolygon:
+    """The polygon a :attr:`SphericalPolygon.spec` text describes (cached)."""
+    polygon = _BY_SPEC.get(spec)
+    if polygon is not None:
+        _BY_SPEC.move_to_end(spec)
+        return polygon
+    try:
+        vertices = [tuple(map(float, pair.split())) for pair in spec.split(",")]
+    except ValueError:
+        raise PolygonError(f"not a polygon specification: {spec[:80]!r}") from None
+    return remember(SphericalPolygon.from_vertices(vertices))
 
 
 def _clean(vertices: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:

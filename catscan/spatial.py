@@ -7,8 +7,14 @@ the region; the exact great-circle test then runs on the few rows left (design n
 cdshealpix, the library that computed ``hpx29``, at a depth chosen for the region's size,
 padded by 1 mas so that rounding can never drop a row on a cell boundary.
 
-Fragments are sqlglot expressions, so the query language, the web server and the
-cross-match build on them without pasting text into SQL.
+Each region has a ``*_sql`` function giving a WHERE-clause fragment and a ``*_condition``
+function giving the same as a sqlglot expression for the query language. The text is built
+directly from numbers this module formats itself (``repr`` of floats and ints; no user text),
+because at small-query scale DuckDB's planning and sqlglot's rendering cost more than the
+scan: a 1' cone runs in under 1 ms on 20 M rows (docs/performance.md). Nearby ranges are
+merged (at most 4x the covered index length), because one range prunes as well as several
+and an OR of ranges is slower to evaluate; exact tests use constants computed here
+(haversine for cones, unit-vector half-spaces for polygons).
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ import math
 
 import cdshealpix.nested as hp
 import numpy as np
+import sqlglot
 from astropy import units as u
 from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
-from .polygon import SphericalPolygon
+from .polygon import SphericalPolygon, remember
 
 INDEX_DEPTH = 29
 PAD_DEG = 1e-3 / 3600.0          # 1 mas: covers stay supersets despite rounding
@@ -32,7 +39,7 @@ BASE_CELL_DEG = 58.6              # order-0 cell size (design notes §8)
 def cover_depth(radius_deg: float) -> int:
     """The cover depth for a cone: cells about the size of the cone, which gives 2-5 ranges
     for 2-3 times the cone's area (design notes §8)."""
-    if radius_deg <= 0:
+    if radius_deg <= 1e-6:                  # far below a MAX_DEPTH cell (and no overflow)
         return MAX_DEPTH
     depth = math.floor(math.log2(BASE_CELL_DEG * 4 / (2 * radius_deg)))
     return max(0, min(MAX_DEPTH, depth))
@@ -71,37 +78,93 @@ def cone_ranges(ra: float, dec: float, radius_deg: float) -> list[tuple[int, int
     return cells_to_ranges(ipix, depth)
 
 
+MERGE_GROWTH = 4.0                # merged ranges may cover up to 4x the cover's index length
+DEG = math.pi / 180.0
+
+
+def merge_ranges(ranges: list[tuple[int, int]], growth: float = MERGE_GROWTH
+                 ) -> list[tuple[int, int]]:
+    """Fewer ranges holding the given (sorted, disjoint) ones: the smallest gaps are closed
+    while the total length stays within ``growth`` times the original."""
+    if len(ranges) <= 1:
+        return list(ranges)
+    lengths = sum(b - a for a, b in ranges)
+    gaps = [(ranges[i + 1][0] - ranges[i][1], i) for i in range(len(ranges) - 1)]
+    budget = (growth - 1.0) * lengths
+    closed = set()
+    for gap, i in sorted(gaps):
+        if gap > budget:
+            break
+        budget -= gap
+        closed.add(i)
+    out = [list(ranges[0])]
+    for i in range(1, len(ranges)):
+        if i - 1 in closed:
+            out[-1][1] = ranges[i][1]
+        else:
+            out.append(list(ranges[i]))
+    return [(a, b) for a, b in out]
+
+
+def quote(name: str, table: str | None = None) -> str:
+    """A (qualified) quoted SQL identifier."""
+    ident = '"' + name.replace('"', '""') + '"'
+    return ident if table is None else quote(table) + "." + ident
+
+
+def _n(value: float) -> str:
+    """A float literal (repr round-trips exactly)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    return repr(value)
+
+
+def ranges_sql(ranges: list[tuple[int, int]], column: str = "hpx29",
+               table: str | None = None) -> str:
+    """``((col >= lo AND col < hi) OR ...)`` (FALSE for no ranges)."""
+    if not ranges:
+        return "FALSE"
+    col = quote(column, table)
+    terms = [f"({col} >= {int(lo)} AND {col} < {int(hi)})" for lo, hi in ranges]
+    return "(" + " OR ".join(terms) + ")"
+
+
 def ranges_condition(ranges: list[tuple[int, int]], column: str = "hpx29",
                      table: str | None = None) -> exp.Expression:
-    """``(col >= lo AND col < hi) OR ...`` (FALSE for no ranges)."""
-    col = exp.column(column, table=table)
-    terms = [exp.and_(col >= exp.Literal.number(lo), col < exp.Literal.number(hi))
-             for lo, hi in ranges]
-    if not terms:
-        return exp.false()
-    return exp.or_(*terms) if len(terms) > 1 else terms[0]
+    """:func:`ranges_sql` as a sqlglot expression."""
+    return _parse(ranges_sql(ranges, column, table))
 
 
-def ang_sep(ra1: exp.Expression, dec1: exp.Expression, ra2: exp.Expression,
-            dec2: exp.Expression) -> exp.Expression:
-    """A call of the ``ang_sep`` macro (degrees, Vincenty; schema/090_macros.sql)."""
-    return exp.Anonymous(this="ang_sep", expressions=[ra1, dec1, ra2, dec2])
+def _parse(text: str) -> exp.Expression:
+    return sqlglot.parse_one(text, dialect="duckdb")
 
 
-def cone_condition(ra: float, dec: float, radius_deg: float, *, ra_column: str = "ra",
-                   dec_column: str = "dec", index_column: str = "hpx29",
-                   table: str | None = None) -> exp.Expression:
-    """Rows within ``radius_deg`` of (ra, dec): the HEALPix ranges, then the exact test."""
-    exact = ang_sep(exp.column(ra_column, table=table), exp.column(dec_column, table=table),
-                    exp.Literal.number(repr(float(ra))), exp.Literal.number(repr(float(dec))))
-    return exp.and_(exp.paren(ranges_condition(cone_ranges(ra, dec, radius_deg),
-                                               index_column, table)),
-                    exact <= exp.Literal.number(repr(float(radius_deg))))
+def _columns(ra_column: str = "ra", dec_column: str = "dec", index_column: str = "hpx29",
+             table: str | None = None) -> tuple[str, str, tuple[str, str | None]]:
+    return quote(ra_column, table), quote(dec_column, table), (index_column, table)
 
 
 def cone_sql(ra: float, dec: float, radius_deg: float, **columns) -> str:
-    """:func:`cone_condition` as DuckDB SQL text, for a WHERE clause."""
-    return cone_condition(ra, dec, radius_deg, **columns).sql(dialect="duckdb")
+    """Rows within ``radius_deg`` of (ra, dec): the HEALPix ranges, then the exact test,
+    the haversine with the centre's terms precomputed (for radii up to 90 deg; beyond, the
+    ``ang_sep`` macro, Vincenty, which stays accurate near the antipode)."""
+    col_ra, col_dec, index = _columns(**columns)
+    cover = ranges_sql(merge_ranges(cone_ranges(ra, dec, radius_deg)), *index)
+    if radius_deg > 90:
+        exact = f"ang_sep({col_ra}, {col_dec}, {_n(ra)}, {_n(dec)}) <= {_n(radius_deg)}"
+    else:
+        half = DEG / 2
+        exact = (f"sin(({col_dec} - {_n(dec)}) * {_n(half)}) ** 2 + "
+                 f"{_n(math.cos(math.radians(dec)))} * cos({col_dec} * {_n(DEG)}) * "
+                 f"sin(({col_ra} - {_n(ra)}) * {_n(half)}) ** 2 <= "
+                 f"{_n(math.sin(math.radians(radius_deg) / 2) ** 2)}")
+    return f"{cover} AND {exact}"
+
+
+def cone_condition(ra: float, dec: float, radius_deg: float, **columns) -> exp.Expression:
+    """:func:`cone_sql` as a sqlglot expression."""
+    return _parse(cone_sql(ra, dec, radius_deg, **columns))
 
 
 def box_half_diagonal(width_deg: float, height_deg: float) -> float:
@@ -110,9 +173,7 @@ def box_half_diagonal(width_deg: float, height_deg: float) -> float:
     return math.degrees(math.atan(math.hypot(tx, ty)))
 
 
-def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
-                  ra_column: str = "ra", dec_column: str = "dec",
-                  index_column: str = "hpx29", table: str | None = None) -> exp.Expression:
+def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **columns) -> str:
     """Rows in the box of ``width_deg`` x ``height_deg`` centred on (ra, dec), sides along
     and across the centre's meridian, measured on the sky: its edges are great circles, so
     it is the rectangle |xi| <= tan(w/2), |eta| <= tan(h/2) of the gnomonic projection at
@@ -120,31 +181,25 @@ def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
     """
     if not (0 < width_deg < 180 and 0 < height_deg < 180):
         raise ValueError("box sides must be between 0 and 180 degrees")
-    a0, d0 = math.radians(ra), math.radians(dec)
-    r = exp.func("radians", exp.column(ra_column, table=table))
-    d = exp.func("radians", exp.column(dec_column, table=table))
-
-    def num(value: float) -> exp.Expression:
-        return exp.Literal.number(repr(float(value)))
-
-    dra = exp.paren(r - num(a0))
-    cos_d, sin_d = exp.func("cos", d), exp.func("sin", d)
-    cosc = exp.paren(num(math.sin(d0)) * sin_d + num(math.cos(d0)) * cos_d
-                     * exp.func("cos", dra))
-    xi = exp.paren(cos_d * exp.func("sin", dra))
-    eta = exp.paren(num(math.cos(d0)) * sin_d - num(math.sin(d0)) * cos_d
-                    * exp.func("cos", dra))
+    col_ra, col_dec, index = _columns(**columns)
+    d0 = math.radians(dec)
+    cos_d, sin_d = f"cos({col_dec} * {_n(DEG)})", f"sin({col_dec} * {_n(DEG)})"
+    dra = f"({col_ra} - {_n(ra)}) * {_n(DEG)}"
+    cosc = f"({_n(math.sin(d0))} * {sin_d} + {_n(math.cos(d0))} * {cos_d} * cos({dra}))"
+    xi = f"{cos_d} * sin({dra})"
+    eta = f"({_n(math.cos(d0))} * {sin_d} - {_n(math.sin(d0))} * {cos_d} * cos({dra}))"
     tx, ty = math.tan(math.radians(width_deg / 2)), math.tan(math.radians(height_deg / 2))
     # |xi / cosc| <= tx with cosc > 0, written without the division
-    exact = exp.and_(cosc > num(0), exp.func("abs", xi) <= num(tx) * cosc,
-                     exp.func("abs", eta) <= num(ty) * cosc)
+    exact = (f"{cosc} > 0 AND abs({xi}) <= {_n(tx)} * {cosc} AND "
+             f"abs({eta}) <= {_n(ty)} * {cosc}")
     cover = cone_ranges(ra, dec, box_half_diagonal(width_deg, height_deg))
-    return exp.and_(exp.paren(ranges_condition(cover, index_column, table)), exact)
+    return f"{ranges_sql(merge_ranges(cover), *index)} AND {exact}"
 
 
-def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **columns) -> str:
-    """:func:`box_condition` as DuckDB SQL text."""
-    return box_condition(ra, dec, width_deg, height_deg, **columns).sql(dialect="duckdb")
+def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, **columns
+                  ) -> exp.Expression:
+    """:func:`box_sql` as a sqlglot expression."""
+    return _parse(box_sql(ra, dec, width_deg, height_deg, **columns))
 
 
 MAX_COVER_RANGES = 64             # past this a coarser cover is cheaper to test
@@ -171,71 +226,56 @@ def _padded_cover(search, size_deg: float) -> list[tuple[int, int]]:
         depth -= 1
 
 
-def _unit_vector_sql(ra_column: str, dec_column: str, table: str | None
-                     ) -> tuple[exp.Expression, exp.Expression, exp.Expression]:
-    r = exp.func("radians", exp.column(ra_column, table=table))
-    d = exp.func("radians", exp.column(dec_column, table=table))
-    cos_d = exp.func("cos", d)
-    return cos_d * exp.func("cos", r), cos_d * exp.func("sin", r), exp.func("sin", d)
-
-
-def _num(value: float) -> exp.Expression:
-    return exp.Literal.number(repr(float(value)))
-
-
-def polygon_condition(vertices, *, ra_column: str = "ra", dec_column: str = "dec",
-                      index_column: str = "hpx29", table: str | None = None) -> exp.Expression:
+def polygon_sql(vertices, **columns) -> str:
     """Rows inside the spherical polygon with these (ra, dec) vertices (great-circle edges,
     convex or concave, smaller than a hemisphere, boundary included; see catscan.polygon).
-    Cover: cdshealpix's polygon search plus a ring of neighbour cells; exact test: each
-    convex piece is an AND of ``n . p >= 0`` over its edges, and the pieces are OR-ed."""
-    poly = vertices if isinstance(vertices, SphericalPolygon) else \
-        SphericalPolygon.from_vertices(vertices)
-    x, y, z = _unit_vector_sql(ra_column, dec_column, table)
-    pieces = []
-    for piece in poly.pieces:
-        tests = [(_num(nx) * x + _num(ny) * y + _num(nz) * z) >= _num(0)
-                 for nx, ny, nz in poly.edge_normals(piece)]
-        pieces.append(exp.and_(*tests))
-    exact = exp.or_(*[exp.paren(p) for p in pieces]) if len(pieces) > 1 else pieces[0]
+    Cover: cdshealpix's polygon search plus a ring of neighbour cells. Exact test: the
+    ``sky_polygon_contains`` UDF (udfs/regions.py), on the rows the ranges let through."""
+    poly = remember(vertices if isinstance(vertices, SphericalPolygon) else
+                    SphericalPolygon.from_vertices(vertices))
+    col_ra, col_dec, index = _columns(**columns)
     lon = Longitude(np.array(poly.ra), u.deg)
     lat = Latitude(np.array(poly.dec), u.deg)
-    radius = poly.centre()[2]
-    cover = _padded_cover(lambda depth: hp.polygon_search(lon, lat, depth), 2 * radius)
-    return exp.and_(exp.paren(ranges_condition(cover, index_column, table)), exp.paren(exact))
+    cover = _padded_cover(lambda depth: hp.polygon_search(lon, lat, depth),
+                          2 * poly.centre()[2])
+    return (f"{ranges_sql(merge_ranges(cover), *index)} AND "
+            f"sky_polygon_contains({col_ra}, {col_dec}, '{poly.spec}')")
 
 
-def polygon_sql(vertices, **columns) -> str:
-    """:func:`polygon_condition` as DuckDB SQL text."""
-    return polygon_condition(vertices, **columns).sql(dialect="duckdb")
+def polygon_condition(vertices, **columns) -> exp.Expression:
+    """:func:`polygon_sql` as a sqlglot expression."""
+    return _parse(polygon_sql(vertices, **columns))
 
 
-def range_condition(ra_min: float, ra_max: float, dec_min: float, dec_max: float, *,
-                    ra_column: str = "ra", dec_column: str = "dec",
-                    index_column: str = "hpx29", table: str | None = None) -> exp.Expression:
+def range_sql(ra_min: float, ra_max: float, dec_min: float, dec_max: float, **columns) -> str:
     """Rows with ``ra_min <= ra <= ra_max`` and ``dec_min <= dec <= dec_max``: a plain
     coordinate range, whose RA sides are meridians and Dec sides small circles (unlike
-    :func:`box_condition`). ``ra_min > ra_max`` wraps through RA 0, e.g. 350 .. 10."""
+    :func:`box_sql`). ``ra_min > ra_max`` wraps through RA 0, e.g. 350 .. 10."""
     if not -90 <= dec_min <= dec_max <= 90:
         raise ValueError(f"need -90 <= dec_min <= dec_max <= 90, not {dec_min} .. {dec_max}")
     for value in (ra_min, ra_max):
         if not 0 <= value <= 360:
             raise ValueError(f"RA limits must be between 0 and 360 degrees, not {value}")
-    ra = exp.column(ra_column, table=table)
-    dec = exp.column(dec_column, table=table)
-    in_dec = exp.Between(this=dec, low=_num(dec_min), high=_num(dec_max))
+    col_ra, col_dec, index = _columns(**columns)
+    in_dec = f"{col_dec} BETWEEN {_n(dec_min)} AND {_n(dec_max)}"
     wraps = ra_min > ra_max
     if wraps:
-        in_ra = exp.paren(exp.or_(ra >= _num(ra_min), ra <= _num(ra_max)))
+        in_ra = f"({col_ra} >= {_n(ra_min)} OR {col_ra} <= {_n(ra_max)})"
         spans = [(ra_min, 360.0), (0.0, ra_max)]
     else:
-        in_ra = exp.Between(this=ra, low=_num(ra_min), high=_num(ra_max))
+        in_ra = f"{col_ra} BETWEEN {_n(ra_min)} AND {_n(ra_max)}"
         spans = [(ra_min, ra_max)]
     if (ra_min == 0 and ra_max == 360) or (dec_max - dec_min >= 90 and not wraps
                                             and ra_max - ra_min >= 180):
-        return exp.and_(in_ra, in_dec)             # a large part of the sky: no cover
+        return f"{in_ra} AND {in_dec}"             # a large part of the sky: no cover
     ranges = coalesce(r for lo, hi in spans for r in _zone_cover(lo, hi, dec_min, dec_max))
-    return exp.and_(exp.paren(ranges_condition(ranges, index_column, table)), in_ra, in_dec)
+    return f"{ranges_sql(merge_ranges(ranges), *index)} AND {in_ra} AND {in_dec}"
+
+
+def range_condition(ra_min: float, ra_max: float, dec_min: float, dec_max: float, **columns
+                    ) -> exp.Expression:
+    """:func:`range_sql` as a sqlglot expression."""
+    return _parse(range_sql(ra_min, ra_max, dec_min, dec_max, **columns))
 
 
 def _zone_cover(ra_lo: float, ra_hi: float, dec_lo: float, dec_hi: float
@@ -272,11 +312,6 @@ def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
                      math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
     den = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
     return math.degrees(math.atan2(num, den))
-
-
-def range_sql(ra_min: float, ra_max: float, dec_min: float, dec_max: float, **columns) -> str:
-    """:func:`range_condition` as DuckDB SQL text."""
-    return range_condition(ra_min, ra_max, dec_min, dec_max, **columns).sql(dialect="duckdb")
 
 
 def tiles_containing(con, ra: float, dec: float) -> list[int]:

@@ -28,7 +28,7 @@ from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
 from .errors import CatscanError
-from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, cells_to_ranges, ranges_condition
+from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, cells_to_ranges, ranges_sql
 
 MODES = ("nearest", "all")
 SAFE_FRACTION = 0.4                 # of the mean cell size; 0.7 fails, 0.6 measured safe
@@ -177,7 +177,7 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
         unique = np.unique(cells)
         scan = limit_ranges(cells_to_ranges(unique, np.full(len(unique), plan.depth)),
                             MAX_SCAN_RANGES)
-        where = exp.paren(ranges_condition(scan, "hpx29", "c")).sql(dialect="duckdb")
+        where = ranges_sql(scan, "hpx29", "c")
     shift = 2 * (INDEX_DEPTH - plan.depth) if plan.depth is not None else 0
     on = f"ON c.hpx29 >> {shift} = p.cell" if plan.depth is not None else ""
     q = _quote

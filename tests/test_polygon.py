@@ -186,3 +186,18 @@ def test_irsas_polygon_returns_its_seven_rows(real_2mass):
     dec = np.concatenate([real_dec, decoy_dec])
     inside = sql_inside(vertices, ra, dec)
     assert np.flatnonzero(inside).tolist() == list(range(len(table))) == list(range(7))
+
+
+def test_the_udf_takes_nulls_and_a_different_polygon_per_row():
+    a = SphericalPolygon.from_vertices([(10, 10), (11, 10), (11, 11), (10, 11)])
+    b = SphericalPolygon.from_vertices([(200, -30), (201, -30), (200.5, -29)])
+    con = memory_database()
+    try:
+        rows = con.execute(
+            "SELECT sky_polygon_contains(ra, dec, spec) FROM (VALUES "
+            "(10.5, 10.5, ?), (10.5, 10.5, ?), (200.5, -29.5, ?), (NULL, 1.0, ?), "
+            "(10.5, 10.5, NULL)) t(ra, dec, spec)",
+            [a.spec, b.spec, b.spec, a.spec]).fetchall()
+    finally:
+        con.close()
+    assert [r[0] for r in rows] == [True, False, True, None, None]

@@ -254,3 +254,10 @@ def test_a_position_in_the_overlap_of_two_tiles_is_in_both(tiled):
         np.radians(centre[2]))), centre[2])
     assert inner == [330628, 330629]          # the RA overlap of adjacent tiles (>= 51")
     assert beyond == [330629]
+
+
+def test_nearby_ranges_merge_within_the_growth_budget():
+    ranges = [(0, 10), (12, 20), (30, 40), (1000, 1010)]
+    assert spatial.merge_ranges(ranges, growth=2.0) == [(0, 40), (1000, 1010)]
+    assert spatial.merge_ranges(ranges, growth=1.0) == ranges
+    assert spatial.merge_ranges(ranges, growth=40.0) == [(0, 1010)]

@@ -11,11 +11,14 @@ import duckdb
 
 from .healpix import hpx29_arrow
 from .names import designation_arrow
+from .regions import polygon_contains_arrow
 
 _FUNCTIONS = (
     # name, function, argument types, return type
     ("hpx29", hpx29_arrow, ["DOUBLE", "DOUBLE"], "BIGINT"),
     ("tmass_designation", designation_arrow, ["DOUBLE", "DOUBLE"], "VARCHAR"),
+    ("sky_polygon_contains", polygon_contains_arrow, ["DOUBLE", "DOUBLE", "VARCHAR"],
+     "BOOLEAN"),
 )
 
 
