@@ -28,7 +28,7 @@ from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
 from .errors import CatscanError
-from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, cells_to_ranges, ranges_sql
+from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, ranges_sql
 
 MODES = ("nearest", "all")
 SAFE_FRACTION = 0.4                 # of the mean cell size; 0.7 fails, 0.6 measured safe
@@ -66,27 +66,44 @@ class Plan:
         return cls(min(depth, MAX_DEPTH))
 
 
-def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, cell) pairs: each target's cell at ``depth`` and its neighbours."""
-    ipix = hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth)
-    block = np.asarray(hp.neighbours(ipix, depth), dtype=np.int64)     # (n, 9), -1 = none
+def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each target's cell at ``depth``, and (row, cell) pairs for that cell and its
+    neighbours."""
+    ipix = np.asarray(hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth),
+                      dtype=np.int64)
+    block = np.asarray(hp.neighbours(ipix.astype(np.uint64), depth), dtype=np.int64)
     rows = np.repeat(np.arange(len(ra), dtype=np.int64), block.shape[1])
     cells = block.ravel()
-    keep = cells >= 0
-    return rows[keep], cells[keep]
+    keep = cells >= 0                                   # -1: no such neighbour
+    return ipix, rows[keep], cells[keep]
 
 
-def limit_ranges(ranges: list[tuple[int, int]], most: int) -> list[tuple[int, int]]:
-    """At most ``most`` ranges holding the given ones, closing the smallest gaps first."""
-    if len(ranges) <= most:
-        return ranges
-    lo = np.array([a for a, _ in ranges], dtype=np.uint64)
-    hi = np.array([b for _, b in ranges], dtype=np.uint64)
-    gaps = lo[1:] - hi[:-1]
-    keep = np.sort(np.argsort(gaps, kind="stable")[len(gaps) - (most - 1):])  # widest gaps
-    starts = np.concatenate([[0], keep + 1])
-    ends = np.concatenate([keep, [len(ranges) - 1]])
-    return [(int(lo[s]), int(hi[e])) for s, e in zip(starts, ends, strict=True)]
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
+def scan_ranges(cells: np.ndarray, depth: int, most: int = MAX_SCAN_RANGES
+                ) -> list[tuple[int, int]]:
+    """At most ``most`` order-29 ranges holding the given cells and all their neighbours.
+    The cells are coarsened while there are many (a neighbour of a cell lies in the 3 x 3
+    block of the cell's coarse parent), then the smallest gaps are closed; all vectorised."""
+    cells = _distinct_sorted(np.sort(np.asarray(cells, dtype=np.int64)))
+    while depth > 0 and len(cells) > 16 * most:
+        cells, depth = _distinct_sorted(cells >> 2), depth - 1     # shifts keep the order
+    if len(cells) == 0:
+        return []
+    block = np.asarray(hp.neighbours(cells.astype(np.uint64), depth), dtype=np.int64).ravel()
+    cells = _distinct_sorted(np.sort(block[block >= 0]))
+    shift = 2 * (INDEX_DEPTH - depth)
+    lo, hi = cells << shift, (cells + 1) << shift
+    starts = np.concatenate([[True], lo[1:] != hi[:-1]])    # merge touching cells
+    lo, hi = lo[starts], hi[np.concatenate([starts[1:], [True]])]
+    if len(lo) > most:                                        # close all but the widest gaps
+        keep = np.sort(np.argsort(lo[1:] - hi[:-1], kind="stable")[len(lo) - most:])
+        lo = lo[np.concatenate([[0], keep + 1])]
+        hi = hi[np.concatenate([keep, [len(hi) - 1]])]
+    return list(zip(lo.tolist(), hi.tolist(), strict=True))
 
 
 def catalog_columns(con, catalog: str, columns: Sequence[str] | None) -> list[str]:
@@ -169,14 +186,12 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
         probe = pa.table({"row": rows, "t_ra": ra[rows], "t_dec": dec[rows]})
         join, where = "xm_probe p CROSS JOIN", "TRUE"
     else:
-        cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth)
+        centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth)
         picked = rows[cell_rows]
         probe = pa.table({"row": picked, "t_ra": ra[picked], "t_dec": dec[picked],
                           "cell": cells})
         join = "xm_probe p JOIN"
-        unique = np.unique(cells)
-        scan = limit_ranges(cells_to_ranges(unique, np.full(len(unique), plan.depth)),
-                            MAX_SCAN_RANGES)
+        scan = scan_ranges(centres, plan.depth)
         where = ranges_sql(scan, "hpx29", "c")
     shift = 2 * (INDEX_DEPTH - plan.depth) if plan.depth is not None else 0
     on = f"ON c.hpx29 >> {shift} = p.cell" if plan.depth is not None else ""

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catscan.db import memory_database
-from catscan.xmatch import Plan, XmatchError, limit_ranges, xmatch
+from catscan.xmatch import Plan, XmatchError, scan_ranges, xmatch
 
 
 def insert_psc(con, ra, dec) -> None:
@@ -177,10 +177,28 @@ def test_the_cell_depth_keeps_the_radius_inside_the_neighbour_block():
         assert radius <= 0.4 * 58.6 / 2 ** depth
 
 
-def test_limit_ranges_closes_the_smallest_gaps():
-    ranges = [(0, 10), (12, 20), (100, 110), (111, 120), (500, 510)]
-    assert limit_ranges(ranges, 3) == [(0, 20), (100, 120), (500, 510)]
-    assert limit_ranges(ranges, 10) == ranges
+def test_scan_ranges_hold_every_cell_and_its_neighbours_in_few_ranges():
+    rng = np.random.default_rng(4)
+    depth = 15
+    centres = np.concatenate([rng.integers(0, 12 * 4 ** depth, 50_000),
+                              rng.integers(0, 4 ** 10, 5000) + 7 * 4 ** depth])
+    ranges = scan_ranges(centres, depth, most=64)
+    assert len(ranges) <= 64 and ranges == sorted(ranges)
+    lo = np.array([a for a, _ in ranges])
+    hi = np.array([b for _, b in ranges])
+    block = hp.neighbours(centres.astype(np.uint64), depth).astype(np.int64).ravel()
+    cells = block[block >= 0]
+    first = cells << (2 * (29 - depth))
+    last = ((cells + 1) << (2 * (29 - depth))) - 1
+    i = np.searchsorted(lo, first, side="right") - 1
+    assert (i >= 0).all() and (last < hi[i]).all()
+
+
+def test_scan_ranges_of_a_few_cells_are_their_blocks():
+    block = sorted(int(c) for c in hp.neighbours(np.array([100], np.uint64), 5).ravel())
+    ranges = scan_ranges(np.array([100]), 5)
+    covered = {c for lo, hi in ranges for c in range(lo >> 48, hi >> 48)}
+    assert covered == set(block)
 
 
 def test_the_real_m31_rows_find_themselves(real_2mass):
