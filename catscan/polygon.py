@@ -194,27 +194,29 @@ def _check_simple(plane: np.ndarray) -> None:
     """No two non-adjacent edges meet, and no edge folds back on the next one."""
     n = len(plane)
     a, b = plane, np.roll(plane, -1, axis=0)
-    for i in range(n):
-        js = np.arange(i + 2, n) if i > 0 else np.arange(2, n - 1)
-        if len(js) == 0:
-            continue
-        c, d = a[js], b[js]
-        d1, d2 = _cross2(c, d, a[i]), _cross2(c, d, b[i])
-        d3, d4 = _cross2(a[i], b[i], c), _cross2(a[i], b[i], d)
+    block = max(1, 4_000_000 // n)                     # pairs tested at once
+    for start in range(0, n, block):
+        i = np.arange(start, min(n, start + block))[:, None]
+        j = np.arange(n)[None, :]
+        pairs = (j >= i + 2) & ~((i == 0) & (j == n - 1))        # not the same or adjacent
+        ai, bi, c, d = a[i[:, 0]][:, None], b[i[:, 0]][:, None], a[None], b[None]
+        d1, d2 = _cross2(c, d, ai), _cross2(c, d, bi)
+        d3, d4 = _cross2(ai, bi, c), _cross2(ai, bi, d)
         crossing = (d1 * d2 <= 0) & (d3 * d4 <= 0)
         # collinear pairs pass the sign test without touching: check their extents overlap
         collinear = (d1 == 0) & (d2 == 0)
-        if collinear.any():
-            lo = np.minimum(c, d)
-            hi = np.maximum(c, d)
-            ilo, ihi = np.minimum(a[i], b[i]), np.maximum(a[i], b[i])
-            touch = np.all((lo <= ihi) & (ilo <= hi), axis=1)
+        if (collinear & pairs).any():
+            lo, hi = np.minimum(c, d), np.maximum(c, d)
+            ilo, ihi = np.minimum(ai, bi), np.maximum(ai, bi)
+            touch = np.all((lo <= ihi) & (ilo <= hi), axis=-1)
             crossing = np.where(collinear, touch, crossing)
+        crossing &= pairs
         if crossing.any():
-            j = int(js[np.argmax(crossing)])
-            raise PolygonError(f"the polygon's edges cross: edge {i + 1} (vertex {i + 1} to "
-                               f"{(i + 1) % n + 1}) meets edge {j + 1} (vertex {j + 1} to "
-                               f"{(j + 1) % n + 1})")
+            ii, jj = (int(v) for v in np.argwhere(crossing)[0])
+            ii += start
+            raise PolygonError(f"the polygon's edges cross: edge {ii + 1} (vertex {ii + 1} to "
+                               f"{(ii + 1) % n + 1}) meets edge {jj + 1} (vertex {jj + 1} to "
+                               f"{(jj + 1) % n + 1})")
     prev, nxt = np.roll(plane, 1, axis=0), np.roll(plane, -1, axis=0)
     back = (np.abs(_cross2(prev, plane, nxt)) <= 1e-15) & \
         (np.einsum("ij,ij->i", plane - prev, nxt - plane) < 0)
