@@ -20,9 +20,11 @@ and an OR of ranges is slower to evaluate; exact tests use constants computed he
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cdshealpix.nested as hp
 import numpy as np
+import pyarrow as pa
 import sqlglot
 from astropy import units as u
 from astropy.coordinates import Latitude, Longitude
@@ -167,6 +169,49 @@ def cone_condition(ra: float, dec: float, radius_deg: float, **columns) -> exp.E
     return _parse(cone_sql(ra, dec, radius_deg, **columns))
 
 
+def cone_search(con, ra: float, dec: float, radius_deg: float, *, table: str = "psc",
+                columns: Sequence[str] | None = None, ra_column: str = "ra",
+                dec_column: str = "dec", index_column: str = "hpx29") -> pa.Table:
+    """Rows of ``table`` within the cone, in table (hpx29) order, as an Arrow table: the
+    HEALPix ranges in SQL, the exact test (the same haversine as :func:`cone_sql`, or
+    Vincenty above 90 deg) in numpy. For a small cone most of a query's time is DuckDB
+    planning the exact test, so this is ~25 % faster than the SQL fragment; the Simple Cone
+    Search and list tools use it."""
+    wanted = list(columns) if columns is not None else [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [table]
+    ).fetchall()]
+    extra = [c for c in (ra_column, dec_column) if c not in wanted]
+    select = ", ".join(quote(c) for c in wanted + extra)
+    cover = ranges_sql(merge_ranges(cone_ranges(ra, dec, radius_deg)), index_column)
+    rows = con.execute(f"SELECT {select} FROM {quote(table)} WHERE {cover}").fetchnumpy()
+    r, d = np.asarray(rows[ra_column], float), np.asarray(rows[dec_column], float)
+    if radius_deg > 90:
+        inside = vincenty(r, d, ra, dec) <= math.radians(radius_deg)
+    else:
+        inside = (np.sin((d - dec) * (DEG / 2)) ** 2 + math.cos(math.radians(dec))
+                  * np.cos(d * DEG) * np.sin((r - ra) * (DEG / 2)) ** 2
+                  <= math.sin(math.radians(radius_deg) / 2) ** 2)
+    return pa.table({name: _arrow(rows[name][inside]) for name in wanted})
+
+
+def _arrow(values) -> pa.Array:
+    """A numpy (masked) array from fetchnumpy as Arrow, masked values as nulls."""
+    if isinstance(values, np.ma.MaskedArray):
+        return pa.array(values.data, mask=np.ma.getmaskarray(values))
+    return pa.array(values)
+
+
+def vincenty(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Angular distance in radians between positions in degrees (numpy, broadcasting),
+    Vincenty's formula as the ``ang_sep`` macro."""
+    l1, b1, l2, b2 = np.radians(ra1), np.radians(dec1), np.radians(ra2), np.radians(dec2)
+    dl = l2 - l1
+    cos_b1, sin_b1, cos_b2, sin_b2 = np.cos(b1), np.sin(b1), np.cos(b2), np.sin(b2)
+    num = np.hypot(cos_b2 * np.sin(dl), cos_b1 * sin_b2 - sin_b1 * cos_b2 * np.cos(dl))
+    return np.arctan2(num, sin_b1 * sin_b2 + cos_b1 * cos_b2 * np.cos(dl))
+
+
 def box_half_diagonal(width_deg: float, height_deg: float) -> float:
     """Angular distance from a box's centre to its corners (degrees)."""
     tx, ty = math.tan(math.radians(width_deg / 2)), math.tan(math.radians(height_deg / 2))
@@ -306,12 +351,7 @@ def _zone_cover(ra_lo: float, ra_hi: float, dec_lo: float, dec_hi: float
 
 def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
     """Angular distance in degrees (Vincenty, as the ang_sep macro)."""
-    l1, b1, l2, b2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    dl = l2 - l1
-    num = math.hypot(math.cos(b2) * math.sin(dl),
-                     math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
-    den = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
-    return math.degrees(math.atan2(num, den))
+    return math.degrees(float(vincenty(np.array([ra1]), np.array([dec1]), ra2, dec2)[0]))
 
 
 def tiles_containing(con, ra: float, dec: float) -> list[int]:

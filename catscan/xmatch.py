@@ -8,10 +8,18 @@ The catalog scan is limited to the targets' HEALPix ranges, so a list in one fie
 that field's row groups. Every target comes out, matched or not, with the separation in
 arcsec and the number of catalog rows within the radius.
 
-Why the 3 x 3 block is enough: any point within 0.6 mean cell sizes (58.6 deg / 2^depth) of a
-position lies in its cell or a neighbour (measured on 400,000 positions, including the poles
-and the corners of the base cells, where cells are most squeezed; 0.7 fails); the depth is
-chosen with a factor 0.4 for margin. Radii above 0.4 x 58.6 deg use a plain nested loop.
+Most targets need only their own cell. The depth is chosen so that cells are about 30 times
+the radius, and a target gets a neighbour only on a side it is close to: cdshealpix gives
+its offsets (dx, dy) in [0, 1) inside the cell, and a point whose offset from the dx = 0
+edge is m lies at least 0.67 m cell sizes from that edge on the sky (measured on 1 M
+positions per depth, crowded at the poles and the corners of the base cells; only the
+poles themselves fall below, and targets near a pole get all 8 neighbours). With the
+factor 0.3 for margin, a target within ``radius / (0.3 cell)`` of an edge (in offset units)
+gets the neighbours across it, and the corner one when two edges are that close: about
+1.3 keys a target instead of 9, which halves the hash join. Why the 3 x 3 block is enough
+at all: any point within 0.6 mean cell sizes (58.6 deg / 2^depth) of a position lies in its
+cell or a neighbour (measured on 400,000 positions, including the poles and base-cell
+corners; 0.7 fails); radii above 0.4 x 58.6 deg use a plain nested loop instead.
 """
 
 from __future__ import annotations
@@ -23,15 +31,18 @@ from dataclasses import dataclass
 import cdshealpix.nested as hp
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from astropy import units as u
 from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
 from .errors import CatscanError
-from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, ranges_sql
+from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, ranges_sql, vincenty
 
 MODES = ("nearest", "all")
 SAFE_FRACTION = 0.4                 # of the mean cell size; 0.7 fails, 0.6 measured safe
+OFFSET_SCALE = 0.3                  # sky distance / (offset x cell size); 0.67 measured
+EDGE_FRACTION = 0.1                 # aim: targets within 10 % of a cell edge need neighbours
 MAX_SCAN_RANGES = 64                # catalog ranges the join is restricted to
 CATALOG_KEYS = {"psc": "pts_key", "xsc": "ext_key"}
 DEFAULT_COLUMNS = {
@@ -43,7 +54,6 @@ DEFAULT_COLUMNS = {
             "hemis", "scan", "ext_key"),
 }
 SEP_COLUMN, COUNT_COLUMN = "sep_arcsec", "n_candidates"
-ROW = "__xmatch_row"
 
 
 class XmatchError(CatscanError):
@@ -62,21 +72,29 @@ class Plan:
             raise XmatchError(f"the cross-match radius must be positive, not {radius_deg} deg")
         if radius_deg > SAFE_FRACTION * BASE_CELL_DEG:
             return cls(None)
-        depth = math.floor(math.log2(SAFE_FRACTION * BASE_CELL_DEG / radius_deg))
-        return cls(min(depth, MAX_DEPTH))
+        depth = math.floor(math.log2(OFFSET_SCALE * EDGE_FRACTION * BASE_CELL_DEG
+                                     / radius_deg))
+        return cls(max(0, min(depth, MAX_DEPTH)))
 
 
-def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int
+def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int, radius_deg: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each target's cell at ``depth``, and (row, cell) pairs for that cell and its
-    neighbours."""
-    ipix = np.asarray(hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth),
-                      dtype=np.int64)
+    """Each target's cell at ``depth``, and (row, cell) pairs for that cell and the
+    neighbours across the edges the target is within ``radius_deg`` of (module docstring)."""
+    ipix, dx, dy = hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth,
+                                        return_offsets=True)
+    ipix = np.asarray(ipix, dtype=np.int64)
     block = np.asarray(hp.neighbours(ipix.astype(np.uint64), depth), dtype=np.int64)
-    rows = np.repeat(np.arange(len(ra), dtype=np.int64), block.shape[1])
-    cells = block.ravel()
-    keep = cells >= 0                                   # -1: no such neighbour
-    return ipix, rows[keep], cells[keep]
+    cell = BASE_CELL_DEG / 2 ** depth
+    near = radius_deg / (OFFSET_SCALE * cell)               # edge distance, offset units
+    polar = np.abs(dec) > 90 - 2 * cell
+    side = {-1: (dx < near) | polar, 0: np.ones(len(ra), bool), 1: (dx > 1 - near) | polar}
+    updown = {-1: (dy < near) | polar, 0: side[0], 1: (dy > 1 - near) | polar}
+    # neighbours come as a 3 x 3 block: index 3 (1 + sy) + (1 + sx), the centre at 4
+    need = np.stack([updown[sy] & side[sx] for sy in (-1, 0, 1) for sx in (-1, 0, 1)], axis=1)
+    keep = need & (block >= 0)                                # -1: no such neighbour
+    rows = np.nonzero(keep)[0]
+    return ipix, rows, block[keep]
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:
@@ -175,8 +193,6 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
     if mode not in MODES:
         raise XmatchError(f"unknown mode {mode!r}: choose nearest or all")
     targets = _as_arrow(targets)
-    if ROW in targets.column_names:
-        raise XmatchError(f"the targets may not have a column named {ROW!r}")
     cat_cols = catalog_columns(con, catalog, columns)
     ra, dec, usable = _positions(targets, ra_column, dec_column)
     plan = Plan.for_radius(radius_deg)
@@ -186,10 +202,9 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
         probe = pa.table({"row": rows, "t_ra": ra[rows], "t_dec": dec[rows]})
         join, where = "xm_probe p CROSS JOIN", "TRUE"
     else:
-        centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth)
+        centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth, radius_deg)
         picked = rows[cell_rows]
-        probe = pa.table({"row": picked, "t_ra": ra[picked], "t_dec": dec[picked],
-                          "cell": cells})
+        probe = pa.table({"row": picked, "cell": cells})
         join = "xm_probe p JOIN"
         scan = scan_ranges(centres, plan.depth)
         where = ranges_sql(scan, "hpx29", "c")
@@ -197,32 +212,58 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
     on = f"ON c.hpx29 >> {shift} = p.cell" if plan.depth is not None else ""
     q = _quote
     names = _output_names(targets.column_names, cat_cols, catalog)
-    carried = ", ".join(f"c.{q(c)} AS {q('c_' + c)}" for c in cat_cols)
-    shown = ", ".join(f"m.{q('c_' + c)} AS {q(n)}" for c, n in zip(cat_cols, names, strict=True))
-    keep = "WHERE rk = 1" if mode == "nearest" else ""
-    sql = f"""
-        WITH pairs AS (
-            SELECT p.row, ang_sep(p.t_ra, p.t_dec, c.ra, c.dec) AS sep, c.{q(key)} AS xm_key,
-                   {carried}
-            FROM {join} {q(catalog)} c {on}
-            WHERE {where} AND ang_sep(p.t_ra, p.t_dec, c.ra, c.dec) <= {float(radius_deg)!r}),
-        ranked AS (
-            SELECT *, count(*) OVER (PARTITION BY row) AS n,
-                   row_number() OVER (PARTITION BY row ORDER BY sep, xm_key) AS rk
-            FROM pairs)
-        SELECT t.* EXCLUDE ({q(ROW)}), m.sep * 3600 AS {q(SEP_COLUMN)},
-               coalesce(m.n, 0) AS {q(COUNT_COLUMN)}, {shown}
-        FROM xm_targets t LEFT JOIN (SELECT * FROM ranked {keep}) m ON m.row = t.{q(ROW)}
-        ORDER BY t.{q(ROW)}, m.rk"""
-    con.register("xm_targets", targets.append_column(ROW, pa.array(np.arange(len(targets)))))
+    carried = "".join(f", c.{q(c)} AS c_{i}" for i, c in enumerate(cat_cols))
+    # candidates only: the exact distance is cheaper in numpy than planned and run in SQL
+    exact = "" if plan.depth is not None else \
+        f"AND ang_sep(p.t_ra, p.t_dec, c.ra, c.dec) <= {float(radius_deg)!r}"
+    sql = (f"SELECT p.row AS xm_row, c.ra AS xm_ra, c.dec AS xm_dec, c.{q(key)} AS xm_key"
+           f"{carried} FROM {join} {q(catalog)} c {on} WHERE {where} {exact}")
     con.register("xm_probe", probe)
     try:
-        result = con.sql(sql).to_arrow_table()
+        pairs = con.sql(sql).to_arrow_table()
     finally:
-        con.unregister("xm_targets")
         con.unregister("xm_probe")
+    row = pairs.column("xm_row").to_numpy()
+    sep = vincenty(ra[row], dec[row], pairs.column("xm_ra").to_numpy(),
+                   pairs.column("xm_dec").to_numpy())
+    inside = sep <= math.radians(radius_deg)
+    pairs = pairs.filter(pa.array(inside)).append_column(
+        "xm_sep", pa.array(np.degrees(sep[inside])))
+    result = _assemble(targets, pairs, mode, names)
     return _with_metadata(con, result, targets, catalog, dict(zip(names, cat_cols,
                                                                   strict=True)))
+
+
+def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -> pa.Table:
+    """The output rows from the pairs: ranked (separation, then key) and counted per target,
+    one row per target (nearest) or per pair (all), unmatched targets with nulls."""
+    n = targets.num_rows
+    row = pairs.column("xm_row").to_numpy()
+    sep = pairs.column("xm_sep").to_numpy()
+    key = pairs.column("xm_key").fill_null(0).to_numpy()
+    order = np.lexsort((key, sep, row))                  # by target, nearest first
+    row_sorted = row[order]
+    counts = np.bincount(row, minlength=n)
+    if mode == "nearest":
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = row_sorted[1:] != row_sorted[:-1]
+        target_index = np.arange(n)
+        pair_index = np.full(n, -1, dtype=np.int64)
+        pair_index[row_sorted[first]] = order[first]
+        out = targets
+    else:
+        unmatched = np.flatnonzero(counts == 0)
+        target_index = np.concatenate([row_sorted, unmatched])
+        pair_index = np.concatenate([order, np.full(len(unmatched), -1)]).astype(np.int64)
+        regroup = np.argsort(target_index, kind="stable")  # input order, pairs kept in rank
+        target_index, pair_index = target_index[regroup], pair_index[regroup]
+        out = targets.take(pa.array(target_index))
+    take = pa.array(pair_index, mask=pair_index < 0)
+    out = out.append_column(SEP_COLUMN, pc.multiply(pairs.column("xm_sep").take(take), 3600.0))
+    out = out.append_column(COUNT_COLUMN, pa.array(counts[target_index], type=pa.int64()))
+    for i, name in enumerate(names):
+        out = out.append_column(name, pairs.column(f"c_{i}").take(take))
+    return out
 
 
 def _with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catscan.db import memory_database
-from catscan.xmatch import Plan, XmatchError, scan_ranges, xmatch
+from catscan.xmatch import Plan, XmatchError, scan_ranges, target_cells, xmatch
 
 
 def insert_psc(con, ra, dec) -> None:
@@ -41,9 +41,16 @@ def sky(seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     pole = 90 - rng.exponential(0.01, 600)
     wrap = rng.normal(0, 0.01, 600) % 360.0
-    cells = rng.integers(0, 12 * 4 ** 14, 300, dtype=np.uint64)
-    lon, lat = hp.vertices(cells, 14)                       # corners of depth-14 cells
-    edge_ra, edge_dec = lon.deg.ravel(), lat.deg.ravel()
+    edge_ra, edge_dec = [], []
+    for depth in (14, 11, 5, 0):                            # cell corners and edge points
+        cells = rng.integers(0, 12 * 4 ** depth, 100, dtype=np.uint64)
+        lon, lat = hp.vertices(cells, depth)
+        edge_ra.append(lon.deg.ravel())
+        edge_dec.append(lat.deg.ravel())
+        lon, lat = hp.healpix_to_lonlat(cells, depth, dx=rng.uniform(0, 1), dy=1e-9)
+        edge_ra.append(lon.deg)
+        edge_dec.append(lat.deg)
+    edge_ra, edge_dec = np.concatenate(edge_ra), np.concatenate(edge_dec)
     return (np.concatenate([ra, rng.uniform(0, 360, 1200), wrap, edge_ra]),
             np.concatenate([dec, np.concatenate([pole, -pole]), rng.normal(0, 0.01, 600),
                             edge_dec]))
@@ -75,6 +82,12 @@ positions = st.one_of(
               st.floats(-0.05, 0.05)),
     st.integers(0, 12 * 4 ** 14 - 1).map(
         lambda c: tuple(v.deg[0, 0] for v in hp.vertices(np.array([c], np.uint64), 14))),
+    # just inside or on an edge of the cells the matcher uses for 2", 10', 1 deg and 15 deg
+    st.tuples(st.sampled_from([11, 4, 0, 0]), st.integers(0, 2 ** 40),
+              st.floats(0, 1, exclude_max=True),
+              st.sampled_from([0.0, 1e-12, 1e-4, 0.05, 0.95, 1 - 1e-12])).map(
+        lambda a: tuple(float(v.deg[0]) for v in hp.healpix_to_lonlat(
+            np.array([a[1] % (12 * 4 ** a[0])], np.uint64), a[0], dx=a[2], dy=a[3]))),
 )
 radii = st.sampled_from([0.05, 1.0, 2.0, 10.0, 60.0, 1800.0, 7200.0, 36000.0, 90000.0])
 
@@ -169,12 +182,23 @@ def test_bad_requests_say_what_is_wrong(catalog, call, message):
 
 
 def test_the_cell_depth_keeps_the_radius_inside_the_neighbour_block():
-    assert Plan.for_radius(2 / 3600).depth == 15          # 6.4" cells for a 2" radius
-    assert Plan.for_radius(1.0).depth == 4
+    assert Plan.for_radius(2 / 3600).depth == 11          # 103" cells for a 2" radius
+    assert Plan.for_radius(1.0).depth == 0
     assert Plan.for_radius(30.0).depth is None            # nested loop
     for radius in (0.1 / 3600, 2 / 3600, 0.5, 10.0):
         depth = Plan.for_radius(radius).depth
         assert radius <= 0.4 * 58.6 / 2 ** depth
+
+
+def test_most_targets_need_only_their_own_cell():
+    rng = np.random.default_rng(8)
+    ra, dec = rng.uniform(0, 360, 20_000), np.degrees(np.arcsin(rng.uniform(-1, 1, 20_000)))
+    depth = Plan.for_radius(2 / 3600).depth
+    centres, rows, cells = target_cells(ra, dec, depth, 2 / 3600)
+    assert 1.0 < len(cells) / len(ra) < 1.5
+    assert set(np.unique(rows)) == set(range(len(ra)))
+    own = cells[np.searchsorted(rows, np.arange(len(ra)))]   # pairs of a target are in a row
+    assert np.isin(centres, cells).all() and len(own) == len(ra)
 
 
 def test_scan_ranges_hold_every_cell_and_its_neighbours_in_few_ranges():
