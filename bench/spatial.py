@@ -236,7 +236,8 @@ def q3c_array(points: Sequence[tuple[float, float]]) -> str:
 
 # ----------------------------------------------------------------------------- engines
 
-SELECT = "SELECT pts_key, ra, dec FROM psc WHERE "
+COLUMNS_FETCHED = ["pts_key", "ra", "dec"]
+SELECT = f"SELECT {', '.join(COLUMNS_FETCHED)} FROM psc WHERE "
 
 
 @dataclass
@@ -267,13 +268,20 @@ def region_sql(workload: Workload, ra: float, dec: float, i: int
 def region_queries(workload: Workload, duck, cur, where: list[tuple[float, float]]
                    ) -> list[Query]:
     """Cone, box or polygon queries at the given centres; both sides fetch (pts_key, ra, dec)
-    of every row as Python tuples."""
+    of every row: Q3C as Python tuples; catscan as Python tuples from its SQL fragment, except
+    cones, which use ``spatial.cone_search`` (the Python API the cone-search service uses,
+    ranges in SQL and the exact test in numpy) and return an Arrow table."""
     out = []
     for i, (ra, dec) in enumerate(where):
         cs, pg = region_sql(workload, ra, dec, i)
+        if workload.kind == "cone":
+            def catscan(ra=ra, dec=dec, r=workload.size):
+                return spatial.cone_search(duck, ra, dec, r, columns=COLUMNS_FETCHED)
+        else:
+            def catscan(cs=cs):
+                return duck.execute(SELECT + cs()).fetchall()
         out.append(Query(
-            f"({ra:.4f}, {dec:+.4f})",
-            lambda cs=cs: duck.execute(SELECT + cs()).fetchall(),
+            f"({ra:.4f}, {dec:+.4f})", catscan,
             lambda pg=pg: cur.execute(SELECT + pg, prepare=False).fetchall()))
     return out
 
@@ -304,6 +312,8 @@ def xmatch_query(duck, cur, targets: pa.Table, pg_table: str) -> Query:
 
 
 def region_ids(result) -> list[int]:
+    if isinstance(result, pa.Table):
+        return sorted(result.column("pts_key").to_pylist())
     return sorted(row[0] for row in result)
 
 
