@@ -265,21 +265,29 @@ def region_sql(workload: Workload, ra: float, dec: float, i: int
     return lambda: spatial.polygon_sql(poly), f"q3c_poly_query(ra, dec, {q3c_array(poly)})"
 
 
+def search_query(workload: Workload, duck, ra: float, dec: float, i: int
+                 ) -> Callable[[], pa.Table]:
+    """catscan's search API for the region (ranges in SQL, the exact test in numpy)."""
+    size = workload.size
+    if workload.kind == "cone":
+        return lambda: spatial.cone_search(duck, ra, dec, size, columns=COLUMNS_FETCHED)
+    if workload.kind == "box":
+        return lambda: spatial.box_search(duck, ra, dec, size, size, columns=COLUMNS_FETCHED)
+    poly = polygon_around(ra, dec, size, seed=1000 + i)
+    return lambda: spatial.polygon_search(duck, poly, columns=COLUMNS_FETCHED)
+
+
 def region_queries(workload: Workload, duck, cur, where: list[tuple[float, float]]
                    ) -> list[Query]:
     """Cone, box or polygon queries at the given centres; both sides fetch (pts_key, ra, dec)
-    of every row: Q3C as Python tuples; catscan as Python tuples from its SQL fragment, except
-    cones, which use ``spatial.cone_search`` (the Python API the cone-search service uses,
-    ranges in SQL and the exact test in numpy) and return an Arrow table."""
+    of every row: Q3C as Python tuples, catscan as an Arrow table from its search API
+    (``cone_search``, ``box_search``, ``polygon_search``: ranges in SQL, the exact test in
+    numpy). The SQL fragments (``cone_sql`` ...) return the same rows (tests); ``--explain``
+    shows their plans."""
     out = []
     for i, (ra, dec) in enumerate(where):
         cs, pg = region_sql(workload, ra, dec, i)
-        if workload.kind == "cone":
-            def catscan(ra=ra, dec=dec, r=workload.size):
-                return spatial.cone_search(duck, ra, dec, r, columns=COLUMNS_FETCHED)
-        else:
-            def catscan(cs=cs):
-                return duck.execute(SELECT + cs()).fetchall()
+        catscan = search_query(workload, duck, ra, dec, i)
         out.append(Query(
             f"({ra:.4f}, {dec:+.4f})", catscan,
             lambda pg=pg: cur.execute(SELECT + pg, prepare=False).fetchall()))

@@ -169,6 +169,23 @@ def cone_condition(ra: float, dec: float, radius_deg: float, **columns) -> exp.E
     return _parse(cone_sql(ra, dec, radius_deg, **columns))
 
 
+def _search(con, cover: list[tuple[int, int]], inside, *, table: str,
+            columns: Sequence[str] | None, ra_column: str, dec_column: str,
+            index_column: str) -> pa.Table:
+    """Rows of ``table`` in the cover whose position passes ``inside(ra, dec)`` (numpy), in
+    table (hpx29) order, as an Arrow table of ``columns`` (default: all)."""
+    wanted = list(columns) if columns is not None else [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [table]
+    ).fetchall()]
+    extra = [c for c in (ra_column, dec_column) if c not in wanted]
+    select = ", ".join(quote(c) for c in wanted + extra)
+    where = ranges_sql(merge_ranges(cover), index_column)
+    rows = con.execute(f"SELECT {select} FROM {quote(table)} WHERE {where}").fetchnumpy()
+    keep = inside(np.asarray(rows[ra_column], float), np.asarray(rows[dec_column], float))
+    return pa.table({name: _arrow(rows[name][keep]) for name in wanted})
+
+
 def cone_search(con, ra: float, dec: float, radius_deg: float, *, table: str = "psc",
                 columns: Sequence[str] | None = None, ra_column: str = "ra",
                 dec_column: str = "dec", index_column: str = "hpx29") -> pa.Table:
@@ -177,22 +194,49 @@ def cone_search(con, ra: float, dec: float, radius_deg: float, *, table: str = "
     Vincenty above 90 deg) in numpy. For a small cone most of a query's time is DuckDB
     planning the exact test, so this is ~25 % faster than the SQL fragment; the Simple Cone
     Search and list tools use it."""
-    wanted = list(columns) if columns is not None else [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [table]
-    ).fetchall()]
-    extra = [c for c in (ra_column, dec_column) if c not in wanted]
-    select = ", ".join(quote(c) for c in wanted + extra)
-    cover = ranges_sql(merge_ranges(cone_ranges(ra, dec, radius_deg)), index_column)
-    rows = con.execute(f"SELECT {select} FROM {quote(table)} WHERE {cover}").fetchnumpy()
-    r, d = np.asarray(rows[ra_column], float), np.asarray(rows[dec_column], float)
-    if radius_deg > 90:
-        inside = vincenty(r, d, ra, dec) <= math.radians(radius_deg)
-    else:
-        inside = (np.sin((d - dec) * (DEG / 2)) ** 2 + math.cos(math.radians(dec))
-                  * np.cos(d * DEG) * np.sin((r - ra) * (DEG / 2)) ** 2
-                  <= math.sin(math.radians(radius_deg) / 2) ** 2)
-    return pa.table({name: _arrow(rows[name][inside]) for name in wanted})
+    def inside(r: np.ndarray, d: np.ndarray) -> np.ndarray:
+        if radius_deg > 90:
+            return vincenty(r, d, ra, dec) <= math.radians(radius_deg)
+        return (np.sin((d - dec) * (DEG / 2)) ** 2 + math.cos(math.radians(dec))
+                * np.cos(d * DEG) * np.sin((r - ra) * (DEG / 2)) ** 2
+                <= math.sin(math.radians(radius_deg) / 2) ** 2)
+
+    return _search(con, cone_ranges(ra, dec, radius_deg), inside, table=table,
+                   columns=columns, ra_column=ra_column, dec_column=dec_column,
+                   index_column=index_column)
+
+
+def box_search(con, ra: float, dec: float, width_deg: float, height_deg: float, *,
+               table: str = "psc", columns: Sequence[str] | None = None,
+               ra_column: str = "ra", dec_column: str = "dec",
+               index_column: str = "hpx29") -> pa.Table:
+    """:func:`box_sql`'s rows as :func:`cone_search` does it: the ranges in SQL, the
+    gnomonic rectangle in numpy."""
+    _check_box(width_deg, height_deg)
+    d0 = math.radians(dec)
+    tx, ty = math.tan(math.radians(width_deg / 2)), math.tan(math.radians(height_deg / 2))
+
+    def inside(r: np.ndarray, d: np.ndarray) -> np.ndarray:
+        dra, dd = (r - ra) * DEG, d * DEG
+        cosc = math.sin(d0) * np.sin(dd) + math.cos(d0) * np.cos(dd) * np.cos(dra)
+        xi = np.cos(dd) * np.sin(dra)
+        eta = math.cos(d0) * np.sin(dd) - math.sin(d0) * np.cos(dd) * np.cos(dra)
+        return (cosc > 0) & (np.abs(xi) <= tx * cosc) & (np.abs(eta) <= ty * cosc)
+
+    cover = cone_ranges(ra, dec, box_half_diagonal(width_deg, height_deg))
+    return _search(con, cover, inside, table=table, columns=columns, ra_column=ra_column,
+                   dec_column=dec_column, index_column=index_column)
+
+
+def polygon_search(con, vertices, *, table: str = "psc", columns: Sequence[str] | None = None,
+                   ra_column: str = "ra", dec_column: str = "dec",
+                   index_column: str = "hpx29") -> pa.Table:
+    """:func:`polygon_sql`'s rows as :func:`cone_search` does it: the ranges in SQL, the
+    convex pieces' half-spaces in numpy (no UDF call per vector)."""
+    poly = vertices if isinstance(vertices, SphericalPolygon) else \
+        SphericalPolygon.from_vertices(vertices)
+    return _search(con, _polygon_cover(poly), poly.contains, table=table, columns=columns,
+                   ra_column=ra_column, dec_column=dec_column, index_column=index_column)
 
 
 def _arrow(values) -> pa.Array:
@@ -218,14 +262,18 @@ def box_half_diagonal(width_deg: float, height_deg: float) -> float:
     return math.degrees(math.atan(math.hypot(tx, ty)))
 
 
+def _check_box(width_deg: float, height_deg: float) -> None:
+    if not (0 < width_deg < 180 and 0 < height_deg < 180):
+        raise ValueError("box sides must be between 0 and 180 degrees")
+
+
 def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **columns) -> str:
     """Rows in the box of ``width_deg`` x ``height_deg`` centred on (ra, dec), sides along
     and across the centre's meridian, measured on the sky: its edges are great circles, so
     it is the rectangle |xi| <= tan(w/2), |eta| <= tan(h/2) of the gnomonic projection at
     the centre, and it stays a box on the sky near the poles. Cover: the circumscribed cone.
     """
-    if not (0 < width_deg < 180 and 0 < height_deg < 180):
-        raise ValueError("box sides must be between 0 and 180 degrees")
+    _check_box(width_deg, height_deg)
     col_ra, col_dec, index = _columns(**columns)
     d0 = math.radians(dec)
     cos_d, sin_d = f"cos({col_dec} * {_n(DEG)})", f"sin({col_dec} * {_n(DEG)})"
@@ -279,12 +327,17 @@ def polygon_sql(vertices, **columns) -> str:
     poly = remember(vertices if isinstance(vertices, SphericalPolygon) else
                     SphericalPolygon.from_vertices(vertices))
     col_ra, col_dec, index = _columns(**columns)
-    lon = Longitude(np.array(poly.ra), u.deg)
-    lat = Latitude(np.array(poly.dec), u.deg)
-    cover = _padded_cover(lambda depth: hp.polygon_search(lon, lat, depth),
-                          2 * poly.centre()[2])
+    cover = _polygon_cover(poly)
     return (f"{ranges_sql(merge_ranges(cover), *index)} AND "
             f"sky_polygon_contains({col_ra}, {col_dec}, '{poly.spec}')")
+
+
+def _polygon_cover(poly: SphericalPolygon) -> list[tuple[int, int]]:
+    """cdshealpix's polygon search, padded by a ring of neighbour cells."""
+    lon = Longitude(np.array(poly.ra), u.deg)
+    lat = Latitude(np.array(poly.dec), u.deg)
+    return _padded_cover(lambda depth: hp.polygon_search(lon, lat, depth),
+                         2 * poly.centre()[2])
 
 
 def polygon_condition(vertices, **columns) -> exp.Expression:

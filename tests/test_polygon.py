@@ -74,6 +74,21 @@ def sql_inside(vertices, ra, dec) -> np.ndarray:
     return inside
 
 
+def search_inside(vertices, ra, dec) -> np.ndarray:
+    """The same through spatial.polygon_search (ranges in SQL, the test in numpy)."""
+    con = memory_database()
+    try:
+        con.register("raw", pa.table({"id": np.arange(len(ra)), "ra": ra, "dec": dec}))
+        con.execute("CREATE TABLE pts AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
+                    "ORDER BY hpx29")
+        ids = spatial.polygon_search(con, vertices, table="pts", columns=["id"])
+    finally:
+        con.close()
+    inside = np.zeros(len(ra), bool)
+    inside[ids.column("id").to_numpy()] = True
+    return inside
+
+
 def away_from_edges(vertices, ra, dec, margin_deg) -> np.ndarray:
     """Points farther than margin from every edge's great circle (the two tests may round
     differently within ~1e-12 deg of an edge)."""
@@ -110,6 +125,7 @@ def test_polygons_hold_exactly_the_points_a_tan_projection_says(centre, size, sh
     assert np.array_equal(got[ok], expected[ok])
     assert np.array_equal(SphericalPolygon.from_vertices(vertices).contains(ra, dec)[ok],
                           expected[ok])
+    assert np.array_equal(search_inside(vertices, ra, dec)[ok], expected[ok])
     assert expected.sum() > 0
 
 
