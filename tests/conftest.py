@@ -68,3 +68,23 @@ def image_survey(tmp_path_factory):
 
     return generate(tmp_path_factory.mktemp("image-survey"), scale="demo", seed=1,
                     image_scans=1)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo survey (no images), generated and loaded night by night, once per session.
+    Tests open it read-only."""
+    from catscan.db import connect, init_database
+    from catscan.loaders.night import load_nights
+    from catscan.survey.generate import generate
+
+    root = tmp_path_factory.mktemp("demo_survey")
+    generate(root / "survey", scale="demo", seed=1, image_scans=0)
+    path = root / "catscan.duckdb"
+    init_database(path)
+    con = connect(path, read_only=False)
+    try:
+        load_nights(con, [root / "survey"])
+    finally:
+        con.close()
+    return path

@@ -29,27 +29,16 @@ from catscan.findtile import (
     result_rows,
     tile_quality,
 )
-from catscan.loaders.night import load_nights
 from catscan.positions import PositionError
-from catscan.survey.generate import generate
 
 SCAN_FIELDS = ("scan_key", "date", "hemis", "scan", "scan_type", "status", "qa_score", "loaded",
                "load_reason", "version")
 
 
 @pytest.fixture(scope="module")
-def survey_db(tmp_path_factory) -> Path:
-    """The demo survey (no images) generated and loaded night by night."""
-    root = tmp_path_factory.mktemp("findtile")
-    generate(root / "survey", scale="demo", seed=1, image_scans=0)
-    path = root / "catscan.duckdb"
-    init_database(path)
-    con = connect(path, read_only=False)
-    try:
-        load_nights(con, [root / "survey"])
-    finally:
-        con.close()
-    return path
+def survey_db(demo_db) -> Path:
+    """The demo survey (no images) generated and loaded night by night (conftest)."""
+    return demo_db
 
 
 @pytest.fixture

@@ -1,0 +1,21 @@
+"""The CatScan query language: text -> lark tree -> typed IR -> sqlglot -> DuckDB SQL."""
+
+from __future__ import annotations
+
+from .catalog import Catalog
+from .compiler import Compiled, compile_query
+from .errors import QueryError
+from .parser import parse
+
+
+def compile_text(text: str, catalog: Catalog, params: dict[str, str] | None = None
+                 ) -> Compiled:
+    """Parse and compile a query; errors carry the query text for the caret."""
+    query = parse(text)
+    try:
+        return compile_query(query, catalog, params)
+    except QueryError as exc:
+        raise exc.located(text) from None
+
+
+__all__ = ["Catalog", "Compiled", "QueryError", "compile_query", "compile_text", "parse"]

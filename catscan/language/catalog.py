@@ -1,0 +1,101 @@
+"""What a query can name: its sources (tables), their columns (read from the database), the
+survey terms reachable without a join, column presets and the functions allowed. Rules as
+data: adding a source or a preset is one entry here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..loaders.schema_info import table_columns
+
+
+@dataclass(frozen=True)
+class Source:
+    """A name after ``from``: the table behind it and how positions and scans are found."""
+
+    table: str
+    ra: str | None = "ra"           # position columns (None: no regions on this source)
+    dec: str | None = "dec"
+    index: str | None = "hpx29"     # HEALPix order-29 column the table is sorted by
+    scan_key: str | None = None     # column joining to scans (survey terms)
+    hidden: tuple[str, ...] = ("hpx29", "load_id")      # left out of select *
+    presets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+PSC_PRESETS = {
+    "basic": ("designation", "ra", "dec", "j_m", "h_m", "k_m", "ph_qual"),
+    "photometry": ("designation", "j_m", "j_cmsig", "j_msigcom", "j_snr", "h_m", "h_cmsig",
+                   "h_msigcom", "h_snr", "k_m", "k_cmsig", "k_msigcom", "k_snr", "ph_qual",
+                   "rd_flg"),
+    "flags": ("designation", "ph_qual", "rd_flg", "bl_flg", "cc_flg", "ndet", "gal_contam",
+              "mp_flg", "dup_src", "use_src"),
+}
+XSC_PRESETS = {
+    "basic": ("designation", "ra", "dec", "r_k20fe", "j_m_k20fe", "h_m_k20fe", "k_m_k20fe"),
+    "photometry": ("designation", "r_k20fe", "j_m_k20fe", "j_msig_k20fe", "j_flg_k20fe",
+                   "h_m_k20fe", "h_msig_k20fe", "h_flg_k20fe", "k_m_k20fe", "k_msig_k20fe",
+                   "k_flg_k20fe"),
+    "flags": ("designation", "cc_flg", "dup_src", "use_src"),
+}
+
+SOURCES: dict[str, Source] = {
+    "psc": Source("psc", scan_key="scan_key", presets=PSC_PRESETS),
+    "xsc": Source("xsc", scan_key="scan_key", presets=XSC_PRESETS),
+    "scans": Source("scans", scan_key="scan_key", presets={
+        "basic": ("date", "hemis", "scan", "tile", "scan_type", "status", "qa_score",
+                  "loaded")}),
+    "nights": Source("nights", ra=None, dec=None, index=None, presets={
+        "basic": ("date", "hemis", "facility", "processed", "version", "kind")}),
+    "tiles": Source("tiles", presets={"basic": ("tile", "hemis", "ra", "dec", "status",
+                                                "quality")}),
+    "images": Source("atlas_images", ra="crval1", dec="crval2", scan_key="scan_key",
+                     hidden=("hpx29", "load_id", "fits", "raw_bytes"), presets={
+                         "basic": ("coadd_key", "band", "date", "hemis", "scan", "image",
+                                   "fname", "crval1", "crval2")}),
+    "history": Source("processing_history", ra=None, dec=None, index=None),
+    "night_qa": Source("night_qa", ra=None, dec=None, index=None),
+}
+
+# Survey terms: columns of the scan a row comes from, reachable without writing a join.
+# name -> SQL over the joined scans row (alias ``s``); used when the source lacks the column.
+SURVEY_TERMS: dict[str, str] = {
+    "date": "date", "hemis": "hemis", "scan": "scan", "tile": "tile",
+    "score": "qa_score", "version": "version", "scan_type": "scan_type",
+    "night": "night",               # 'yyyy-mm-dd' || hemis, built by the compiler
+}
+
+FUNCTIONS = {
+    # scalar maths
+    "abs", "sqrt", "cbrt", "exp", "ln", "log", "log10", "log2", "pow", "power", "round",
+    "floor", "ceil", "sign", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "radians",
+    "degrees", "pi", "greatest", "least", "coalesce", "nullif", "mod",
+    # text
+    "upper", "lower", "length", "substr", "substring", "concat", "trim", "strftime", "year",
+    "month", "day",
+    # astronomy
+    "ang_sep",
+    # aggregates
+    "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance", "median",
+    "quantile_cont", "mode", "any_value", "arg_min", "arg_max",
+}
+AGGREGATES = {"count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
+              "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max"}
+SPECIAL_FUNCTIONS = {"quality", "detected"}          # compiled to flag tests
+
+BANDS = {"j": 1, "h": 2, "k": 3, "ks": 3}
+QUALITY_ORDER = "ABCDEFUX"          # ph_qual, best first (2MASS Explanatory Supplement 1.4)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The columns of every source table, as the database has them."""
+
+    columns: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_connection(cls, con) -> Catalog:
+        return cls({s.table: tuple(c.name for c in table_columns(con, s.table))
+                    for s in SOURCES.values()})
+
+    def of(self, source: Source) -> tuple[str, ...]:
+        return self.columns.get(source.table, ())

@@ -1,0 +1,428 @@
+"""IR -> sqlglot -> DuckDB SQL. User text never reaches the SQL as text: names are checked
+against the catalog and quoted, values become literals, regions come from catscan.spatial.
+
+The compiler also reports what it did (the HEALPix ranges and sky area of each region), for
+``catscan explain``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from dataclasses import dataclass, field
+
+import sqlglot
+from astropy import units as u
+from sqlglot import exp
+
+from .. import spatial
+from ..polygon import PolygonError, SphericalPolygon
+from ..positions import PositionError, parse_angle, parse_position
+from . import ir
+from .catalog import (
+    BANDS,
+    FUNCTIONS,
+    QUALITY_ORDER,
+    SOURCES,
+    SURVEY_TERMS,
+    Catalog,
+    Source,
+)
+from .errors import QueryError
+
+SCANS_ALIAS = "s"
+BINARY = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod,
+          "||": exp.DPipe, "and": exp.And, "or": exp.Or, "=": exp.EQ, "!=": exp.NEQ,
+          "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+
+
+@dataclass
+class RegionInfo:
+    """What explain shows about a region: its kind, SQL cover and sky area."""
+
+    kind: str
+    description: str
+    ranges: int = 0
+    area_deg2: float | None = None
+
+
+@dataclass
+class Compiled:
+    sql: str
+    expression: exp.Select
+    source: str
+    regions: list[RegionInfo] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def compile_query(query: ir.Query, catalog: Catalog, params: dict[str, str] | None = None
+                  ) -> Compiled:
+    """The DuckDB SQL of a parsed query (raises QueryError with the node's position)."""
+    return _Compiler(query, catalog, dict(params or {})).run()
+
+
+class _Compiler:
+    def __init__(self, query: ir.Query, catalog: Catalog, params: dict[str, str]) -> None:
+        self.query, self.catalog, self.params = query, catalog, params
+        if query.source not in SOURCES:
+            raise _error(f"unknown source {query.source!r}", query.source_pos,
+                         _suggest(query.source, SOURCES, "sources"))
+        self.source: Source = SOURCES[query.source]
+        self.alias = query.source
+        self.columns = self.catalog.of(self.source)
+        self.needs_scans = False
+        self.regions: list[RegionInfo] = []
+        self.used_params: dict[str, str] = {}
+
+    # -- the statement
+    def run(self) -> Compiled:
+        q = self.query
+        select = exp.Select().from_(exp.Table(
+            this=exp.to_identifier(self.source.table, quoted=True),
+            alias=exp.TableAlias(this=exp.to_identifier(self.alias, quoted=True))))
+        select = select.select(*self._select_list(), copy=False)
+        conditions = [self._region(r) for r in q.regions]
+        if q.where is not None:
+            conditions.append(self._expr(q.where))
+        if conditions:
+            select = select.where(exp.and_(*[exp.paren(c) if isinstance(c, exp.Or) else c
+                                            for c in conditions]), copy=False)
+        if q.group_by:
+            select = select.group_by(*[self._tail(e) for e in q.group_by], copy=False)
+        if q.order_by:
+            select = select.order_by(*[exp.Ordered(this=self._tail(o.expr), desc=o.descending)
+                                       for o in q.order_by], copy=False)
+        if q.limit is not None:
+            select = select.limit(self._integer(q.limit, "limit"), copy=False)
+        if self.needs_scans:
+            key = self.source.scan_key
+            select = select.join(
+                exp.Table(this=exp.to_identifier("scans", quoted=True),
+                          alias=exp.TableAlias(this=exp.to_identifier(SCANS_ALIAS))),
+                on=exp.column("scan_key", table=SCANS_ALIAS).eq(
+                    exp.column(key, table=self.alias, quoted=True)),
+                join_type="left", copy=False)
+        return Compiled(select.sql(dialect="duckdb"), select, self.query.source, self.regions,
+                        self.used_params)
+
+    def _tail(self, node) -> exp.Expression:
+        """An order-by or group-by term: a select alias, else an expression."""
+        aliases = {i.alias for i in self.query.select or () if i.alias}
+        if isinstance(node, ir.Column) and node.name in aliases and node.name not in \
+                self.columns:
+            return exp.column(node.name, quoted=True)
+        return self._expr(node)
+
+    def _select_list(self) -> list[exp.Expression]:
+        if self.query.select is None:
+            return [self._column_ref(c) for c in self.columns if c not in self.source.hidden]
+        out = []
+        for item in self.query.select:
+            expr = item.expr
+            if (isinstance(expr, ir.Column) and item.alias is None
+                    and expr.name in self.source.presets and expr.name not in self.columns):
+                out += [self._named(c, ir.Column(c, pos=expr.pos))
+                        for c in self.source.presets[expr.name] if self._known(c)]
+                continue
+            compiled = self._expr(expr)
+            if item.alias:
+                compiled = exp.alias_(compiled, item.alias, quoted=True)
+            elif isinstance(expr, ir.Column) and not (
+                    isinstance(compiled, exp.Column) and compiled.table == self.alias):
+                compiled = exp.alias_(compiled, expr.name, quoted=True)   # survey terms
+            out.append(compiled)
+        return out
+
+    def _named(self, name: str, node: ir.Column) -> exp.Expression:
+        compiled = self._expr(node)
+        if isinstance(compiled, exp.Column) and compiled.table == self.alias:
+            return compiled
+        return exp.alias_(compiled, name, quoted=True)
+
+    # -- names
+    def _known(self, name: str) -> bool:
+        return name in self.columns or (self.source.scan_key is not None
+                                        and name in SURVEY_TERMS)
+
+    def _column_ref(self, name: str) -> exp.Column:
+        return exp.column(name, table=self.alias, quoted=True)
+
+    def _resolve(self, node: ir.Column) -> exp.Expression:
+        name = node.name
+        if name in self.columns:
+            return self._column_ref(name)
+        if name == "clean":
+            return self._clean(node)
+        if self.source.scan_key is not None and name in SURVEY_TERMS:
+            self.needs_scans = True
+            if name == "night":
+                return exp.DPipe(
+                    this=exp.func("strftime", exp.column("date", table=SCANS_ALIAS),
+                                  exp.Literal.string("%Y-%m-%d")),
+                    expression=exp.column("hemis", table=SCANS_ALIAS))
+            return exp.column(SURVEY_TERMS[name], table=SCANS_ALIAS)
+        names = list(self.columns) + (list(SURVEY_TERMS) if self.source.scan_key else []) + \
+            list(self.source.presets)
+        raise _error(f"{self.query.source} has no column {name!r}", node.pos,
+                     _suggest(name, names, "columns"))
+
+    # -- expressions
+    def _expr(self, node) -> exp.Expression:
+        if isinstance(node, ir.Column):
+            return self._resolve(node)
+        if isinstance(node, ir.Literal):
+            return _literal(node.value)
+        if isinstance(node, ir.Param):
+            return self._param_literal(node)
+        if isinstance(node, ir.Unary):
+            operand = self._expr(node.operand)
+            return exp.Not(this=operand) if node.op == "not" else exp.Neg(this=operand)
+        if isinstance(node, ir.Binary):
+            if node.op in ("=", "!=", "<", "<=", ">", ">=") and _is_call(node.left, "quality"):
+                return self._quality(node.left, node.op, node.right, node.pos)
+            return exp.paren(BINARY[node.op](this=self._expr(node.left),
+                                             expression=self._expr(node.right)))
+        if isinstance(node, ir.Between):
+            out = exp.Between(this=self._expr(node.operand), low=self._expr(node.low),
+                              high=self._expr(node.high))
+            return exp.Not(this=out) if node.negated else out
+        if isinstance(node, ir.InList):
+            out = exp.In(this=self._expr(node.operand),
+                         expressions=[self._expr(i) for i in node.items])
+            return exp.Not(this=out) if node.negated else out
+        if isinstance(node, ir.Like):
+            out = exp.Like(this=self._expr(node.operand), expression=self._expr(node.pattern))
+            return exp.Not(this=out) if node.negated else out
+        if isinstance(node, ir.IsNull):
+            out = exp.Is(this=self._expr(node.operand), expression=exp.Null())
+            return exp.Not(this=out) if node.negated else out
+        if isinstance(node, ir.Call):
+            return self._call(node)
+        raise _error(f"cannot compile {type(node).__name__}", getattr(node, "pos", (0, 0)))
+
+    def _call(self, node: ir.Call) -> exp.Expression:
+        if node.name == "detected":
+            return self._detected(node)
+        if node.name == "quality":
+            raise _error("quality(...) must be compared with a grade, e.g. "
+                         "quality(j, h, k) >= 'B'", node.pos)
+        if node.name not in FUNCTIONS:
+            raise _error(f"unknown function {node.name!r}", node.pos,
+                         _suggest(node.name, sorted(FUNCTIONS | {"quality", "detected"}),
+                                  "functions"))
+        if node.star:
+            if node.name != "count":
+                raise _error(f"{node.name}(*) is not a function; did you mean count(*)?",
+                             node.pos)
+            return exp.Count(this=exp.Star())
+        return exp.func(node.name, *[self._expr(a) for a in node.args], dialect="duckdb")
+
+    # -- 2MASS flags
+    def _flag_char(self, column: str, band_node, pos) -> exp.Expression:
+        if not isinstance(band_node, ir.Column) or band_node.name not in BANDS:
+            raise _error("name a band: j, h or k", getattr(band_node, "pos", pos))
+        if column not in self.columns:
+            raise _error(f"{self.query.source} has no {column} column", pos)
+        return exp.Substring(this=self._column_ref(column),
+                             start=exp.Literal.number(BANDS[band_node.name]),
+                             length=exp.Literal.number(1))
+
+    def _quality(self, call: ir.Call, op: str, grade_node, pos) -> exp.Expression:
+        grade = self._text_value(grade_node)
+        if not (isinstance(grade, str) and len(grade) == 1 and grade.upper() in QUALITY_ORDER):
+            raise _error(f"a photometric quality grade is one of {', '.join(QUALITY_ORDER)} "
+                         "(A best)", getattr(grade_node, "pos", pos))
+        rank = QUALITY_ORDER.index(grade.upper())
+        # better grades come first in QUALITY_ORDER: ">= 'B'" means A or B
+        keep = {">=": QUALITY_ORDER[:rank + 1], ">": QUALITY_ORDER[:rank],
+                "<=": QUALITY_ORDER[rank:], "<": QUALITY_ORDER[rank + 1:],
+                "=": QUALITY_ORDER[rank], "!=": QUALITY_ORDER.replace(QUALITY_ORDER[rank], "")}
+        grades = [exp.Literal.string(g) for g in keep[op]]
+        if not call.args:
+            raise _error("quality() needs at least one band: quality(j, h, k)", call.pos)
+        tests = [exp.In(this=self._flag_char("ph_qual", band, call.pos), expressions=grades)
+                 if grades else exp.false() for band in call.args]
+        return exp.paren(exp.and_(*tests))
+
+    def _detected(self, call: ir.Call) -> exp.Expression:
+        if not call.args:
+            raise _error("detected() needs a band: detected(k)", call.pos)
+        tests = [exp.In(this=self._flag_char("rd_flg", band, call.pos),
+                        expressions=[exp.Literal.string(c) for c in "1234"])
+                 for band in call.args]
+        return exp.paren(exp.and_(*tests))
+
+    def _clean(self, node: ir.Column) -> exp.Expression:
+        if self.source.table == "psc":
+            text = ('"psc"."use_src" = 1 AND "psc"."cc_flg" = \'000\' AND '
+                    'regexp_full_match("psc"."bl_flg", \'[01]{3}\')')
+        elif self.source.table == "xsc":
+            text = '"xsc"."use_src" = 1 AND "xsc"."cc_flg" = \'0\''
+        else:
+            raise _error("clean applies to psc and xsc rows", node.pos)
+        return exp.paren(sqlglot.parse_one(text, dialect="duckdb"))
+
+    # -- parameters and values
+    def _param(self, node: ir.Param) -> str:
+        if node.name not in self.params:
+            raise _error(f"no value for the parameter ${node.name}", node.pos,
+                         f"give it with --param {node.name}=VALUE")
+        value = str(self.params[node.name])
+        self.used_params[node.name] = value
+        return value
+
+    def _param_literal(self, node: ir.Param) -> exp.Expression:
+        value = self._param(node)
+        try:
+            number = float(value)
+        except ValueError:
+            return exp.Literal.string(value)
+        return _literal(int(number) if value.strip().lstrip("+-").isdigit() else number)
+
+    def _text_value(self, node) -> object:
+        if isinstance(node, ir.Literal):
+            return node.value
+        if isinstance(node, ir.Param):
+            return self._param(node)
+        return None
+
+    def _value(self, value) -> str:
+        return self._param(value) if isinstance(value, ir.Param) else str(value)
+
+    def _integer(self, node: ir.Integer, what: str) -> int:
+        value = self._value(node.value)
+        try:
+            number = int(value)
+        except ValueError:
+            raise _error(f"{what} must be a whole number, not {value!r}", node.pos) from None
+        if number < 0:
+            raise _error(f"{what} must not be negative", node.pos)
+        return number
+
+    def _angle(self, node: ir.Angle) -> float:
+        text = self._value(node.text)
+        try:
+            return parse_angle(text, unit=u.deg)
+        except PositionError as exc:
+            raise _error(str(exc), node.pos) from None
+
+    def _position(self, node: ir.Position) -> tuple[float, float]:
+        lon = self._value(node.lon)
+        lat = None if node.lat is None else self._value(node.lat)
+        try:
+            return parse_position(lon, lat, node.frame)
+        except PositionError as exc:
+            raise _error(str(exc), node.pos) from None
+
+    def _date(self, node: ir.Date) -> exp.Expression:
+        text = self._value(node.text)
+        try:
+            day = dt.date.fromisoformat(text.strip())
+        except ValueError:
+            raise _error(f"not a date: {text!r} (write 1998-04-16)", node.pos) from None
+        return exp.cast(exp.Literal.string(day.isoformat()), "DATE")
+
+    # -- regions
+    def _positional(self, node) -> dict:
+        if self.source.ra is None:
+            raise _error(f"{self.query.source} rows have no position", node.pos)
+        return {"ra_column": self.source.ra, "dec_column": self.source.dec,
+                "index_column": self.source.index, "table": self.alias}
+
+    def _region(self, node) -> exp.Expression:
+        if isinstance(node, ir.Cone):
+            cols = self._positional(node)
+            ra, dec = self._position(node.centre)
+            radius = self._angle(node.radius)
+            if radius <= 0 or radius > 180:
+                raise _error("a cone radius must be above 0 and at most 180 deg",
+                             node.radius.pos)
+            area = 2 * math.pi * (1 - math.cos(math.radians(radius))) * (180 / math.pi) ** 2
+            ranges = spatial.merge_ranges(spatial.cone_ranges(ra, dec, radius))
+            self.regions.append(RegionInfo("cone", f"within {radius * 3600:g}\" of "
+                                           f"({ra:.6f}, {dec:+.6f})", len(ranges), area))
+            return spatial.cone_condition(ra, dec, radius, **cols)
+        if isinstance(node, ir.Box):
+            cols = self._positional(node)
+            ra, dec = self._position(node.centre)
+            width, height = self._angle(node.width), self._angle(node.height)
+            try:
+                condition = spatial.box_condition(ra, dec, width, height, **cols)
+            except ValueError as exc:
+                raise _error(str(exc), node.pos) from None
+            self.regions.append(RegionInfo("box", f"{width:g} x {height:g} deg at "
+                                           f"({ra:.6f}, {dec:+.6f})", 0, _box_area(width,
+                                                                                  height)))
+            return condition
+        if isinstance(node, ir.Polygon):
+            cols = self._positional(node)
+            vertices = [self._position(v) for v in node.vertices]
+            try:
+                polygon = SphericalPolygon.from_vertices(vertices)
+            except PolygonError as exc:
+                raise _error(str(exc), node.pos) from None
+            self.regions.append(RegionInfo("polygon", f"{len(polygon.ra)} vertices"))
+            return spatial.polygon_condition(polygon, **cols)
+        if isinstance(node, ir.InTile):
+            self.regions.append(RegionInfo("tile", f"tile {self._value(node.tile.value)}"))
+            return self._resolve(ir.Column("tile", pos=node.pos)).eq(
+                exp.Literal.number(self._integer(node.tile, "a tile")))
+        if isinstance(node, ir.InScan):
+            scan = self._integer(node.scan, "a scan number")
+            self.regions.append(RegionInfo("scan", f"scan {scan} of night "
+                                           f"{self._value(node.date.text)}{node.hemis}"))
+            return exp.and_(self._night(node.date, node.hemis, node.pos),
+                            self._resolve(ir.Column("scan", pos=node.pos)).eq(
+                                exp.Literal.number(scan)))
+        if isinstance(node, ir.OnNight):
+            self.regions.append(RegionInfo("night", f"night {self._value(node.date.text)}"
+                                           f"{node.hemis}"))
+            return self._night(node.date, node.hemis, node.pos)
+        if isinstance(node, ir.ObservedBetween):
+            return exp.Between(this=self._resolve(ir.Column("date", pos=node.pos)),
+                               low=self._date(node.start), high=self._date(node.end))
+        if isinstance(node, ir.Hemisphere):
+            return self._resolve(ir.Column("hemis", pos=node.pos)).eq(
+                exp.Literal.string(node.hemis))
+        if isinstance(node, ir.Match):
+            raise _error("match is compiled by catscan.language.run (it reads a list file)",
+                         node.pos)
+        raise _error(f"cannot compile {type(node).__name__}", node.pos)
+
+    def _night(self, date: ir.Date, hemis: str, pos) -> exp.Expression:
+        return exp.and_(self._resolve(ir.Column("date", pos=pos)).eq(self._date(date)),
+                        self._resolve(ir.Column("hemis", pos=pos)).eq(
+                            exp.Literal.string(hemis)))
+
+
+def _box_area(width: float, height: float) -> float:
+    """Area of a great-circle box (a spherical rectangle), deg^2."""
+    a, b = math.tan(math.radians(width / 2)), math.tan(math.radians(height / 2))
+    return 4 * math.asin(a * b / math.sqrt((1 + a * a) * (1 + b * b))) * (180 / math.pi) ** 2
+
+
+def _literal(value) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(repr(value) if isinstance(value, float) else value)
+    return exp.Literal.string(str(value))
+
+
+def _is_call(node, name: str) -> bool:
+    return isinstance(node, ir.Call) and node.name == name
+
+
+def _suggest(name: str, names, what: str) -> str | None:
+    close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(close) + "?"
+    return None
+
+
+def _error(message: str, pos, hint: str | None = None) -> QueryError:
+    line, column = pos if pos else (0, 0)
+    return QueryError(message, line=line, column=column, hint=hint)

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM "psc" AS "psc" WHERE ((("psc"."use_src" = 1 AND "psc"."cc_flg" = '000' AND REGEXP_FULL_MATCH("psc"."bl_flg", '[01]{3}')) AND (SUBSTRING("psc"."rd_flg", 3, 1) IN ('1', '2', '3', '4'))) AND NOT (SUBSTRING("psc"."rd_flg", 1, 1) IN ('1', '2', '3', '4')))

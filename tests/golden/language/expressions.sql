@@ -1,0 +1,1 @@
+SELECT "psc"."designation", ROUND(("psc"."j_m" - "psc"."k_m"), 3) AS "jk", ABS("psc"."glat") FROM "psc" AS "psc" WHERE (((("psc"."j_m" BETWEEN 10 AND 12 AND "psc"."cc_flg" IN ('000', '00c')) AND "psc"."designation" LIKE '004%') AND "psc"."ext_key" IS NULL) AND NOT ("psc"."k_m" > 14)) ORDER BY "jk" DESC, "psc"."designation" ASC LIMIT 5

@@ -1,0 +1,1 @@
+SELECT "psc"."designation", "psc"."ph_qual", "psc"."rd_flg", "psc"."bl_flg", "psc"."cc_flg", "psc"."ndet", "psc"."gal_contam", "psc"."mp_flg", "psc"."dup_src", "psc"."use_src" FROM "psc" AS "psc" LIMIT 2

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM "scans" AS "scans" WHERE "scans"."hemis" = 's'

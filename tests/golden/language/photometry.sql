@@ -1,0 +1,1 @@
+SELECT "psc"."designation", "psc"."j_m", "psc"."j_cmsig", "psc"."j_msigcom", "psc"."j_snr", "psc"."h_m", "psc"."h_cmsig", "psc"."h_msigcom", "psc"."h_snr", "psc"."k_m", "psc"."k_cmsig", "psc"."k_msigcom", "psc"."k_snr", "psc"."ph_qual", "psc"."rd_flg" FROM "psc" AS "psc" LIMIT 2

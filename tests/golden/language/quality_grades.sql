@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM "psc" AS "psc" WHERE ((SUBSTRING("psc"."ph_qual", 3, 1) IN ('A')) OR (SUBSTRING("psc"."ph_qual", 1, 1) IN ('D', 'E', 'F', 'U', 'X') AND SUBSTRING("psc"."ph_qual", 2, 1) IN ('D', 'E', 'F', 'U', 'X')))

@@ -1,0 +1,1 @@
+SELECT "tiles"."tile", "tiles"."hemis", "tiles"."ra", "tiles"."dec", "tiles"."ra_1", "tiles"."dec_1", "tiles"."ra_2", "tiles"."dec_2", "tiles"."ra_3", "tiles"."dec_3", "tiles"."ra_4", "tiles"."dec_4", "tiles"."status", "tiles"."chosen_scan_key", "tiles"."quality", "tiles"."scans" FROM "tiles" AS "tiles" LIMIT 2

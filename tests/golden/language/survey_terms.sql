@@ -1,0 +1,1 @@
+SELECT "psc"."designation", "psc"."date", "psc"."hemis", "psc"."scan", s.tile AS "tile", s.qa_score AS "score", s.version AS "version", STRFTIME(s.date, '%Y-%m-%d') || s.hemis AS "night" FROM "psc" AS "psc" LEFT JOIN "scans" AS s ON s.scan_key = "psc"."scan_key" WHERE (s.qa_score >= 8) LIMIT 3
