@@ -52,9 +52,6 @@ def parse(text: str) -> ir.Query:
 def _expected(names) -> str:
     words = sorted({TERMINAL_WORDS.get(n, n.strip('"').lower()) for n in names
                     if not n.startswith("__")})
-    keywords = sorted(n[:-1].lower().lstrip('"') if n.endswith("I") else n for n in names
-                      if n.startswith("__"))
-    del keywords
     if not words:
         return ""
     if len(words) > 8:
@@ -73,8 +70,9 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> QueryError:
         return QueryError("the query ends too early", text=text, line=len(lines),
                           column=len(lines[-1]) + 1, hint=_expected(exc.expected) or None)
     token = exc.token
-    found = "the end of the query" if token.type == "$END" else repr(str(token))
-    return QueryError(f"unexpected {found}", text=text, line=line, column=column,
+    reason = "the query ends too early" if token.type == "$END" else \
+        f"unexpected {str(token)!r}"
+    return QueryError(reason, text=text, line=line, column=column,
                       hint=_expected(exc.expected) or None)
 
 
