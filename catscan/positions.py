@@ -37,7 +37,7 @@ def parse_angle(text: str, unit: u.Unit = u.deg) -> float:
     value, suffix = float(match.group(1)), match.group(2)
     if value < 0:
         raise PositionError(f"the angle {text!r} is negative")
-    return (value * (_UNITS[suffix] if suffix else unit)).to_value(u.deg)
+    return float((value * (_UNITS[suffix] if suffix else unit)).to_value(u.deg))
 
 
 def parse_position(lon: str, lat: str | None = None, frame: str = "icrs") -> tuple[float, float]:

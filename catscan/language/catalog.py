@@ -75,10 +75,10 @@ FUNCTIONS = {
     # astronomy
     "ang_sep",
     # aggregates
-    "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance", "median",
-    "quantile_cont", "mode", "any_value", "arg_min", "arg_max",
+    "count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
+    "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max",
 }
-AGGREGATES = {"count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
+AGGREGATES = {"count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
               "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max"}
 SPECIAL_FUNCTIONS = {"quality", "detected"}          # compiled to flag tests
 
