@@ -102,6 +102,19 @@ class SphericalPolygon:
         the ``sky_polygon_contains`` UDF receives."""
         return ",".join(f"{a!r} {d!r}" for a, d in zip(self.ra, self.dec, strict=True))
 
+    def area_deg2(self) -> float:
+        """Solid angle in square degrees: each convex piece as a fan of triangles, each by
+        Van Oosterom & Strackee's formula."""
+        xyz = self.vertices
+        total = 0.0
+        for piece in self.pieces:
+            a = xyz[piece[0]]
+            for j in range(1, len(piece) - 1):
+                b, c = xyz[piece[j]], xyz[piece[j + 1]]
+                total += 2 * np.arctan2(abs(np.dot(a, np.cross(b, c))),
+                                        1 + np.dot(a, b) + np.dot(b, c) + np.dot(c, a))
+        return float(total * (180 / np.pi) ** 2)
+
     def centre(self) -> tuple[float, float, float]:
         """Mean direction of the vertices and the largest distance (deg) to a vertex."""
         xyz = self.vertices

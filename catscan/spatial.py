@@ -235,7 +235,7 @@ def polygon_search(con, vertices, *, table: str = "psc", columns: Sequence[str] 
     convex pieces' half-spaces in numpy (no UDF call per vector)."""
     poly = vertices if isinstance(vertices, SphericalPolygon) else \
         SphericalPolygon.from_vertices(vertices)
-    return _search(con, _polygon_cover(poly), poly.contains, table=table, columns=columns,
+    return _search(con, polygon_cover(poly), poly.contains, table=table, columns=columns,
                    ra_column=ra_column, dec_column=dec_column, index_column=index_column)
 
 
@@ -327,12 +327,12 @@ def polygon_sql(vertices, **columns) -> str:
     poly = remember(vertices if isinstance(vertices, SphericalPolygon) else
                     SphericalPolygon.from_vertices(vertices))
     col_ra, col_dec, index = _columns(**columns)
-    cover = _polygon_cover(poly)
+    cover = polygon_cover(poly)
     return (f"{ranges_sql(merge_ranges(cover), *index)} AND "
             f"sky_polygon_contains({col_ra}, {col_dec}, '{poly.spec}')")
 
 
-def _polygon_cover(poly: SphericalPolygon) -> list[tuple[int, int]]:
+def polygon_cover(poly: SphericalPolygon) -> list[tuple[int, int]]:
     """cdshealpix's polygon search, padded by a ring of neighbour cells."""
     lon = Longitude(np.array(poly.ra), u.deg)
     lat = Latitude(np.array(poly.dec), u.deg)

@@ -43,7 +43,7 @@ class RegionInfo:
 
     kind: str
     description: str
-    ranges: int = 0
+    ranges: list[tuple[int, int]] = field(default_factory=list)   # the HEALPix cover
     area_deg2: float | None = None
 
 
@@ -341,7 +341,7 @@ class _Compiler:
             area = 2 * math.pi * (1 - math.cos(math.radians(radius))) * (180 / math.pi) ** 2
             ranges = spatial.merge_ranges(spatial.cone_ranges(ra, dec, radius))
             self.regions.append(RegionInfo("cone", f"within {radius * 3600:g}\" of "
-                                           f"({ra:.6f}, {dec:+.6f})", len(ranges), area))
+                                           f"({ra:.6f}, {dec:+.6f})", ranges, area))
             return spatial.cone_condition(ra, dec, radius, **cols)
         if isinstance(node, ir.Box):
             cols = self._positional(node)
@@ -351,9 +351,11 @@ class _Compiler:
                 condition = spatial.box_condition(ra, dec, width, height, **cols)
             except ValueError as exc:
                 raise _error(str(exc), node.pos) from None
+            cover = spatial.merge_ranges(spatial.cone_ranges(
+                ra, dec, spatial.box_half_diagonal(width, height)))
             self.regions.append(RegionInfo("box", f"{width:g} x {height:g} deg at "
-                                           f"({ra:.6f}, {dec:+.6f})", 0, _box_area(width,
-                                                                                  height)))
+                                           f"({ra:.6f}, {dec:+.6f})", cover,
+                                           _box_area(width, height)))
             return condition
         if isinstance(node, ir.Polygon):
             cols = self._positional(node)
@@ -362,7 +364,10 @@ class _Compiler:
                 polygon = SphericalPolygon.from_vertices(vertices)
             except PolygonError as exc:
                 raise _error(str(exc), node.pos) from None
-            self.regions.append(RegionInfo("polygon", f"{len(polygon.ra)} vertices"))
+            self.regions.append(RegionInfo(
+                "polygon", f"{len(polygon.ra)} vertices, {len(polygon.pieces)} convex "
+                "piece(s)", spatial.merge_ranges(spatial.polygon_cover(polygon)),
+                polygon.area_deg2()))
             return spatial.polygon_condition(polygon, **cols)
         if isinstance(node, ir.InTile):
             self.regions.append(RegionInfo("tile", f"tile {self._value(node.tile.value)}"))
