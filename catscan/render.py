@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import locale
+import os
+import shutil
+import subprocess
+
+import pyarrow as pa
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -144,3 +150,92 @@ def print_rows(table, *, max_rows: int = 50, columns: list[str] | None = None,
     left_out += [f"{hidden} more columns"] if hidden else []
     if left_out:
         console.print(f"[dim]... {' and '.join(left_out)}: use --out FILE to get them all[/dim]")
+
+
+NULL_TEXT = "null"
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+
+
+def _texts(column: pa.ChunkedArray) -> list[str]:
+    """A column's values as text, floats to 7 digits like ``print_rows``, one line each."""
+    values = column.to_pylist()
+    if pa.types.is_floating(column.type):
+        return [NULL_TEXT if v is None else f"{v:.7g}" for v in values]
+    return [NULL_TEXT if v is None else str(v).replace("\n", "\\n") for v in values]
+
+
+def text_table(table: pa.Table, *, width: int | None = None, units: bool = True
+               ) -> tuple[list[str], list[str], int]:
+    """A pyarrow table as fixed-width text: (header lines, row lines, columns left out to fit
+    ``width``). Plain string work, so 10^5 rows take a second where a rich Table takes a
+    minute; units (field metadata) go under the names."""
+    columns: list[tuple[str, str, list[str], int, bool]] = []
+    used = 0
+    for field in table.schema:
+        texts = _texts(table.column(field.name))
+        unit = (field.metadata or {}).get(b"unit", b"").decode() if units else ""
+        unit = f"[{unit}]" if unit else ""
+        size = max([len(field.name), len(unit), *map(len, texts)])
+        if width is not None and columns and used + size > width:
+            break
+        used += size + 2
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or \
+            pa.types.is_decimal(field.type)
+        columns.append((field.name, unit, texts, size, numeric))
+
+    def line(cells) -> str:
+        return "  ".join(c.rjust(size) if right else c.ljust(size)
+                         for c, (_, _, _, size, right) in zip(cells, columns, strict=True)
+                         ).rstrip()
+
+    header = [line([c[0] for c in columns])]
+    if any(c[1] for c in columns):
+        header.append(line([c[1] for c in columns]))
+    header.append("  ".join("─" * c[3] for c in columns))
+    rows = [line(cells) for cells in zip(*(c[2] for c in columns), strict=True)]
+    return header, rows, table.num_columns - len(columns)
+
+
+def pager_command() -> str | None:
+    """What a long terminal table goes through: ``$PAGER``, else ``less -FRX`` (quits when
+    the text fits, keeps colours, leaves the text on the screen) when installed."""
+    pager = os.environ.get("PAGER", "").strip()
+    if pager:
+        return pager
+    return "less -FRX" if shutil.which("less") else None
+
+
+def run_pager(command: str, text: str) -> None:
+    """Show ``text`` through a pager (a shell command, as git runs $PAGER)."""
+    env = {**os.environ, "LESS": os.environ.get("LESS", "FRX")}
+    data = text.encode(locale.getpreferredencoding(False), errors="replace")
+    subprocess.run(command, shell=True, input=data, env=env, check=False)
+
+
+def print_text_table(table: pa.Table, *, console: Console | None = None,
+                     pager: str | None = None) -> None:
+    """A query result as text. To a pipe or file: every row and column. On a terminal:
+    the columns that fit the width, and when the rows do not fit the height, all of them
+    through ``pager`` (see ``pager_command``), else the first screenful and a notice."""
+    console = console or Console()
+    terminal = console.is_terminal
+    header, rows, hidden = text_table(table, width=console.width if terminal else None)
+    left_out = [f"{hidden} more columns"] if hidden else []
+    screen = max(console.height - len(header) - 3, 1)
+    if terminal and len(rows) > screen and pager:
+        notes = [f"... {left_out[0]}: use --out FILE to get them all"] if left_out else []
+        console.file.flush()
+        run_pager(pager, "\n".join([BOLD + h + RESET for h in header] + rows + notes) + "\n")
+        return
+    hint = "use --out FILE to get them all"
+    if terminal and len(rows) > screen:
+        left_out.insert(0, f"{len(rows) - screen:,} more rows")
+        rows = rows[:screen]
+        hint = "set $PAGER or use --out FILE to see them all"
+    console.print("\n".join(header), style="bold", markup=False, highlight=False,
+                  soft_wrap=True)
+    if rows:
+        console.print("\n".join(rows), markup=False, highlight=False, soft_wrap=True)
+    if left_out:
+        console.print(f"... {' and '.join(left_out)}: {hint}", style="dim", markup=False,
+                      highlight=False, soft_wrap=True)

@@ -4,7 +4,8 @@ Reading finds the position columns the way VO tools do: a column whose UCD says 
 main RA (``pos.eq.ra;meta.main`` or the UCD1 ``POS_EQ_RA_MAIN``), else a column with a usual
 name (``ra``, ``RAJ2000``, ``ra_deg``, ...; ``glon``/``l`` for Galactic lists). Columns in
 hours or radians, and sexagesimal text such as ``00:42:44.3``, become ICRS degrees. Writing
-keeps nulls (masked values) and units.
+keeps nulls (masked values), units and descriptions (FITS: TNULLn that no value uses,
+TCOMMn).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 from astropy import units as u
 from astropy.coordinates import SkyCoord
-from astropy.table import MaskedColumn, Table
+from astropy.io import fits
+from astropy.table import Column, MaskedColumn, Table
 
 from .errors import CatscanError
 
@@ -67,9 +69,11 @@ def read_table(path: str | Path) -> Table:
         raise TableFileError(f"{path}: no such file")
     fmt = table_format(path)
     try:
-        return Table.read(path, format=fmt)
+        # ``#`` lines in CSV are comments (catscan writes its results' provenance so)
+        table = Table.read(path, format=fmt, **({"comment": "#"} if fmt == "ascii.csv" else {}))
     except Exception as exc:                      # astropy raises many kinds; say which file
         raise TableFileError(f"{path}: cannot read it as {fmt}: {exc}") from None
+    return _descriptions_from_tcomm(table) if fmt == "fits" else table
 
 
 def find_column(table: Table, frame: str, axis: int, given: str | None, path: Path) -> str:
@@ -194,38 +198,109 @@ def astropy_to_arrow(table: Table) -> pa.Table:
         [pa.field(n, arrays[n].type, metadata=m) for n, m in fields]))
 
 
+def _numpy_values(col: pa.ChunkedArray, mask: np.ndarray) -> np.ndarray:
+    """A column's values for astropy: numbers stay numbers (DuckDB's ``sum`` of integers is a
+    decimal: integral decimals become int64, others float64), everything else (dates, times,
+    lists...) becomes text."""
+    kind = col.type
+    if pa.types.is_decimal(kind):
+        try:
+            col = col.cast(pa.int64()) if kind.scale == 0 else col.cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            col = col.cast(pa.float64(), safe=False)
+        kind = col.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return np.array([v if v is not None else "" for v in col.to_pylist()], dtype=str)
+    if pa.types.is_boolean(kind):
+        return np.array([bool(v) for v in col.to_pylist()], dtype=bool)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        data = col.to_numpy(zero_copy_only=False)
+        if mask.any():
+            data = np.where(mask, 0, data).astype(kind.to_pandas_dtype())
+        return data
+    return np.array([str(v) if v is not None else "" for v in col.to_pylist()], dtype=str)
+
+
 def arrow_to_astropy(table: pa.Table) -> Table:
     """A pyarrow table as astropy, nulls masked, units and descriptions from the fields'
     metadata."""
     out = Table()
     for field in table.schema:
-        name = field.name
-        col = table.column(name)
+        col = table.column(field.name)
         meta = field.metadata or {}
         mask = np.asarray(col.is_null())
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            data = np.array([v if v is not None else "" for v in col.to_pylist()], dtype=str)
-        elif pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
-            data = np.array([str(v) if v is not None else "" for v in col.to_pylist()],
-                            dtype=str)
-        elif pa.types.is_boolean(col.type):
-            data = np.array([bool(v) for v in col.to_pylist()])
-        else:
-            data = col.to_numpy(zero_copy_only=False)
-            if mask.any():
-                data = np.where(mask, 0, data).astype(col.type.to_pandas_dtype())
         unit = meta.get(UNIT_KEY, b"").decode() or None
         description = meta.get(DESCRIPTION_KEY, b"").decode() or None
-        out[name] = MaskedColumn(data, mask=mask, unit=unit, description=description)
+        out[field.name] = MaskedColumn(_numpy_values(col, mask), mask=mask, unit=unit,
+                                       description=description)
     return out
 
 
-def write_table(table: Table, path: str | Path) -> Path:
-    """Write by extension (CSV, IPAC, VOTable, FITS, ECSV), replacing the file."""
+def _null_value(data: np.ndarray) -> int:
+    """A TNULL for an integer column that no real value uses (astropy's default, 999999 for
+    int64, is a possible pts_key)."""
+    info = np.iinfo(data.dtype)
+    for candidate in (info.min, info.max):
+        if not np.any(data == candidate):
+            return int(candidate)
+    used = np.unique(data)
+    free = np.setdiff1d(np.arange(info.min, info.min + len(used) + 1, dtype=data.dtype), used)
+    if not len(free):
+        raise TableFileError("no free value to mark the nulls of an integer column in FITS")
+    return int(free[0])
+
+
+def table_to_fits(table: Table) -> fits.BinTableHDU:
+    """A FITS binary table HDU that keeps what astropy alone would lose: integer nulls get a
+    TNULL no real value uses, logical nulls (FITS has none in astropy) make the column a
+    1/0 int16 with a TNULL, and descriptions go into TCOMMn (the HEASARC convention TOPCAT
+    reads)."""
+    table = table.copy(copy_data=False)
+    for name in table.colnames:
+        col = table[name]
+        masked = isinstance(col, MaskedColumn) and bool(np.any(col.mask))
+        if isinstance(col, MaskedColumn) and not masked:       # else TNULL = fill value
+            table[name] = col = Column(col.data, unit=col.unit, description=col.description)
+        if masked and col.dtype.kind == "b":
+            col = MaskedColumn(np.asarray(col.data, dtype=np.int16), mask=col.mask,
+                               unit=col.unit, description=col.description)
+            table[name] = col
+        col = table[name]
+        if masked and col.dtype.kind in "iu":
+            col.fill_value = _null_value(np.asarray(col.data))
+    hdu = fits.table_to_hdu(table)
+    for i, name in enumerate(table.colnames, start=1):
+        description = table[name].description
+        if description:
+            hdu.header[f"TCOMM{i}"] = fits_ascii(description)
+    return hdu
+
+
+def fits_ascii(text: str) -> str:
+    """FITS headers hold printable ASCII only: other characters as backslash escapes."""
+    text = text.encode("ascii", "backslashreplace").decode()
+    return "".join(c if " " <= c <= "~" else repr(c)[1:-1] for c in text)
+
+
+def _descriptions_from_tcomm(table: Table) -> Table:
+    for i, name in enumerate(table.colnames, start=1):
+        description = table.meta.pop(f"TCOMM{i}", None)
+        if description and not table[name].description:
+            table[name].description = description
+    return table
+
+
+def write_table(table: Table, path: str | Path, format: str | None = None) -> Path:
+    """Write by extension (CSV, IPAC, VOTable, FITS, ECSV) or in the astropy ``format``
+    given, replacing the file."""
     path = Path(path)
-    fmt = table_format(path)
+    fmt = format or table_format(path)
     try:
-        table.write(path, format=fmt, overwrite=True)
+        if fmt == "fits":
+            fits.HDUList([fits.PrimaryHDU(), table_to_fits(table)]).writeto(path,
+                                                                             overwrite=True)
+        else:
+            table.write(path, format=fmt, overwrite=True)
     except Exception as exc:
         raise TableFileError(f"{path}: cannot write it as {fmt}: {exc}") from None
     return path

@@ -1,0 +1,443 @@
+"""Query results as terminal tables and files that say how they were made.
+
+``write_result`` is the one way a result leaves catscan (``catscan query/run/sql``, the
+Python API, the web server): a text table on the terminal, or CSV, IPAC, VOTable, FITS,
+Parquet, JSON or ECSV. Every file carries its ``Provenance`` (query, parameters, compiled
+SQL, catscan and database content versions, rows, time) so that it can be reproduced, and
+a truncated result says so in every format: never a silent truncation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from astropy.io import fits
+from astropy.io.votable import from_table
+from astropy.io.votable.tree import Info
+from astropy.table import Table
+from astropy.utils.xml.writer import XMLWriter
+from rich.console import Console
+
+from . import __version__
+from .errors import CatscanError
+from .render import pager_command, print_text_table, text_table
+from .tablefile import (
+    DESCRIPTION_KEY,
+    FORMATS,
+    UNIT_KEY,
+    arrow_to_astropy,
+    fits_ascii,
+    table_to_fits,
+)
+
+OUTPUT_FORMATS = ("table", "csv", "ipac", "votable", "fits", "parquet", "json", "ecsv")
+_ASTROPY_NAMES = {"ascii.csv": "csv", "ascii.ipac": "ipac", "votable": "votable",
+                  "fits": "fits", "ascii.ecsv": "ecsv"}
+SUFFIXES = {suffix: _ASTROPY_NAMES[fmt] for suffix, fmt in FORMATS.items()
+            if fmt in _ASTROPY_NAMES} | {".parquet": "parquet", ".pq": "parquet",
+                                         ".json": "json", ".txt": "table"}
+BINARY_FORMATS = ("fits", "parquet")
+PARQUET_KEY = b"catscan.provenance"
+FITS_PREFIX = "CATSCAN"
+FITS_KEYS = {"status": ("STATUS", "QUERY_STATUS: OK or OVERFLOW"),
+             "notice": ("NOTICE", ""), "query": ("QUERY", ""), "sql": ("SQL", ""),
+             "row_count": ("ROWS", "rows in this table"), "limit": ("LIMIT", "row limit"),
+             "truncated": ("TRUNCATED", "more rows than the limit"),
+             "catscan_version": ("VERSION", "catscan version"),
+             "content_version": ("CONTENT", "database content version"),
+             "elapsed_s": ("ELAPSED", "[s] query run time"),
+             "timestamp": ("DATE", "UTC time of the query")}
+
+
+class ResultError(CatscanError):
+    """A result that cannot be written: unknown format, binary output to a terminal..."""
+
+
+def overflow_notice(limit: int) -> str:
+    return f"result truncated at {limit} rows; use --limit"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def content_version(con: duckdb.DuckDBPyConnection) -> str:
+    """What the database held: schema version and the loads so far. Every change of content
+    is a load (an audit row in ``loads``), so equal strings mean the same rows."""
+    [(schema,)] = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    [(count, last)] = con.execute("SELECT count(*), max(load_id) FROM loads").fetchall()
+    loads = f"{count} load{'s' if count > 1 else ''}, last load {last}" if count else "no loads"
+    return f"schema {schema}, {loads}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provenance:
+    """How a result was made: enough to run it again and to tell whether the database has
+    changed since."""
+
+    sql: str
+    row_count: int
+    query: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    catscan_version: str = __version__
+    content_version: str = ""
+    elapsed_s: float = 0.0
+    timestamp: str = field(default_factory=_now)     # UTC, ISO 8601
+    truncated: bool = False
+    limit: int | None = None
+
+    @classmethod
+    def record(cls, con: duckdb.DuckDBPyConnection, *, sql: str, row_count: int,
+               elapsed_s: float, query: str | None = None,
+               parameters: dict[str, Any] | None = None, truncated: bool = False,
+               limit: int | None = None) -> Provenance:
+        """The provenance of a query just run on ``con`` (reads its content version)."""
+        return cls(sql=sql, row_count=row_count, query=query,
+                   parameters={k: str(v) for k, v in (parameters or {}).items()},
+                   content_version=content_version(con), elapsed_s=elapsed_s,
+                   truncated=truncated, limit=limit)
+
+    @property
+    def status(self) -> str:
+        """The DALI/TAP QUERY_STATUS of the result."""
+        return "OVERFLOW" if self.truncated else "OK"
+
+    @property
+    def notice(self) -> str | None:
+        if not self.truncated:
+            return None
+        return overflow_notice(self.limit if self.limit is not None else self.row_count)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Typed values, for JSON, ECSV and Parquet."""
+        return {"status": self.status, "notice": self.notice, "query": self.query,
+                "parameters": dict(self.parameters), "sql": self.sql,
+                "row_count": self.row_count, "limit": self.limit, "truncated": self.truncated,
+                "catscan_version": self.catscan_version,
+                "content_version": self.content_version,
+                "elapsed_s": round(self.elapsed_s, 6), "timestamp": self.timestamp}
+
+    def items(self) -> list[tuple[str, str]]:
+        """(key, text) pairs in a fixed order; absent items (no query, no limit) left out."""
+        out = [("status", self.status)]
+        out += [("notice", self.notice)] if self.truncated else []
+        out += [("query", self.query)] if self.query is not None else []
+        out += [(f"parameter.{k}", v) for k, v in self.parameters.items()]
+        out += [("sql", self.sql), ("row_count", str(self.row_count))]
+        out += [("limit", str(self.limit))] if self.limit is not None else []
+        out += [("truncated", "true" if self.truncated else "false"),
+                ("catscan_version", self.catscan_version),
+                ("content_version", self.content_version),
+                ("elapsed_s", f"{self.elapsed_s:.3f}"), ("timestamp", self.timestamp)]
+        return out
+
+    def lines(self) -> list[str]:
+        """``key: value`` lines for text formats; a value's further lines follow as
+        ``  | line`` (see ``parse_lines``)."""
+        out = []
+        for key, value in self.items():
+            first, *rest = value.replace("\r\n", "\n").split("\n")
+            out.append(f"{key}: {first}")
+            out += [f"  | {line}" for line in rest]
+        return out
+
+
+def parse_lines(lines: list[str]) -> dict[str, str]:
+    """The items back from ``Provenance.lines()`` (comment markers already stripped;
+    leading blanks may be lost, as IPAC readers do)."""
+    out: dict[str, str] = {}
+    key = None
+    for raw in lines:
+        text = raw.strip()
+        if text.startswith("|") and key is not None:
+            out[key] += "\n" + text[1:].removeprefix(" ")
+        elif ": " in text or text.endswith(":"):
+            key, _, value = text.partition(":")
+            out[key] = value.removeprefix(" ")
+    return out
+
+
+def cap_rows(table: pa.Table, limit: int | None) -> tuple[pa.Table, bool]:
+    """Run a query with ``LIMIT limit + 1``, then cut here: (the first ``limit`` rows,
+    whether there were more)."""
+    if limit is None or table.num_rows <= limit:
+        return table, False
+    return table.slice(0, limit), True
+
+
+def as_astropy(table: pa.Table, provenance: Provenance | None = None) -> Table:
+    """The result for Python users: nulls masked, units and descriptions on the columns,
+    the provenance under ``meta["provenance"]``."""
+    out = arrow_to_astropy(table)
+    if provenance is not None:
+        out.meta["provenance"] = provenance.as_dict()
+    return out
+
+
+def output_format(destination: str | Path | None, format: str | None) -> str:
+    """The format asked for, else the one the file suffix names, else the terminal table."""
+    if format is not None:
+        if format not in OUTPUT_FORMATS:
+            raise ResultError(f"unknown output format {format!r}: choose one of "
+                              f"{', '.join(OUTPUT_FORMATS)}")
+        return format
+    if destination is None:
+        return "table"
+    suffix = Path(destination).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ResultError(f"{destination}: cannot tell the format from the suffix; use one of "
+                          f"{', '.join(sorted(SUFFIXES))} or --format")
+    return SUFFIXES[suffix]
+
+
+def write_result(table: pa.Table, destination: str | Path | None = None, *,
+                 format: str | None = None, provenance: Provenance | None = None,
+                 stream: IO[Any] | None = None, console: Console | None = None,
+                 pager: str | None = "auto") -> Path | None:
+    """Write ``table`` to the file ``destination`` (returned) or, without one, to ``stream``
+    (stdout; a ``console`` replaces it for the terminal table). ``pager``: a command for
+    terminal tables longer than the screen, "auto" for ``$PAGER`` or ``less -FRX``, None
+    to show the first screenful instead."""
+    fmt = output_format(destination, format)
+    stream = stream if stream is not None else sys.stdout
+    if destination is None:
+        if fmt == "table":
+            console = console or Console(file=stream)
+            _write_terminal(table, provenance, console,
+                            pager_command() if pager == "auto" else pager)
+            return None
+        _to_stream(stream, _encode(table, fmt, provenance), fmt)
+        return None
+    path = Path(destination)
+    data = _encode(table, fmt, provenance)
+    part = path.with_name(path.name + ".part")
+    try:
+        if path.exists() and not path.is_file():         # /dev/stdout, a named pipe
+            path.write_bytes(data)
+        else:                                            # never a half-written file
+            part.write_bytes(data)
+            os.replace(part, path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise ResultError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+    return path
+
+
+def _to_stream(stream: IO[Any], data: bytes, fmt: str) -> None:
+    """Text formats to text streams as text; bytes to binary streams or a text stream's
+    buffer (stdout), never to a terminal."""
+    binary = fmt in BINARY_FORMATS
+    if binary and stream.isatty():
+        raise ResultError(f"{fmt} is a binary format: write it with --out FILE")
+    if not hasattr(stream, "encoding"):                   # a binary stream
+        stream.write(data)
+    elif not binary:
+        stream.write(data.decode())
+    elif hasattr(stream, "buffer"):                       # stdout into a pipe or file
+        stream.flush()
+        stream.buffer.write(data)
+    else:
+        raise ResultError(f"{fmt} is a binary format: it cannot go to a text stream")
+    stream.flush()
+
+
+def _write_terminal(table: pa.Table, provenance: Provenance | None, console: Console,
+                    pager: str | None) -> None:
+    print_text_table(table, console=console, pager=pager)
+    if provenance is not None:
+        console.print(f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''} in "
+                      f"{provenance.elapsed_s:.2f} s", style="dim", highlight=False)
+        if provenance.notice:
+            console.print(provenance.notice, style="bold yellow", markup=False,
+                          highlight=False)
+
+
+def _encode(table: pa.Table, fmt: str, provenance: Provenance | None) -> bytes:
+    """The whole output in memory, so that a failure writes nothing."""
+    try:
+        return ENCODERS[fmt](table, provenance)
+    except (ValueError, pa.ArrowException) as exc:
+        raise ResultError(f"cannot write the result as {fmt}: {exc}") from None
+
+
+def column_lines(table: pa.Table) -> list[str]:
+    """``column.NAME: [unit] description`` for formats without their own place for them."""
+    out = []
+    for f in table.schema:
+        meta = f.metadata or {}
+        unit = meta.get(UNIT_KEY, b"").decode()
+        text = " ".join(filter(None, [f"[{unit}]" if unit else "",
+                                      meta.get(DESCRIPTION_KEY, b"").decode()]))
+        out += [f"column.{f.name}: {text}"] if text else []
+    return out
+
+
+def _comment_lines(table: pa.Table, provenance: Provenance | None, marker: str) -> str:
+    lines = (provenance.lines() if provenance is not None else []) + column_lines(table)
+    return "".join(f"{marker}{line}\n" for line in lines)
+
+
+def _astropy_text(table: pa.Table, fmt: str, meta: dict) -> str:
+    out = arrow_to_astropy(table)
+    out.meta.update(meta)
+    text = io.StringIO()
+    out.write(text, format=fmt)
+    return text.getvalue()
+
+
+def _csv(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """``# key: value`` lines (provenance, units and descriptions), then the CSV (astropy's
+    CSV writer has no comments; read it back with ``comment="#"``)."""
+    text = _astropy_text(table, "ascii.csv", {})
+    return (_comment_lines(table, provenance, "# ") + text).encode()
+
+
+def _ecsv(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """The provenance as a typed mapping in the YAML header (``meta: provenance:``), query
+    and SQL as lists of lines: astropy's ECSV reader drops the blank lines YAML uses for
+    line breaks inside strings."""
+    meta = {}
+    if provenance is not None:
+        meta["provenance"] = provenance.as_dict()
+        for key in ("query", "sql"):
+            if meta["provenance"][key] is not None:
+                meta["provenance"][key] = meta["provenance"][key].split("\n")
+    return _astropy_text(table, "ascii.ecsv", meta).encode()
+
+
+def _ipac(table: pa.Table, provenance: Provenance | None) -> bytes:
+    r"""``\ key: value`` comments (provenance, column descriptions), and Gator's keywords
+    for the status and row count."""
+    meta: dict[str, Any] = {"comments": column_lines(table)}
+    if provenance is not None:
+        meta = {"comments": provenance.lines() + meta["comments"],
+                "keywords": {"QUERY_STATUS": {"value": provenance.status},
+                             "RowsRetrieved": {"value": provenance.row_count}}}
+    return _astropy_text(table, "ascii.ipac", meta).encode()
+
+
+def _votable(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """A TAP-style results RESOURCE: QUERY_STATUS OK and an INFO per item before the TABLE,
+    and when truncated QUERY_STATUS OVERFLOW after it (DALI/TAP 1.x). Multi-line values are
+    also the INFO's content, since XML turns newlines in attributes into blanks."""
+    votable = from_table(arrow_to_astropy(table))
+    resource = votable.resources[0]
+    resource.type = "results"
+    if provenance is not None:
+        resource.infos.append(_info("QUERY_STATUS", "OK"))
+        resource.infos.extend(_info(key, value) for key, value in provenance.items()
+                              if key != "status")
+    out = io.BytesIO()
+    votable.to_xml(out)
+    xml = out.getvalue()
+    if provenance is not None and provenance.truncated:
+        end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
+        overflow = _info("QUERY_STATUS", "OVERFLOW")
+        overflow.content = provenance.notice
+        text = io.StringIO()
+        overflow.to_xml(XMLWriter(text))
+        xml = xml[:end] + b"\n  " + text.getvalue().strip().encode() + xml[end:]
+    return xml
+
+
+def _info(name: str, value: str) -> Info:
+    info = Info(name=name, value=value.replace("\n", " "))
+    info.ID = None                                 # names repeat; IDs must not
+    if "\n" in value:
+        info.content = value
+    return info
+
+
+def _fits(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """HIERARCH CATSCAN keywords in the table header: one per item, the query and SQL one
+    keyword per line (QUERY 1, QUERY 2...; long lines continue over CONTINUE cards), and a
+    COMMENT when truncated. Non-ASCII characters become backslash escapes."""
+    hdu = table_to_fits(arrow_to_astropy(table))
+    if provenance is not None:
+        header = hdu.header
+        for key, value in provenance.items():
+            name, comment = FITS_KEYS.get(key, (f"PARAM {key.partition('.')[2]}", "parameter"))
+            if key in ("query", "sql"):
+                for n, line in enumerate(value.split("\n"), start=1):
+                    header[f"HIERARCH {FITS_PREFIX} {name} {n}"] = fits_ascii(line)
+                continue
+            typed = {"row_count": provenance.row_count, "limit": provenance.limit,
+                     "truncated": provenance.truncated,
+                     "elapsed_s": round(provenance.elapsed_s, 6)}.get(key, fits_ascii(value))
+            keyword = f"HIERARCH {FITS_PREFIX} {name}"
+            if len(f"{keyword} = '{typed}' / {comment}") > fits.Card.length:
+                comment = ""                                 # no room on the card
+            header.append(fits.Card(keyword, typed, comment))
+        if provenance.truncated:
+            header.add_comment(provenance.notice)
+    out = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(out)
+    return out.getvalue()
+
+
+def _parquet(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """Arrow types as they are; units and descriptions stay in the field metadata, the
+    provenance is JSON under the schema metadata key ``catscan.provenance``."""
+    if provenance is not None:
+        meta = dict(table.schema.metadata or {})
+        meta[PARQUET_KEY] = json.dumps(provenance.as_dict()).encode()
+        table = table.replace_schema_metadata(meta)
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, bool | int | str) else str(value)
+
+
+def _json(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """``{"provenance": {...} | null, "columns": [{name, datatype, unit, description}],
+    "rows": [[...], ...]}``, one row a line; NaN and infinities are null (JSON has none)."""
+    columns = []
+    for f in table.schema:
+        meta = f.metadata or {}
+        columns.append({"name": f.name, "datatype": str(f.type),
+                        "unit": meta.get(UNIT_KEY, b"").decode() or None,
+                        "description": meta.get(DESCRIPTION_KEY, b"").decode() or None})
+    head = json.dumps(provenance.as_dict() if provenance is not None else None)
+    data = [[_json_value(v) for v in table.column(i).to_pylist()]
+            for i in range(table.num_columns)]
+    rows = ",\n".join(json.dumps(list(row), ensure_ascii=False, allow_nan=False)
+                      for row in zip(*data, strict=True))
+    return (f'{{"provenance": {head},\n"columns": {json.dumps(columns)},\n'
+            f'"rows": [\n{rows}\n]}}\n').encode()
+
+
+def _text(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """The terminal table into a file: every row and column, ``# `` provenance lines first."""
+    header, rows, _ = text_table(table)
+    return (_comment_lines(table, provenance, "# ") + "\n".join(header + rows) + "\n").encode()
+
+
+ENCODERS = {"table": _text, "csv": _csv, "ipac": _ipac, "votable": _votable, "fits": _fits,
+            "parquet": _parquet, "json": _json, "ecsv": _ecsv}
