@@ -215,6 +215,42 @@ def cmd_findtile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    import time
+
+    from .results import Provenance, output_format, write_result
+    from .safety import (
+        allowed_functions,
+        allowed_tables,
+        query_connection,
+        run_readonly,
+        validate_sql,
+    )
+
+    if args.limit < 0:
+        raise CatscanError("--limit: give a number of rows, or 0 for no cap")
+    if args.timeout is not None and args.timeout <= 0:
+        raise CatscanError("--timeout: give a number of seconds above 0")
+    fmt = output_format(args.out, args.format)            # refuse a bad --out before running
+    limit = args.limit or None
+    con = query_connection(args.db)
+    try:
+        sql = validate_sql(args.query, allowed_tables(con), allowed_functions(con))
+        start = time.perf_counter()
+        table, truncated = run_readonly(con, sql, timeout=args.timeout, limit=limit)
+        provenance = Provenance.record(con, sql=sql, row_count=table.num_rows,
+                                       elapsed_s=time.perf_counter() - start, query=args.query,
+                                       truncated=truncated, limit=limit)
+    finally:
+        con.close()
+    path = write_result(table, args.out, format=args.format, provenance=provenance)
+    if path is not None:
+        print(f"{table.num_rows:,} row(s) written to {path}")
+    if truncated and (path is not None or fmt != "table"):   # the terminal table says it
+        print(f"catscan: {provenance.notice}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -315,6 +351,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", choices=["icrs", "galactic"], default="icrs",
                    help="the list's positions are ICRS (default) or Galactic")
     p.set_defaults(handler=cmd_xmatch)
+
+    p = sub.add_parser("sql", parents=[common],
+                       help="run one read-only SQL query (for experts; docs/sql.md)")
+    p.add_argument("query", metavar="SQL", help="one SELECT (or WITH ... SELECT, UNION)")
+    p.add_argument("--limit", type=int, default=100_000, metavar="N",
+                   help="at most this many rows, announced when cut (default 100000; 0: all)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="interrupt the query after this many seconds")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="write the rows to FILE (.csv, .tbl, .xml/.vot, .fits, .parquet, "
+                   ".json, .ecsv); else print them")
+    p.add_argument("--format", default=None,
+                   help="table, csv, ipac, votable, fits, parquet, json or ecsv (default: "
+                   "from the --out suffix, else a table)")
+    p.set_defaults(handler=cmd_sql)
 
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")
