@@ -367,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "from the --out suffix, else a table)")
     p.set_defaults(handler=cmd_sql)
 
+    from .cli_query import add_parsers as add_query_parsers
+
+    add_query_parsers(sub, common)
+
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")
     p.add_argument("--image-scans", type=int, default=1,

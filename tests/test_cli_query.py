@@ -1,0 +1,71 @@
+"""``catscan query / run / explain / queries`` as a user runs them (subprocess, demo survey):
+rows equal the hand-written SQL, files carry the provenance, errors are one message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from astropy.io.votable import parse
+
+from catscan.db import connect
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "catscan.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_query_prints_a_table_of_the_rows_sql_finds(demo_db):
+    done = cli("query", "select scan, qa_score from scans on night 1998-04-16 n order by scan",
+               "--db", str(demo_db))
+    assert done.returncode == 0, done.stderr
+    con = connect(demo_db)
+    try:
+        expected = con.execute("SELECT scan, qa_score FROM scans WHERE date = '1998-04-16' "
+                               "AND hemis = 'n' ORDER BY scan").fetchall()
+    finally:
+        con.close()
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["scan", "qa_score"]
+    start = next(i for i, line in enumerate(lines) if line.startswith("─")) + 1
+    body = [line.split() for line in lines[start:start + len(expected)]]
+    assert [int(b[0]) for b in body] == [s for s, _ in expected]
+    assert f"{len(expected)} rows" in done.stdout
+
+
+def test_run_writes_a_votable_with_the_query_and_its_parameters(demo_db, tmp_path):
+    out = tmp_path / "m31.xml"
+    done = cli("run", "m31_clean_cone", "--param", "radius=4arcmin", "--out", str(out),
+               "--db", str(demo_db))
+    assert done.returncode == 0, done.stderr
+    vot = parse(str(out))
+    infos = {i.name: i.value for i in vot.resources[0].infos}
+    assert infos["QUERY_STATUS"] == "OK"
+    assert "$radius" in infos["query"] and "parameter.radius" in infos
+    table = vot.get_first_table().to_table()
+    assert len(table) == int(infos["row_count"]) > 0
+    assert table["j_m"].unit == "mag"
+
+
+def test_explain_shows_the_cover_the_row_groups_and_the_sql(demo_db):
+    done = cli("explain", "select basic from psc within 5 arcmin of 10.68479 +41.26906",
+               "--db", str(demo_db))
+    assert done.returncode == 0, done.stderr
+    assert "region 1: cone within 300\" of (10.684790, +41.269060)" in done.stdout
+    assert "reads 1 of" in done.stdout and "SELECT \"psc\".\"designation\"" in done.stdout
+
+
+def test_queries_lists_the_shipped_ones(demo_db):
+    done = cli("queries", "--db", str(demo_db))
+    assert done.returncode == 0
+    assert done.stdout.count("\n") >= 10 and "m31_clean_cone" in done.stdout
+
+
+def test_errors_are_one_message_with_the_caret(demo_db):
+    done = cli("query", "select j_mm from psc", "--db", str(demo_db))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("catscan: error: line 1, column 8: psc has no column 'j_mm'\n"
+                           "  select j_mm from psc\n         ^\ndid you mean j_m or j_msigcom?\n")
+    done = cli("run", "m31_clean_cone", "--param", "radius", "--db", str(demo_db))
+    assert done.returncode == 1 and "write NAME=VALUE" in done.stderr
