@@ -270,3 +270,17 @@ def test_nearby_ranges_merge_within_the_growth_budget():
     assert spatial.merge_ranges(ranges, growth=2.0) == [(0, 40), (1000, 1010)]
     assert spatial.merge_ranges(ranges, growth=1.0) == ranges
     assert spatial.merge_ranges(ranges, growth=40.0) == [(0, 1010)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(centre=centres, radius=radii)
+def test_the_direct_cone_search_gives_cdshealpix_public_results(centre, radius):
+    """spatial calls cdshealpix's compiled cone search without the astropy wrapper."""
+    ra, dec = centre
+    if radius >= 90:
+        return
+    depth = spatial.cover_depth(radius)
+    fast = spatial._cone_cells(ra % 360.0, dec, radius, depth)
+    public = hp.cone_search(Longitude(ra % 360.0, u.deg), Latitude(dec, u.deg),
+                            radius * u.deg, depth=depth)
+    assert all(np.array_equal(a, b) for a, b in zip(fast, public, strict=True))
