@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 
 from .language import Catalog, Compiled, compile_text
 from .language.saved import SavedQuery
-from .results import Provenance, as_astropy
-from .safety import allowed_tables, query_connection, run_readonly, validate_sql
+from .results import Provenance, as_astropy, content_version
+from .safety import allowed_tables, query_connection, run_readonly, validate_tree
 
 DEFAULT_LIMIT = 100_000
 
@@ -28,29 +29,63 @@ class QueryResult:
         return self.provenance.truncated
 
 
+class Session:
+    """What a query connection's queries share: the catalog, the tables a query may read,
+    the column comments and the content version. Read once: a query connection is
+    read-only, and DuckDB lets no other process write the file while it is open."""
+
+    def __init__(self, con) -> None:
+        self.con = con
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog.from_connection(self.con)
+
+    @cached_property
+    def tables(self) -> set[str]:
+        return allowed_tables(self.con)
+
+    @cached_property
+    def content_version(self) -> str:
+        return content_version(self.con)
+
+    def comments(self, table: str) -> dict[str, tuple[str, str]]:
+        from .loaders.schema_info import column_comments
+
+        cache = self.__dict__.setdefault("_comments", {})
+        if table not in cache:
+            cache[table] = column_comments(self.con, table)
+        return cache[table]
+
+
+def session(con_or_session) -> Session:
+    return con_or_session if isinstance(con_or_session, Session) else Session(con_or_session)
+
+
 def run_compiled(con, compiled: Compiled, *, text: str | None, limit: int | None,
                  timeout: float | None) -> QueryResult:
-    """Check and run compiled SQL on a query connection."""
-    sql = validate_sql(compiled.sql, allowed_tables(con))
+    """Check and run compiled SQL on a query connection (or a :class:`Session` of one)."""
+    ses = session(con)
+    sql = validate_tree(compiled.expression, ses.tables)
     started = time.perf_counter()
-    table, truncated = run_readonly(con, sql, timeout=timeout, limit=limit)
-    table = describe(con, table, compiled)
-    provenance = Provenance.record(con, sql=compiled.sql, row_count=table.num_rows,
-                                   elapsed_s=time.perf_counter() - started, query=text,
-                                   parameters=compiled.parameters, truncated=truncated,
-                                   limit=limit)
+    table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
+    table = describe(ses, table, compiled)
+    provenance = Provenance(sql=compiled.sql, row_count=table.num_rows, query=text,
+                            parameters=dict(compiled.parameters),
+                            content_version=ses.content_version,
+                            elapsed_s=round(time.perf_counter() - started, 6),
+                            truncated=truncated, limit=limit)
     return QueryResult(table, compiled, provenance)
 
 
-def describe(con, table: pa.Table, compiled: Compiled) -> pa.Table:
+def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
     """Units and descriptions (from the schema's column comments) on the result columns that
     are columns of the source, or survey terms from its scans."""
     from .language.catalog import SOURCES, SURVEY_TERMS
-    from .loaders.schema_info import column_comments
     from .tablefile import field_metadata
 
-    own = column_comments(con, SOURCES[compiled.source].table)
-    scans = column_comments(con, "scans") if SOURCES[compiled.source].scan_key else {}
+    own = ses.comments(SOURCES[compiled.source].table)
+    scans = ses.comments("scans") if SOURCES[compiled.source].scan_key else {}
     fields = []
     for field in table.schema:
         unit, text = own.get(field.name) or scans.get(SURVEY_TERMS.get(field.name, ""), ("", ""))
@@ -61,9 +96,11 @@ def describe(con, table: pa.Table, compiled: Compiled) -> pa.Table:
 
 def run_text(con, text: str, params: dict[str, str] | None = None, *,
              limit: int | None = DEFAULT_LIMIT, timeout: float | None = None) -> QueryResult:
-    """Compile a CatScan query against the connection's catalog and run it."""
-    compiled = compile_text(text, Catalog.from_connection(con), params)
-    return run_compiled(con, compiled, text=text, limit=limit, timeout=timeout)
+    """Compile a CatScan query against the connection's catalog and run it. Pass a
+    :class:`Session` to run many queries on one connection without re-reading the catalog."""
+    ses = session(con)
+    compiled = compile_text(text, ses.catalog, params)
+    return run_compiled(ses, compiled, text=text, limit=limit, timeout=timeout)
 
 
 def run_saved(con, saved: SavedQuery, params: dict[str, str] | None = None, *,

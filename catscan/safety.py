@@ -190,6 +190,21 @@ def validate_sql(sql: str, tables: set[str], functions: set[str] | None = None) 
     return normalised
 
 
+def validate_tree(tree: exp.Expression, tables: set[str],
+                  functions: set[str] | None = None) -> str:
+    """:func:`validate_sql` for a query built as a sqlglot tree (the CatScan compiler's):
+    the same node rules, without parsing text back (the tree is what will be rendered).
+    Returns the SQL text."""
+    if not isinstance(tree, exp.Query):
+        raise UnsafeQuery(f"only a query is allowed, not {_kind(tree)}")
+    sql = tree.sql(dialect="duckdb")
+    functions = _default_functions() if functions is None else functions
+    tables = {t.lower() for t in tables}
+    for node in tree.walk():
+        _check_node(sql, node, tables, functions)
+    return sql
+
+
 def _check_statements(sql: str) -> None:
     """DuckDB's parser first: its syntax errors read better than sqlglot's, and it names
     every statement kind exactly (LOAD, CHECKPOINT, EXPORT...) where sqlglot sees commands."""

@@ -80,14 +80,15 @@ class _Compiler:
         q = self.query
         select = exp.Select().from_(exp.Table(
             this=exp.to_identifier(self.source.table, quoted=True),
-            alias=exp.TableAlias(this=exp.to_identifier(self.alias, quoted=True))))
+            alias=exp.TableAlias(this=exp.to_identifier(self.alias, quoted=True))), copy=False)
         select = select.select(*self._select_list(), copy=False)
         conditions = [self._region(r) for r in q.regions]
         if q.where is not None:
             conditions.append(self._expr(q.where))
         if conditions:
-            select = select.where(exp.and_(*[exp.paren(c) if isinstance(c, exp.Or) else c
-                                            for c in conditions]), copy=False)
+            select = select.where(exp.and_(*[exp.paren(c, copy=False) if isinstance(c, exp.Or)
+                                             else c for c in conditions], copy=False),
+                                  copy=False)
         if q.group_by:
             select = select.group_by(*[self._tail(e) for e in q.group_by], copy=False)
         if q.order_by:
@@ -127,10 +128,10 @@ class _Compiler:
                 continue
             compiled = self._expr(expr)
             if item.alias:
-                compiled = exp.alias_(compiled, item.alias, quoted=True)
+                compiled = exp.alias_(compiled, item.alias, quoted=True, copy=False)
             elif isinstance(expr, ir.Column) and not (
                     isinstance(compiled, exp.Column) and compiled.table == self.alias):
-                compiled = exp.alias_(compiled, expr.name, quoted=True)   # survey terms
+                compiled = exp.alias_(compiled, expr.name, quoted=True, copy=False)   # survey terms
             out.append(compiled)
         return out
 
@@ -138,7 +139,7 @@ class _Compiler:
         compiled = self._expr(node)
         if isinstance(compiled, exp.Column) and compiled.table == self.alias:
             return compiled
-        return exp.alias_(compiled, name, quoted=True)
+        return exp.alias_(compiled, name, quoted=True, copy=False)
 
     # -- names
     def _known(self, name: str) -> bool:
@@ -182,7 +183,7 @@ class _Compiler:
             if node.op in ("=", "!=", "<", "<=", ">", ">=") and _is_call(node.left, "quality"):
                 return self._quality(node.left, node.op, node.right, node.pos)
             return exp.paren(BINARY[node.op](this=self._expr(node.left),
-                                             expression=self._expr(node.right)))
+                                             expression=self._expr(node.right)), copy=False)
         if isinstance(node, ir.Between):
             out = exp.Between(this=self._expr(node.operand), low=self._expr(node.low),
                               high=self._expr(node.high))
@@ -243,7 +244,7 @@ class _Compiler:
             raise _error("quality() needs at least one band: quality(j, h, k)", call.pos)
         tests = [exp.In(this=self._flag_char("ph_qual", band, call.pos), expressions=grades)
                  if grades else exp.false() for band in call.args]
-        return exp.paren(exp.and_(*tests))
+        return exp.paren(exp.and_(*tests, copy=False), copy=False)
 
     def _detected(self, call: ir.Call) -> exp.Expression:
         if not call.args:
@@ -251,7 +252,7 @@ class _Compiler:
         tests = [exp.In(this=self._flag_char("rd_flg", band, call.pos),
                         expressions=[exp.Literal.string(c) for c in "1234"])
                  for band in call.args]
-        return exp.paren(exp.and_(*tests))
+        return exp.paren(exp.and_(*tests, copy=False), copy=False)
 
     def _clean(self, node: ir.Column) -> exp.Expression:
         if self.source.table == "psc":
@@ -379,7 +380,7 @@ class _Compiler:
                                            f"{self._value(node.date.text)}{node.hemis}"))
             return exp.and_(self._night(node.date, node.hemis, node.pos),
                             self._resolve(ir.Column("scan", pos=node.pos)).eq(
-                                exp.Literal.number(scan)))
+                                exp.Literal.number(scan)), copy=False)
         if isinstance(node, ir.OnNight):
             self.regions.append(RegionInfo("night", f"night {self._value(node.date.text)}"
                                            f"{node.hemis}"))
@@ -398,7 +399,7 @@ class _Compiler:
     def _night(self, date: ir.Date, hemis: str, pos) -> exp.Expression:
         return exp.and_(self._resolve(ir.Column("date", pos=pos)).eq(self._date(date)),
                         self._resolve(ir.Column("hemis", pos=pos)).eq(
-                            exp.Literal.string(hemis)))
+                            exp.Literal.string(hemis)), copy=False)
 
 
 def _box_area(width: float, height: float) -> float:
