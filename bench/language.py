@@ -20,13 +20,11 @@ import statistics
 import time
 from pathlib import Path
 
-from catscan.db import connect, init_database
+from catscan.demo import quiet_demo_database
 from catscan.language import Catalog, compile_text
 from catscan.language.saved import shipped
-from catscan.loaders.night import load_nights
 from catscan.runner import Session, run_text
 from catscan.safety import query_connection
-from catscan.survey.generate import generate
 
 M31 = ("select designation, ra, dec, j_m, h_m, k_m, j_m - k_m as jk from psc "
        "within 5 arcmin of 10.68479 +41.26906 where j_m < 16 order by j_m")
@@ -38,17 +36,7 @@ COMPILE_GOAL_MS, OVERHEAD_GOAL = 1.0, 0.20
 
 def demo_database(workdir: Path) -> Path:
     db = workdir / "catscan.duckdb"
-    if db.exists():
-        return db
-    workdir.mkdir(parents=True, exist_ok=True)
-    generate(workdir / "survey", scale="demo", seed=1, image_scans=0)
-    init_database(db)
-    con = connect(db, read_only=False)
-    try:
-        load_nights(con, [workdir / "survey"])
-    finally:
-        con.close()
-    return db
+    return db if db.exists() else quiet_demo_database(workdir)
 
 
 def median_ms(fn, runs: int) -> float:

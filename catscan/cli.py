@@ -352,19 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the list's positions are ICRS (default) or Galactic")
     p.set_defaults(handler=cmd_xmatch)
 
-    p = sub.add_parser("sql", parents=[common],
+    from .cli_query import output_options
+
+    p = sub.add_parser("sql", parents=[common, output_options(params=False)],
                        help="run one read-only SQL query (for experts; docs/sql.md)")
     p.add_argument("query", metavar="SQL", help="one SELECT (or WITH ... SELECT, UNION)")
-    p.add_argument("--limit", type=int, default=100_000, metavar="N",
-                   help="at most this many rows, announced when cut (default 100000; 0: all)")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="interrupt the query after this many seconds")
-    p.add_argument("--out", metavar="FILE", default=None,
-                   help="write the rows to FILE (.csv, .tbl, .xml/.vot, .fits, .parquet, "
-                   ".json, .ecsv); else print them")
-    p.add_argument("--format", default=None,
-                   help="table, csv, ipac, votable, fits, parquet, json or ecsv (default: "
-                   "from the --out suffix, else a table)")
     p.set_defaults(handler=cmd_sql)
 
     from .cli_query import add_parsers as add_query_parsers

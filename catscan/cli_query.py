@@ -31,32 +31,31 @@ def _emit(result, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_query(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, text: str, params: dict[str, str]) -> int:
     from .runner import run_text
     from .safety import query_connection
 
+    if args.limit < 0:
+        raise CatscanError(f"--limit must be 0 (no limit) or more, not {args.limit}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise CatscanError(f"--timeout must be more than 0 seconds, not {args.timeout:g}")
     con = query_connection(args.db)
     try:
-        result = run_text(con, args.text, _params(args.param), limit=args.limit or None,
-                          timeout=args.timeout)
+        result = run_text(con, text, params, limit=args.limit or None, timeout=args.timeout)
     finally:
         con.close()
     return _emit(result, args)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    return _run(args, args.text, _params(args.param))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .language.saved import find_saved
-    from .runner import run_saved
-    from .safety import query_connection
 
     saved = find_saved(args.query)
-    con = query_connection(args.db)
-    try:
-        result = run_saved(con, saved, _params(args.param), limit=args.limit or None,
-                           timeout=args.timeout)
-    finally:
-        con.close()
-    return _emit(result, args)
+    return _run(args, saved.text, saved.values(_params(args.param)))
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -84,15 +83,16 @@ def cmd_queries(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    """Add query, run, explain and queries to the ``catscan`` parser."""
+def output_options(params: bool = True) -> argparse.ArgumentParser:
+    """The options of commands that return rows: --format, --out, --limit, --timeout (and
+    --param for CatScan queries)."""
     output = argparse.ArgumentParser(add_help=False)
-    output.add_argument("--param", action="append", metavar="NAME=VALUE",
-                        help="a $parameter's value (repeatable)")
+    if params:
+        output.add_argument("--param", action="append", metavar="NAME=VALUE",
+                            help="a $parameter's value (repeatable)")
     output.add_argument("--format", default=None,
-                        choices=["table", "csv", "ipac", "votable", "fits", "parquet", "json",
-                                 "ecsv"],
-                        help="output format (default: from --out's suffix, else a table)")
+                        help="table, csv, ipac, votable, fits, parquet, json or ecsv "
+                        "(default: from --out's suffix, else a table)")
     output.add_argument("--out", metavar="FILE", default=None,
                         help="write the result to FILE (with its provenance)")
     output.add_argument("--limit", type=int, default=100_000,
@@ -100,6 +100,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                         "announced, never silently cut")
     output.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="interrupt the query after this many seconds")
+    return output
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    """Add query, run, explain and queries to the ``catscan`` parser."""
+    output = output_options()
 
     p = sub.add_parser("query", parents=[common, output],
                        help="run a CatScan query (docs/language.md)")

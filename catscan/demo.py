@@ -57,6 +57,21 @@ NEXT_STEPS = """[bold]Where to go next[/bold]
   docs/delivery_format.md                 the nightly delivery format and the QA gate"""
 
 
+def quiet_demo_database(root: Path, image_scans: int = 0) -> Path:
+    """The demo survey generated under ``root`` and loaded night by night into
+    ``root/catscan.duckdb``, without output (tests and benchmarks)."""
+    root = Path(root)
+    db = root / "catscan.duckdb"
+    generate(root / "survey", scale="demo", seed=SEED, image_scans=image_scans)
+    init_database(db)
+    con = connect(db, read_only=False)
+    try:
+        load_nights(con, [root / "survey"])
+    finally:
+        con.close()
+    return db
+
+
 def _generated(directory: Path, image_scans: int) -> bool:
     """Whether ``directory`` already holds this demo survey (generation is deterministic)."""
     stamp = directory / _STAMP

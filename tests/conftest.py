@@ -74,17 +74,19 @@ def image_survey(tmp_path_factory):
 def demo_db(tmp_path_factory) -> Path:
     """The demo survey (no images), generated and loaded night by night, once per session.
     Tests open it read-only."""
-    from catscan.db import connect, init_database
-    from catscan.loaders.night import load_nights
-    from catscan.survey.generate import generate
+    from catscan.demo import quiet_demo_database
 
-    root = tmp_path_factory.mktemp("demo_survey")
-    generate(root / "survey", scale="demo", seed=1, image_scans=0)
-    path = root / "catscan.duckdb"
-    init_database(path)
-    con = connect(path, read_only=False)
+    return quiet_demo_database(tmp_path_factory.mktemp("demo_survey"))
+
+
+@pytest.fixture(scope="session")
+def schema_catalog():
+    """The CatScan catalog of an empty database: every table and column of the schema."""
+    from catscan.db import memory_database
+    from catscan.language import Catalog
+
+    con = memory_database()
     try:
-        load_nights(con, [root / "survey"])
+        return Catalog.from_connection(con)
     finally:
         con.close()
-    return path

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from catscan.db import connect, memory_database
+from catscan.db import connect
 from catscan.language import Catalog, QueryError, compile_text
 
 GOLDEN = Path(__file__).with_name("golden") / "language"
@@ -56,12 +56,8 @@ PARAMS = {"radius": "2arcmin", "ra": "10.68479", "dec": "+41.26906", "jmax": "15
 
 
 @pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    con = memory_database()
-    try:
-        return Catalog.from_connection(con)
-    finally:
-        con.close()
+def catalog(schema_catalog) -> Catalog:
+    return schema_catalog
 
 
 @pytest.mark.parametrize("name", sorted(CONSTRUCTS))

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from catscan.db import memory_database
 from catscan.language import Catalog, QueryError, compile_text, ir, parse
 
 
@@ -85,12 +84,8 @@ def test_syntax_errors_say_where_and_what_was_expected(text, message):
 
 
 @pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    con = memory_database()
-    try:
-        return Catalog.from_connection(con)
-    finally:
-        con.close()
+def catalog(schema_catalog) -> Catalog:
+    return schema_catalog
 
 
 WORDS = ["select", "from", "psc", "xsc", "scans", "where", "within", "of", "in", "box",
