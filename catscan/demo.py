@@ -17,6 +17,7 @@ from rich.table import Table
 from .config import resolve_db_path
 from .db import connect, init_database
 from .info import database_info
+from .language import Catalog, compile_text
 from .loaders.night import load_nights
 from .progress import Progress
 from .render import print_info
@@ -25,33 +26,33 @@ from .survey.generate import generate
 SEED = 1
 _STAMP = "generated.json"
 
+# CatScan queries (docs/language.md), each shown with its text
 EXAMPLES = [
     ("Scans by processing status and Quality Review, night by night",
-     "SELECT n.date, n.hemis, n.version, count(*) AS scans, "
-     "count(*) FILTER (WHERE s.status = 'P') AS p, count(*) FILTER (WHERE s.status = 'F') AS f, "
-     "count(*) FILTER (WHERE s.status = 'R') AS r, count(*) FILTER (WHERE s.status = '-') "
-     "AS \"-\", count(*) FILTER (WHERE s.loaded) AS loaded, "
-     "round(avg(s.qa_score) FILTER (WHERE s.scan_type = 'sci'), 2) AS mean_qa "
-     "FROM nights n JOIN scans s USING (date, hemis) GROUP BY ALL ORDER BY n.date"),
-    ("Brightest clean point sources within 10' of the M31 nucleus",
-     "SELECT designation, ra, dec, j_m, h_m, k_m, ph_qual, "
-     "round(ang_sep(ra, dec, 10.68479, 41.26906) * 3600, 1) AS dist_arcsec "
-     "FROM psc WHERE ang_sep(ra, dec, 10.68479, 41.26906) < 10.0 / 60 AND use_src = 1 "
-     "ORDER BY j_m LIMIT 8"),
+     "select date, hemis, count(*) as scans, count_if(status = 'P') as p, "
+     "count_if(status = 'F') as f, count_if(status = 'R') as r, "
+     "count_if(status = '-') as not_processed, count_if(loaded) as loaded, "
+     "round(avg(qa_score), 2) as mean_qa from scans group by date, hemis order by date"),
+    ("Brightest point sources within 10' of the M31 nucleus",
+     "select designation, ra, dec, j_m, h_m, k_m, ph_qual from psc "
+     "within 10 arcmin of 00:42:44.3 +41:16:09 where use_src = 1 order by j_m limit 8"),
     ("Duplicate resolution in the overlaps of adjacent scans",
-     "SELECT dup_src, use_src, count(*) AS sources FROM psc GROUP BY ALL ORDER BY ALL"),
+     "select dup_src, use_src, count(*) as sources from psc "
+     "group by dup_src, use_src order by dup_src, use_src"),
     ("Red sources (J-Ks > 1.5) in the M17 tile, A-quality photometry",
-     "SELECT designation, j_m, k_m, round(j_m - k_m, 3) AS j_k, s.date, s.scan "
-     "FROM psc p JOIN scans s USING (scan_key) WHERE s.tile = 308165 AND ph_qual = 'AAA' "
-     "AND use_src = 1 AND j_m - k_m > 1.5 ORDER BY j_k DESC LIMIT 5"),
+     "select designation, j_m, k_m, round(j_m - k_m, 3) as j_k, date, scan from psc "
+     "in tile 308165 where quality(j, h, k) = 'A' and use_src = 1 and j_m - k_m > 1.5 "
+     "order by j_k desc limit 5"),
     ("Tiles by survey state",
-     "SELECT status, count(*) AS tiles FROM tiles GROUP BY ALL ORDER BY tiles DESC"),
+     "select status, count(*) as tiles from tiles group by status order by tiles desc"),
 ]
 
 NEXT_STEPS = """[bold]Where to go next[/bold]
   catscan info --db {db}                  what the database holds
   catscan load night {deliveries}/971024n --db {db}
                                           the same delivery again: nothing changes
+  catscan queries --db {db}               the saved queries; catscan run NAME runs one
+  catscan query "select basic from psc within 2arcmin of 00:42:44.3 +41:16:09" --db {db}
   duckdb {db}                             plain SQL: tables psc, xsc, scans, nights, tiles,
                                           atlas_images, processing_history, night_qa
   docs/delivery_format.md                 the nightly delivery format and the QA gate"""
@@ -129,9 +130,10 @@ def run_demo(db: str | None, image_scans: int = 1, workdir: str | None = None) -
             results = load_nights(con, [deliveries], progress=progress)
         _print_nights(console, results)
         print_info(database_info(con, str(path), path.stat().st_size), console)
-        for title, sql in EXAMPLES:
-            result = con.execute(sql)
-            table = Table(title=title, title_justify="left", caption=sql,
+        catalog = Catalog.from_connection(con)
+        for title, text in EXAMPLES:
+            result = con.execute(compile_text(text, catalog).sql)
+            table = Table(title=title, title_justify="left", caption=text,
                           caption_justify="left")
             for column in result.description:
                 table.add_column(column[0])
