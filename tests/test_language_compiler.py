@@ -153,3 +153,10 @@ def test_errors_point_at_the_problem(catalog, query, message):
     with pytest.raises(QueryError) as info:
         compile_text(query, catalog)
     assert str(info.value) == message
+
+
+def test_the_match_clause_says_how_to_cross_match_meanwhile(catalog):
+    with pytest.raises(QueryError, match=r"line 1, column 20: the match clause is not run "
+                                         r"from the language yet: cross-match the list with "
+                                         r"`catscan xmatch list.csv --radius \.\.\.`"):
+        compile_text("select ra from psc match 'list.csv' within 2 arcsec", catalog)

@@ -392,8 +392,9 @@ class _Compiler:
             return self._resolve(ir.Column("hemis", pos=node.pos)).eq(
                 exp.Literal.string(node.hemis))
         if isinstance(node, ir.Match):
-            raise _error("match is compiled by catscan.language.run (it reads a list file)",
-                         node.pos)
+            raise _error("the match clause is not run from the language yet: cross-match the "
+                         f"list with `catscan xmatch {node.path} --radius ...` "
+                         "(docs/spatial.md)", node.pos)
         raise _error(f"cannot compile {type(node).__name__}", node.pos)
 
     def _night(self, date: ir.Date, hemis: str, pos) -> exp.Expression:
