@@ -11,7 +11,6 @@ from functools import cached_property
 import pyarrow as pa
 
 from .language import Catalog, Compiled, compile_text
-from .language.saved import SavedQuery
 from .results import Provenance, as_astropy, content_version
 from .safety import allowed_tables, query_connection, run_readonly, validate_tree
 
@@ -101,12 +100,6 @@ def run_text(con, text: str, params: dict[str, str] | None = None, *,
     ses = session(con)
     compiled = compile_text(text, ses.catalog, params)
     return run_compiled(ses, compiled, text=text, limit=limit, timeout=timeout)
-
-
-def run_saved(con, saved: SavedQuery, params: dict[str, str] | None = None, *,
-              limit: int | None = DEFAULT_LIMIT, timeout: float | None = None) -> QueryResult:
-    """A saved query with its defaults, overridden by ``params``."""
-    return run_text(con, saved.text, saved.values(params), limit=limit, timeout=timeout)
 
 
 def query(text: str, db=None, *, limit: int | None = DEFAULT_LIMIT,

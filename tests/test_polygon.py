@@ -59,14 +59,20 @@ def sample_near(ra0, dec0, size, n=3000, seed=0):
     return pts.ra.deg, pts.dec.deg
 
 
-def sql_inside(vertices, ra, dec) -> np.ndarray:
+def found_inside(vertices, ra, dec, *, search: bool = False) -> np.ndarray:
+    """Which points a hpx29-sorted table returns for the polygon: through the SQL fragment
+    (the UDF), or with ``search`` through spatial.polygon_search (the test in numpy)."""
     con = memory_database()
     try:
         con.register("raw", pa.table({"id": np.arange(len(ra)), "ra": ra, "dec": dec}))
         con.execute("CREATE TABLE pts AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
                     "ORDER BY hpx29")
-        ids = [r[0] for r in con.execute(
-            f"SELECT id FROM pts WHERE {spatial.polygon_sql(vertices)}").fetchall()]
+        if search:
+            ids = spatial.polygon_search(con, vertices, table="pts", columns=["id"])
+            ids = ids.column("id").to_numpy()
+        else:
+            ids = [r[0] for r in con.execute(
+                f"SELECT id FROM pts WHERE {spatial.polygon_sql(vertices)}").fetchall()]
     finally:
         con.close()
     inside = np.zeros(len(ra), bool)
@@ -74,19 +80,12 @@ def sql_inside(vertices, ra, dec) -> np.ndarray:
     return inside
 
 
+def sql_inside(vertices, ra, dec) -> np.ndarray:
+    return found_inside(vertices, ra, dec)
+
+
 def search_inside(vertices, ra, dec) -> np.ndarray:
-    """The same through spatial.polygon_search (ranges in SQL, the test in numpy)."""
-    con = memory_database()
-    try:
-        con.register("raw", pa.table({"id": np.arange(len(ra)), "ra": ra, "dec": dec}))
-        con.execute("CREATE TABLE pts AS SELECT *, hpx29(ra, dec) AS hpx29 FROM raw "
-                    "ORDER BY hpx29")
-        ids = spatial.polygon_search(con, vertices, table="pts", columns=["id"])
-    finally:
-        con.close()
-    inside = np.zeros(len(ra), bool)
-    inside[ids.column("id").to_numpy()] = True
-    return inside
+    return found_inside(vertices, ra, dec, search=True)
 
 
 def away_from_edges(vertices, ra, dec, margin_deg) -> np.ndarray:
