@@ -188,6 +188,22 @@ def test_the_console_script_runs_help_init_and_info(install):
     assert "Traceback" not in described.stderr
 
 
+def test_the_grammar_and_the_saved_queries_come_with_the_install(install):
+    """`catscan queries` lists every queries/*.catscan of the repository and `catscan
+    explain` compiles with the grammar file, both read from the install."""
+    listed = _checked(install.run(install.script, "queries"), "catscan queries")
+    shipped = sorted(p.stem for p in (install.source / "queries").glob("*.catscan"))
+    assert len(shipped) >= 10
+    assert sorted(line.split()[0] for line in listed.stdout.splitlines()[:len(shipped)]) == \
+        shipped
+    db = install.workdir / f"{install.kind}-language.duckdb"
+    _checked(install.run(install.script, "init", "--db", db), "catscan init")
+    explained = _checked(install.run(install.script, "explain", "select basic from psc "
+                                     "within 2 arcmin of 10.68 41.27", "--db", db),
+                         "catscan explain")
+    assert "region 1: cone within 120\" of (10.680000, +41.270000)" in explained.stdout
+
+
 def test_a_regular_install_puts_udfs_loaders_and_schema_inside_catscan(regular_install):
     """site-packages holds catscan/ with udfs/, loaders/ and schema/*.sql inside, and no
     top-level udfs, loaders or schema; the wheel installed nothing but catscan."""
