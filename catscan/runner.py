@@ -5,6 +5,7 @@ The CLI, the Python API (:func:`query`) and the web server all come through here
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,6 +16,7 @@ from .results import Provenance, as_astropy, content_version
 from .safety import allowed_tables, query_connection, run_readonly, validate_tree
 
 DEFAULT_LIMIT = 100_000
+PREPARED_CACHE = 256                 # compiled queries kept per session
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,20 @@ class Session:
     def content_version(self) -> str:
         return content_version(self.con)
 
+    def prepared(self, text: str, params: dict[str, str] | None) -> tuple[Compiled, str]:
+        """The compiled query and its checked SQL, kept per (text, parameters) like a
+        prepared statement: a server answering the same query again skips the compiler."""
+        key = (text, tuple(sorted((params or {}).items())))
+        cache: OrderedDict = self.__dict__.setdefault("_prepared", OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        compiled = compile_text(text, self.catalog, params)
+        cache[key] = (compiled, validate_tree(compiled.expression, self.tables))
+        if len(cache) > PREPARED_CACHE:
+            cache.popitem(last=False)
+        return cache[key]
+
     def comments(self, table: str) -> dict[str, tuple[str, str]]:
         from .loaders.schema_info import column_comments
 
@@ -62,10 +78,10 @@ def session(con_or_session) -> Session:
 
 
 def run_compiled(con, compiled: Compiled, *, text: str | None, limit: int | None,
-                 timeout: float | None) -> QueryResult:
+                 timeout: float | None, checked_sql: str | None = None) -> QueryResult:
     """Check and run compiled SQL on a query connection (or a :class:`Session` of one)."""
     ses = session(con)
-    sql = validate_tree(compiled.expression, ses.tables)
+    sql = checked_sql or validate_tree(compiled.expression, ses.tables)
     started = time.perf_counter()
     table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
     table = describe(ses, table, compiled)
@@ -98,8 +114,9 @@ def run_text(con, text: str, params: dict[str, str] | None = None, *,
     """Compile a CatScan query against the connection's catalog and run it. Pass a
     :class:`Session` to run many queries on one connection without re-reading the catalog."""
     ses = session(con)
-    compiled = compile_text(text, ses.catalog, params)
-    return run_compiled(ses, compiled, text=text, limit=limit, timeout=timeout)
+    compiled, sql = ses.prepared(text, params)
+    return run_compiled(ses, compiled, text=text, limit=limit, timeout=timeout,
+                        checked_sql=sql)
 
 
 def query(text: str, db=None, *, limit: int | None = DEFAULT_LIMIT,

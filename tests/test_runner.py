@@ -53,3 +53,22 @@ def test_survey_terms_and_nulls_come_through(demo_db):
 def test_bad_queries_raise_query_errors_with_the_position(demo_db):
     with pytest.raises(QueryError, match=r"line 1, column 8: psc has no column 'j_mm'"):
         catscan.query("select j_mm from psc", demo_db)
+
+
+def test_a_session_compiles_a_query_once_and_gives_the_same_rows(demo_db):
+    from catscan.runner import Session, run_text
+    from catscan.safety import query_connection
+
+    con = query_connection(demo_db)
+    try:
+        ses = Session(con)
+        text = "select designation from psc within $r of 10.68479 +41.26906 order by designation"
+        first = run_text(ses, text, {"r": "3arcmin"})
+        again = run_text(ses, text, {"r": "3arcmin"})
+        other = run_text(ses, text, {"r": "1arcmin"})
+        assert again.compiled is first.compiled and other.compiled is not first.compiled
+        assert again.table.equals(first.table) and 0 < other.table.num_rows < \
+            first.table.num_rows
+        assert run_text(con, text, {"r": "3arcmin"}).table.equals(first.table)
+    finally:
+        con.close()
