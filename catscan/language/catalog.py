@@ -78,9 +78,6 @@ FUNCTIONS = {
     "count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
     "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max",
 }
-AGGREGATES = {"count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
-              "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max"}
-SPECIAL_FUNCTIONS = {"quality", "detected"}          # compiled to flag tests
 
 BANDS = {"j": 1, "h": 2, "k": 3, "ks": 3}
 QUALITY_ORDER = "ABCDEFUX"          # ph_qual, best first (2MASS Explanatory Supplement 1.4)
