@@ -363,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_query_parsers(sub, common)
 
+    from .cli_images import add_parsers as add_image_parsers
+    from .cli_operations import add_parsers as add_operation_parsers
+
+    add_image_parsers(sub, common)
+    add_operation_parsers(sub, common)
+
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")
     p.add_argument("--image-scans", type=int, default=1,
