@@ -1,0 +1,1 @@
+"""Atlas Images: finding them, cutouts and mosaics, pictures (docs/images.md)."""

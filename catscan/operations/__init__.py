@@ -1,0 +1,1 @@
+"""Survey operations: coverage map, processing status and history, nightly health QA."""
