@@ -31,8 +31,8 @@ def _emit(result, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, text: str, params: dict[str, str]) -> int:
-    from .runner import run_text
+def _run(args: argparse.Namespace, text: str, params: dict[str, str], base=None) -> int:
+    from .runner import Session, run_text
     from .safety import query_connection
 
     if args.limit < 0:
@@ -41,7 +41,8 @@ def _run(args: argparse.Namespace, text: str, params: dict[str, str]) -> int:
         raise CatscanError(f"--timeout must be more than 0 seconds, not {args.timeout:g}")
     con = query_connection(args.db)
     try:
-        result = run_text(con, text, params, limit=args.limit or None, timeout=args.timeout)
+        result = run_text(Session(con, base=base), text, params, limit=args.limit or None,
+                          timeout=args.timeout)
     finally:
         con.close()
     return _emit(result, args)
@@ -55,7 +56,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .language.saved import find_saved
 
     saved = find_saved(args.query)
-    return _run(args, saved.text, saved.values(_params(args.param)))
+    # lists a match clause names are read next to the query file
+    base = saved.path.parent if saved.path is not None else None
+    return _run(args, saved.text, saved.values(_params(args.param)), base)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

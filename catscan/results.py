@@ -97,6 +97,7 @@ class Provenance:
     timestamp: str = field(default_factory=_now)     # UTC, ISO 8601
     truncated: bool = False
     limit: int | None = None
+    inputs: dict[str, str] = field(default_factory=dict)   # files read: path -> checksum
 
     @classmethod
     def record(cls, con: duckdb.DuckDBPyConnection, *, sql: str, row_count: int,
@@ -123,7 +124,8 @@ class Provenance:
     def as_dict(self) -> dict[str, Any]:
         """Typed values, for JSON, ECSV and Parquet."""
         return {"status": self.status, "notice": self.notice, "query": self.query,
-                "parameters": dict(self.parameters), "sql": self.sql,
+                "parameters": dict(self.parameters), "inputs": dict(self.inputs),
+                "sql": self.sql,
                 "row_count": self.row_count, "limit": self.limit, "truncated": self.truncated,
                 "catscan_version": self.catscan_version,
                 "content_version": self.content_version,
@@ -135,6 +137,8 @@ class Provenance:
         out += [("notice", self.notice)] if self.truncated else []
         out += [("query", self.query)] if self.query is not None else []
         out += [(f"parameter.{k}", v) for k, v in self.parameters.items()]
+        out += [(f"input.{i}", f"{path}: {checksum}")           # paths are no keys
+                for i, (path, checksum) in enumerate(self.inputs.items(), start=1)]
         out += [("sql", self.sql), ("row_count", str(self.row_count))]
         out += [("limit", str(self.limit))] if self.limit is not None else []
         out += [("truncated", "true" if self.truncated else "false"),
@@ -368,6 +372,10 @@ def _fits(table: pa.Table, provenance: Provenance | None) -> bytes:
     if provenance is not None:
         header = hdu.header
         for key, value in provenance.items():
+            if key.startswith("input."):
+                header[f"HIERARCH {FITS_PREFIX} INPUT {key.partition('.')[2]}"] = \
+                    fits_ascii(value)
+                continue
             name, comment = FITS_KEYS.get(key, (f"PARAM {key.partition('.')[2]}", "parameter"))
             if key in ("query", "sql"):
                 for n, line in enumerate(value.split("\n"), start=1):

@@ -4,16 +4,30 @@ The CLI, the Python API (:func:`query`) and the web server all come through here
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .language import Catalog, Compiled, compile_text
-from .results import Provenance, as_astropy, content_version
-from .safety import allowed_tables, query_connection, run_readonly, validate_tree
+from .errors import CatscanError
+from .language import Catalog, Compiled, QueryError, compile_text
+from .language.compiler import MatchPlan
+from .results import Provenance, as_astropy, cap_rows, content_version
+from .safety import (
+    QueryTimeout,
+    allowed_tables,
+    query_connection,
+    run_readonly,
+    validate_tree,
+)
+from .tablefile import Targets, astropy_to_arrow, read_targets
+from .xmatch import XmatchError, match_relation, with_metadata
 
 DEFAULT_LIMIT = 100_000
 PREPARED_CACHE = 256                 # compiled queries kept per session
@@ -33,10 +47,38 @@ class QueryResult:
 class Session:
     """What a query connection's queries share: the catalog, the tables a query may read,
     the column comments and the content version. Read once: a query connection is
-    read-only, and DuckDB lets no other process write the file while it is open."""
+    read-only, and DuckDB lets no other process write the file while it is open.
 
-    def __init__(self, con) -> None:
+    The lists a ``match`` clause names are read from files relative to ``base`` (the
+    current directory by default), or taken from ``lists`` (name -> table with ``ra`` and
+    ``dec`` in degrees, e.g. uploads). A server passes ``read_files=False`` so that a query
+    cannot read the server's files."""
+
+    def __init__(self, con, *, lists: dict[str, object] | None = None, read_files: bool = True,
+                 base: str | Path | None = None) -> None:
         self.con = con
+        self.lists = dict(lists or {})
+        self.read_files = read_files
+        self.base = Path(base) if base is not None else None
+
+    def targets(self, plan: MatchPlan) -> tuple[Targets, str]:
+        """The list a match clause names, and its checksum for the provenance."""
+        if plan.path in self.lists:
+            table = self.lists[plan.path]
+            targets = Targets(table if isinstance(table, pa.Table) else astropy_to_arrow(table),
+                              "ra", "dec", Path(plan.path))
+            return targets, "uploaded"
+        if not self.read_files:
+            raise _at(plan.pos, f"no list named {plan.path!r} was uploaded (this server "
+                      "does not read files)")
+        path = Path(plan.path)
+        if not path.is_absolute() and self.base is not None:
+            path = self.base / path
+        try:
+            targets = read_targets(path)
+        except CatscanError as exc:
+            raise _at(plan.pos, str(exc)) from None
+        return targets, "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -83,14 +125,65 @@ def run_compiled(con, compiled: Compiled, *, text: str | None, limit: int | None
     ses = session(con)
     sql = checked_sql or validate_tree(compiled.expression, ses.tables)
     started = time.perf_counter()
-    table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
-    table = describe(ses, table, compiled)
+    inputs: dict[str, str] = {}
+    if compiled.match is None:
+        table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
+        table = describe(ses, table, compiled)
+    else:
+        table, inputs = run_match(ses, compiled, timeout)
+        table, truncated = cap_rows(table, limit)
     provenance = Provenance(sql=compiled.sql, row_count=table.num_rows, query=text,
                             parameters=dict(compiled.parameters),
                             content_version=ses.content_version,
                             elapsed_s=round(time.perf_counter() - started, 6),
-                            truncated=truncated, limit=limit)
+                            truncated=truncated, limit=limit, inputs=inputs)
     return QueryResult(table, compiled, provenance)
+
+
+def run_match(ses: Session, compiled: Compiled, timeout: float | None
+               ) -> tuple[pa.Table, dict[str, str]]:
+    """A query with a match clause: its checked SQL selects the catalog rows, the list is
+    cross-matched against them (catscan.xmatch; every target is kept), then the output is
+    ordered and limited. The timeout covers the whole query."""
+    plan = compiled.match
+    targets, checksum = ses.targets(plan)
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def run(candidates: str) -> pa.Table:
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        try:
+            return run_readonly(ses.con, candidates, timeout=left)[0]
+        except QueryTimeout:
+            raise QueryTimeout(f"query interrupted after {timeout:g} s") from None
+
+    try:
+        table, sources = match_relation(run, ses.con, targets.table, plan.radius_deg,
+                                        compiled.expression, catalog=plan.catalog,
+                                        mode=plan.mode, index_table=compiled.source,
+                                        ra_column=targets.ra, dec_column=targets.dec)
+    except XmatchError as exc:
+        raise _at(plan.pos, str(exc)) from None
+    table = with_metadata(ses.con, table, targets.table, plan.catalog, sources)
+    if plan.order_by:
+        keys = []
+        for name, descending, pos in plan.order_by:
+            if name not in table.column_names:
+                raise _at(pos, f"the matched output has no column {name!r}",
+                          _close(name, table.column_names))
+            keys.append((name, "descending" if descending else "ascending"))
+        table = table.take(pc.sort_indices(table, sort_keys=keys))   # nulls last
+    if plan.limit is not None:
+        table = table.slice(0, plan.limit)
+    return table, {str(targets.path): f"{checksum}, {targets.table.num_rows} rows"}
+
+
+def _at(pos: tuple[int, int], message: str, hint: str | None = None) -> QueryError:
+    return QueryError(message, line=pos[0], column=pos[1], hint=hint)
+
+
+def _close(name: str, names) -> str | None:
+    close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+    return "did you mean " + " or ".join(close) + "?" if close else None
 
 
 def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:

@@ -37,7 +37,7 @@ from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
 from .errors import CatscanError
-from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, ranges_sql, vincenty
+from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, ranges_condition, vincenty
 
 MODES = ("nearest", "all")
 SAFE_FRACTION = 0.4                 # of the mean cell size; 0.7 fails, 0.6 measured safe
@@ -190,37 +190,66 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
     Catalog columns whose name a target column already has get the suffix ``_<catalog>``.
     Units and descriptions are in the fields' metadata (see catscan.tablefile).
     """
-    if mode not in MODES:
-        raise XmatchError(f"unknown mode {mode!r}: choose nearest or all")
     targets = _as_arrow(targets)
     cat_cols = catalog_columns(con, catalog, columns)
+    relation = exp.select(*[exp.column(c, table="c", quoted=True) for c in cat_cols]) \
+        .from_(exp.Table(this=exp.to_identifier(catalog, quoted=True),
+                         alias=exp.TableAlias(this=exp.to_identifier("c"))))
+    relation = with_match_keys(relation, catalog, "c")
+    result, sources = match_relation(
+        lambda sql: con.sql(sql).to_arrow_table(), con, targets, radius_deg, relation,
+        catalog=catalog, mode=mode, index_table="c", ra_column=ra_column,
+        dec_column=dec_column)
+    return with_metadata(con, result, targets, catalog, sources)
+
+
+def with_match_keys(relation: exp.Select, catalog: str, table: str) -> exp.Select:
+    """``relation`` (a SELECT over ``catalog`` aliased ``table``) with the columns
+    :func:`match_relation` joins on appended: position, HEALPix index and key."""
+    if catalog not in CATALOG_KEYS:
+        raise XmatchError(f"unknown catalog {catalog!r}: choose psc or xsc")
+    keys = {"xm_hpx": "hpx29", "xm_ra": "ra", "xm_dec": "dec", "xm_key": CATALOG_KEYS[catalog]}
+    return relation.select(*[exp.alias_(exp.column(c, table=table, quoted=True), k)
+                             for k, c in keys.items()], copy=False)
+
+
+def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp.Select, *,
+                   catalog: str, mode: str = "nearest", index_table: str | None = None,
+                   ra_column: str = "ra", dec_column: str = "dec"
+                   ) -> tuple[pa.Table, dict[str, str]]:
+    """Cross-match ``targets`` against the rows of ``relation``: any SELECT over a catalog
+    (its WHERE filters the catalog before matching) whose columns are the output columns
+    followed by those of :func:`with_match_keys`. ``run(sql)`` returns an Arrow table (the
+    caller's timeout and safety rules apply there). Returns the result and, for each output
+    catalog column, the relation column it came from (names clashing with the targets'
+    get the suffix ``_<catalog>``)."""
+    if mode not in MODES:
+        raise XmatchError(f"unknown mode {mode!r}: choose nearest or all")
+    out_cols = [s.alias_or_name for s in relation.expressions][:-4]
+    names = _output_names(targets.column_names, out_cols, catalog)
     ra, dec, usable = _positions(targets, ra_column, dec_column)
     plan = Plan.for_radius(radius_deg)
-    key = CATALOG_KEYS[catalog]
     rows = np.flatnonzero(usable)
+    relation = relation.copy()
     if plan.depth is None:
         probe = pa.table({"row": rows, "t_ra": ra[rows], "t_dec": dec[rows]})
-        join, where = "xm_probe p CROSS JOIN", "TRUE"
+        join, on = "xm_probe p CROSS JOIN", ""
+        exact = f"WHERE ang_sep(p.t_ra, p.t_dec, c.xm_ra, c.xm_dec) <= {float(radius_deg)!r}"
     else:
         centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth, radius_deg)
-        picked = rows[cell_rows]
-        probe = pa.table({"row": picked, "cell": cells})
+        probe = pa.table({"row": rows[cell_rows], "cell": cells})
         join = "xm_probe p JOIN"
-        scan = scan_ranges(centres, plan.depth)
-        where = ranges_sql(scan, "hpx29", "c")
-    shift = 2 * (INDEX_DEPTH - plan.depth) if plan.depth is not None else 0
-    on = f"ON c.hpx29 >> {shift} = p.cell" if plan.depth is not None else ""
-    q = _quote
-    names = _output_names(targets.column_names, cat_cols, catalog)
-    carried = "".join(f", c.{q(c)} AS c_{i}" for i, c in enumerate(cat_cols))
-    # candidates only: the exact distance is cheaper in numpy than planned and run in SQL
-    exact = "" if plan.depth is not None else \
-        f"AND ang_sep(p.t_ra, p.t_dec, c.ra, c.dec) <= {float(radius_deg)!r}"
-    sql = (f"SELECT p.row AS xm_row, c.ra AS xm_ra, c.dec AS xm_dec, c.{q(key)} AS xm_key"
-           f"{carried} FROM {join} {q(catalog)} c {on} WHERE {where} {exact}")
+        on = f"ON c.xm_hpx >> {2 * (INDEX_DEPTH - plan.depth)} = p.cell"
+        # the ranges go inside, on the table's own column, so DuckDB prunes row groups
+        relation = relation.where(ranges_condition(scan_ranges(centres, plan.depth), "hpx29",
+                                                   index_table), copy=False)
+        exact = ""                       # the exact distance is cheaper in numpy (below)
+    carried = "".join(f", c.{_quote(c)} AS c_{i}" for i, c in enumerate(out_cols))
+    sql = (f"SELECT p.row AS xm_row, c.xm_ra, c.xm_dec, c.xm_key{carried} FROM {join} "
+           f"({relation.sql(dialect='duckdb')}) c {on} {exact}")
     con.register("xm_probe", probe)
     try:
-        pairs = con.sql(sql).to_arrow_table()
+        pairs = run(sql)
     finally:
         con.unregister("xm_probe")
     row = pairs.column("xm_row").to_numpy()
@@ -229,9 +258,7 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
     inside = sep <= math.radians(radius_deg)
     pairs = pairs.filter(pa.array(inside)).append_column(
         "xm_sep", pa.array(np.degrees(sep[inside])))
-    result = _assemble(targets, pairs, mode, names)
-    return _with_metadata(con, result, targets, catalog, dict(zip(names, cat_cols,
-                                                                  strict=True)))
+    return _assemble(targets, pairs, mode, names), dict(zip(names, out_cols, strict=True))
 
 
 def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -> pa.Table:
@@ -266,7 +293,7 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
     return out
 
 
-def _with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,
+def with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,
                    catalog_names: dict[str, str]) -> pa.Table:
     """Units and descriptions: the targets' own, the schema's for catalog columns."""
     from .loaders.schema_info import column_comments

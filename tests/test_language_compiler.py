@@ -51,6 +51,9 @@ CONSTRUCTS = {
     "images": "select coadd_key, band, fname from images within 1 deg of 10.68 41.27",
     "xsc": "select designation, k_m_k20fe from xsc in box 9.8 0.9 0.5 deg x 0.5 deg "
            "where clean",
+    # the catalog side of a cross-match: filters, no order or limit (they follow the match)
+    "match": "select designation, j_m, j_m - k_m as jk, date from psc "
+             "match 'list.csv' within 2 arcsec all where clean order by sep_arcsec limit 5",
 }
 PARAMS = {"radius": "2arcmin", "ra": "10.68479", "dec": "+41.26906", "jmax": "15", "n": "10"}
 
@@ -155,8 +158,38 @@ def test_errors_point_at_the_problem(catalog, query, message):
     assert str(info.value) == message
 
 
-def test_the_match_clause_says_how_to_cross_match_meanwhile(catalog):
-    with pytest.raises(QueryError, match=r"line 1, column 20: the match clause is not run "
-                                         r"from the language yet: cross-match the list with "
-                                         r"`catscan xmatch list.csv --radius \.\.\.`"):
-        compile_text("select ra from psc match 'list.csv' within 2 arcsec", catalog)
+def test_a_match_clause_plans_the_cross_match(catalog):
+    compiled = compile_text("select designation from xsc match $list within $r nearest "
+                            "order by sep_arcsec desc, designation limit 3", catalog,
+                            {"list": "targets.vot", "r": "3arcsec"})
+    plan = compiled.match
+    assert (plan.path, plan.mode, plan.catalog, plan.limit) == ("targets.vot", "nearest", "xsc", 3)
+    assert plan.radius_deg == pytest.approx(3 / 3600, rel=1e-15)
+    assert [(name, desc) for name, desc, _ in plan.order_by] == \
+        [("sep_arcsec", True), ("designation", False)]
+    assert [e.alias_or_name for e in compiled.expression.expressions] == \
+        ["designation", "xm_hpx", "xm_ra", "xm_dec", "xm_key"]
+    assert compile_text("select designation from psc", catalog).match is None
+
+
+@pytest.mark.parametrize("query, message", [
+    ("select ra from scans match 'l.csv' within 2\"",
+     "line 1, column 22: match cross-matches a list with psc or xsc, not scans"),
+    ("select count(*) from psc match 'l.csv' within 2\"",
+     "line 1, column 8: count() aggregates rows, which match cannot combine with one row per "
+     "target"),
+    ("select hemis from psc match 'l.csv' within 2\" group by hemis",
+     "line 1, column 23: group by cannot be combined with match: the output has one row per "
+     "target (or pair); aggregate the result instead"),
+    ("select j_m from psc match 'l.csv' within 2\" order by j_m - k_m",
+     "line 1, column 54: with match, order by names output columns (a selected name, a column "
+     "of the list, sep_arcsec or n_candidates)"),
+    ("select j_m from psc match 'a.csv' within 2\" match 'b.csv' within 1\"",
+     "line 1, column 45: one match clause per query"),
+    ("select j_m from psc match 'a.csv' within 200 deg",
+     "line 1, column 42: a match radius must be above 0 and at most 180 deg"),
+])
+def test_match_clause_errors(catalog, query, message):
+    with pytest.raises(QueryError) as info:
+        compile_text(query, catalog)
+    assert str(info.value).splitlines()[0] == message

@@ -72,3 +72,149 @@ def test_a_session_compiles_a_query_once_and_gives_the_same_rows(demo_db):
         assert run_text(con, text, {"r": "3arcmin"}).table.equals(first.table)
     finally:
         con.close()
+
+
+# ---- the match clause: a list cross-matched against the filtered catalog -------------------
+
+@pytest.fixture(scope="module")
+def match_list(demo_db, tmp_path_factory):
+    """40 targets: 30 within 0-3" of PSC sources (seeded), 10 in empty sky; as a CSV file."""
+    from astropy.table import Table
+
+    con = connect(demo_db)
+    try:
+        ra, dec = np.array(con.execute("SELECT ra, dec FROM psc ORDER BY pts_key").fetchall()).T
+    finally:
+        con.close()
+    rng = np.random.default_rng(7)
+    pick = rng.choice(len(ra), 30, replace=False)
+    offset, angle = rng.uniform(0, 3, 30) / 3600, rng.uniform(0, 2 * np.pi, 30)
+    t_dec = dec[pick] + offset * np.sin(angle)
+    t_ra = ra[pick] + offset * np.cos(angle) / np.cos(np.radians(t_dec))
+    t_ra = np.concatenate([t_ra, rng.uniform(120, 150, 10)])          # no survey data there
+    t_dec = np.concatenate([t_dec, rng.uniform(-10, 10, 10)])
+    path = tmp_path_factory.mktemp("match") / "targets.csv"
+    Table({"name": [f"t{i:02d}" for i in range(40)], "ra": t_ra, "dec": t_dec}).write(path)
+    return path
+
+
+def _astropy_matches(demo_db, path, where_sql: str, radius_arcsec: float):
+    """Per target: every (designation, separation in arcsec) within the radius, nearest first,
+    among the PSC rows that pass ``where_sql``: astropy's search_around_sky."""
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+
+    targets = Table.read(path)
+    con = connect(demo_db)
+    try:
+        rows = con.execute(f"SELECT designation, ra, dec FROM psc WHERE {where_sql}").fetchall()
+    finally:
+        con.close()
+    names = [r[0] for r in rows]
+    catalog = SkyCoord([r[1] for r in rows], [r[2] for r in rows], unit="deg")
+    t = SkyCoord(targets["ra"], targets["dec"], unit="deg")
+    i_t, i_c, sep, _ = catalog.search_around_sky(t, radius_arcsec * u.arcsec)
+    out: list[list[tuple[str, float]]] = [[] for _ in range(len(targets))]
+    for a, b, s in zip(i_t, i_c, sep.to_value(u.arcsec), strict=True):
+        out[a].append((names[b], s))
+    return [sorted(m, key=lambda p: p[1]) for m in out]
+
+
+def test_match_keeps_every_target_and_finds_what_astropy_finds(demo_db, match_list):
+    table = catscan.query(f"select designation, j_m, k_m, j_m - k_m as jk from psc "
+                          f"match '{match_list}' within 2.5 arcsec where j_m < 15.5", demo_db)
+    expected = _astropy_matches(demo_db, match_list, "j_m < 15.5", 2.5)
+    assert list(table["name"]) == [f"t{i:02d}" for i in range(40)]         # input order
+    assert list(table["n_candidates"]) == [len(m) for m in expected]
+    assert 5 < sum(1 for m in expected if m) < 30          # the filter removed some sources
+    for row, matches in zip(table, expected, strict=True):
+        if matches:
+            assert row["designation"].rstrip() == matches[0][0].rstrip()
+            assert row["sep_arcsec"] == pytest.approx(matches[0][1], abs=1e-6)
+            assert row["jk"] == pytest.approx(row["j_m"] - row["k_m"], abs=1e-9)
+        else:
+            assert np.ma.is_masked(row["designation"]) and np.ma.is_masked(row["sep_arcsec"])
+    assert table["sep_arcsec"].unit == "arcsec" and table["j_m"].unit == "mag"
+
+
+def test_match_all_gives_a_row_per_pair_and_orders_the_output(demo_db, match_list):
+    every = catscan.query(f"select designation from psc match '{match_list}' within 3\" all",
+                          demo_db)
+    expected = _astropy_matches(demo_db, match_list, "TRUE", 3)
+    assert len(every) == sum(max(1, len(m)) for m in expected)
+    pairs = sorted((str(r["name"]), str(r["designation"]).rstrip()) for r in every
+                   if not np.ma.is_masked(r["designation"]))
+    assert pairs == sorted((f"t{i:02d}", d.rstrip()) for i, m in enumerate(expected)
+                           for d, _ in m)
+    top = catscan.query(f"select designation from psc match '{match_list}' within 3\" "
+                        "order by sep_arcsec desc limit 4", demo_db)
+    seps = sorted((m[0][1] for m in expected if m), reverse=True)[:4]
+    assert list(top["sep_arcsec"]) == pytest.approx(seps, abs=1e-6)
+
+
+def test_match_records_the_list_in_the_provenance(demo_db, match_list):
+    import hashlib
+
+    table = catscan.query(f"select designation from psc match '{match_list}' within 1\"",
+                          demo_db)
+    digest = hashlib.sha256(match_list.read_bytes()).hexdigest()
+    assert table.meta["provenance"]["inputs"] == {str(match_list): f"sha256:{digest}, 40 rows"}
+
+
+def test_match_errors_point_at_the_clause(demo_db, match_list, tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(QueryError, match=r"line 1, column 29: .*nope\.csv"):
+        catscan.query(f"select designation from psc match '{missing}' within 1\"", demo_db)
+    with pytest.raises(QueryError) as info:
+        catscan.query(f"select designation from psc match '{match_list}' within 1\" "
+                      "order by sep_arcsc", demo_db)
+    column = len(f"select designation from psc match '{match_list}' within 1\" order by ") + 1
+    assert str(info.value).splitlines()[0] == \
+        f"line 1, column {column}: the matched output has no column 'sep_arcsc'"
+    assert "did you mean sep_arcsec?" in str(info.value)
+
+
+def test_a_server_session_matches_uploaded_lists_only(demo_db, match_list):
+    from astropy.table import Table
+
+    from catscan.runner import Session, run_text
+    from catscan.safety import query_connection
+
+    con = query_connection(demo_db)
+    try:
+        ses = Session(con, lists={"mine": Table.read(match_list)}, read_files=False)
+        uploaded = run_text(ses, "select designation from psc match 'mine' within 2\"")
+        from_file = catscan.query(f"select designation from psc match '{match_list}' "
+                                  "within 2\"", demo_db)
+        assert uploaded.table.column("designation").to_pylist() == \
+            [None if np.ma.is_masked(d) else d for d in from_file["designation"]]
+        with pytest.raises(QueryError, match=r"no list named '/etc/passwd' was uploaded"):
+            run_text(ses, "select designation from psc match '/etc/passwd' within 2\"")
+    finally:
+        con.close()
+
+
+def test_a_language_query_is_interrupted_at_its_timeout(demo_db, tmp_path):
+    """A cross-match at 40 deg against the whole PSC takes seconds; the timeout stops it
+    cleanly and the connection answers the next query."""
+    import time
+
+    from astropy.table import Table
+
+    from catscan.runner import Session, run_text
+    from catscan.safety import QueryTimeout, query_connection
+
+    path = tmp_path / "many.csv"
+    Table({"ra": np.linspace(0, 359, 400), "dec": np.linspace(-60, 60, 400)}).write(path)
+    con = query_connection(demo_db)
+    try:
+        ses = Session(con)
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="interrupted after 0.3 s"):
+            run_text(ses, f"select designation from psc match '{path}' within 40 deg all",
+                     timeout=0.3)
+        assert time.monotonic() - started < 5
+        assert run_text(ses, "select count(*) as n from psc").table.column("n")[0].as_py() > 0
+    finally:
+        con.close()

@@ -74,10 +74,10 @@ FUNCTIONS = {
     "month", "day",
     # astronomy
     "ang_sep",
-    # aggregates
-    "count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp", "variance",
-    "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max",
 }
+AGGREGATES = {"count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp",
+              "variance", "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max"}
+FUNCTIONS |= AGGREGATES
 
 BANDS = {"j": 1, "h": 2, "k": 3, "ks": 3}
 QUALITY_ORDER = "ABCDEFUX"          # ph_qual, best first (2MASS Explanatory Supplement 1.4)

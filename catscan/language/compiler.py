@@ -19,8 +19,10 @@ from sqlglot import exp
 from .. import spatial
 from ..polygon import PolygonError, SphericalPolygon
 from ..positions import PositionError, parse_angle, parse_position
+from ..xmatch import CATALOG_KEYS, with_match_keys
 from . import ir
 from .catalog import (
+    AGGREGATES,
     BANDS,
     FUNCTIONS,
     QUALITY_ORDER,
@@ -47,6 +49,21 @@ class RegionInfo:
     area_deg2: float | None = None
 
 
+@dataclass(frozen=True)
+class MatchPlan:
+    """A ``match`` clause: the compiled SELECT is then the catalog side of a cross-match
+    (its WHERE filters the catalog first; catscan.xmatch), and ordering and the row limit
+    apply to the matched output, whose columns only exist after the match."""
+
+    path: str
+    radius_deg: float
+    mode: str
+    catalog: str
+    pos: tuple[int, int]
+    order_by: tuple[tuple[str, bool, tuple[int, int]], ...] = ()   # (name, descending, pos)
+    limit: int | None = None
+
+
 @dataclass
 class Compiled:
     sql: str
@@ -54,6 +71,7 @@ class Compiled:
     source: str
     regions: list[RegionInfo] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
+    match: MatchPlan | None = None
 
 
 def compile_query(query: ir.Query, catalog: Catalog, params: dict[str, str] | None = None
@@ -82,19 +100,23 @@ class _Compiler:
             this=exp.to_identifier(self.source.table, quoted=True),
             alias=exp.TableAlias(this=exp.to_identifier(self.alias, quoted=True))), copy=False)
         select = select.select(*self._select_list(), copy=False)
-        conditions = [self._region(r) for r in q.regions]
+        matches = [r for r in q.regions if isinstance(r, ir.Match)]
+        conditions = [self._region(r) for r in q.regions if not isinstance(r, ir.Match)]
         if q.where is not None:
             conditions.append(self._expr(q.where))
         if conditions:
             select = select.where(exp.and_(*[exp.paren(c, copy=False) if isinstance(c, exp.Or)
                                              else c for c in conditions], copy=False),
                                   copy=False)
+        match = self._match(matches) if matches else None
+        if match:
+            select = with_match_keys(select, self.source.table, self.alias)
         if q.group_by:
             select = select.group_by(*[self._tail(e) for e in q.group_by], copy=False)
-        if q.order_by:
+        if q.order_by and not match:
             select = select.order_by(*[exp.Ordered(this=self._tail(o.expr), desc=o.descending)
                                        for o in q.order_by], copy=False)
-        if q.limit is not None:
+        if q.limit is not None and not match:
             select = select.limit(self._integer(q.limit, "limit"), copy=False)
         if self.needs_scans:
             key = self.source.scan_key
@@ -105,7 +127,39 @@ class _Compiler:
                     exp.column(key, table=self.alias, quoted=True)),
                 join_type="left", copy=False)
         return Compiled(select.sql(dialect="duckdb"), select, self.query.source, self.regions,
-                        self.used_params)
+                        self.used_params, match)
+
+    def _match(self, matches: list[ir.Match]) -> MatchPlan:
+        """Check a match clause and plan it (the cross-match itself runs in catscan.runner)."""
+        node, q = matches[0], self.query
+        if len(matches) > 1:
+            raise _error("one match clause per query", matches[1].pos)
+        if self.source.table not in CATALOG_KEYS:
+            raise _error(f"match cross-matches a list with psc or xsc, not {q.source}",
+                         node.pos)
+        if q.group_by:
+            raise _error("group by cannot be combined with match: the output has one row "
+                         "per target (or pair); aggregate the result instead", node.pos)
+        for item in q.select or ():
+            call = _aggregate_in(item.expr)
+            if call is not None:
+                raise _error(f"{call.name}() aggregates rows, which match cannot combine "
+                             "with one row per target", call.pos)
+        order = []
+        for o in q.order_by:
+            if not isinstance(o.expr, ir.Column):
+                raise _error("with match, order by names output columns (a selected name, "
+                             "a column of the list, sep_arcsec or n_candidates)", o.expr.pos)
+            order.append((o.expr.name, o.descending, o.expr.pos))
+        radius = self._angle(node.radius)
+        if not 0 < radius <= 180:
+            raise _error("a match radius must be above 0 and at most 180 deg", node.radius.pos)
+        path = self._value(node.path)
+        self.regions.append(RegionInfo("match", f"cross-match of {path!r} within "
+                                       f"{radius * 3600:g}\" ({node.mode})"))
+        limit = None if q.limit is None else self._integer(q.limit, "limit")
+        return MatchPlan(path, radius, node.mode, self.source.table, node.pos,
+                         tuple(order), limit)
 
     def _tail(self, node) -> exp.Expression:
         """An order-by or group-by term: a select alias, else an expression."""
@@ -391,10 +445,6 @@ class _Compiler:
         if isinstance(node, ir.Hemisphere):
             return self._resolve(ir.Column("hemis", pos=node.pos)).eq(
                 exp.Literal.string(node.hemis))
-        if isinstance(node, ir.Match):
-            raise _error("the match clause is not run from the language yet: cross-match the "
-                         f"list with `catscan xmatch {node.path} --radius ...` "
-                         "(docs/spatial.md)", node.pos)
         raise _error(f"cannot compile {type(node).__name__}", node.pos)
 
     def _night(self, date: ir.Date, hemis: str, pos) -> exp.Expression:
@@ -417,6 +467,19 @@ def _literal(value) -> exp.Expression:
     if isinstance(value, int | float):
         return exp.Literal.number(repr(value) if isinstance(value, float) else value)
     return exp.Literal.string(str(value))
+
+
+def _aggregate_in(node) -> ir.Call | None:
+    """The first aggregate call in an expression, if any."""
+    if isinstance(node, ir.Call) and node.name in AGGREGATES:
+        return node
+    for child in vars(node).values() if hasattr(node, "__dataclass_fields__") else ():
+        for item in child if isinstance(child, tuple) else (child,):
+            if isinstance(item, ir.Node):
+                found = _aggregate_in(item)
+                if found is not None:
+                    return found
+    return None
 
 
 def _is_call(node, name: str) -> bool:

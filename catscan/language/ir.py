@@ -160,7 +160,7 @@ class Hemisphere(Node):
 
 @dataclass(frozen=True)
 class Match(Node):
-    path: str
+    path: str | Param
     radius: Angle
     mode: str = "nearest"
 

@@ -159,7 +159,7 @@ class ToIR(Transformer):
         return ir.Hemisphere(str(items[0]).lower()[0], pos=_pos(meta))
 
     def match(self, meta, items):
-        path = _unquote(items[0])
+        path = _value(items[0]) if items[0].type == "PARAM" else _unquote(items[0])
         mode = str(items[2]).lower() if len(items) > 2 else "nearest"
         return ir.Match(path, items[1], mode, pos=_pos(meta))
 

@@ -137,7 +137,8 @@ def shipped() -> dict[str, SavedQuery]:
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(SUFFIX):
             name = entry.name[:-len(SUFFIX)]
-            out[name] = parse_saved(entry.read_text(encoding="utf-8"), name)
+            path = entry if isinstance(entry, Path) else None     # a zipped install: none
+            out[name] = parse_saved(entry.read_text(encoding="utf-8"), name, path)
     return out
 
 

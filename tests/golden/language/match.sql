@@ -1,0 +1,1 @@
+SELECT "psc"."designation", "psc"."j_m", ("psc"."j_m" - "psc"."k_m") AS "jk", "psc"."date", "psc"."hpx29" AS xm_hpx, "psc"."ra" AS xm_ra, "psc"."dec" AS xm_dec, "psc"."pts_key" AS xm_key FROM "psc" AS "psc" WHERE ("psc"."use_src" = 1 AND "psc"."cc_flg" = '000' AND REGEXP_FULL_MATCH("psc"."bl_flg", '[01]{3}'))
