@@ -65,11 +65,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from .db import connect
     from .language import Catalog, compile_text
     from .language.explain import explain
+    from .runner import Session
 
     con = connect(args.db)
     try:
         compiled = compile_text(args.text, Catalog.from_connection(con), _params(args.param))
-        print("\n".join(explain(con, compiled).lines()))
+        targets = Session(con).targets(compiled.match)[0] if compiled.match else None
+        print("\n".join(explain(con, compiled, targets).lines()))
     finally:
         con.close()
     return 0

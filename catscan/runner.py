@@ -192,14 +192,21 @@ def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
     from .language.catalog import SOURCES, SURVEY_TERMS
     from .tablefile import field_metadata
 
-    own = ses.comments(SOURCES[compiled.source].table)
-    scans = ses.comments("scans") if SOURCES[compiled.source].scan_key else {}
-    fields = []
-    for field in table.schema:
-        unit, text = own.get(field.name) or scans.get(SURVEY_TERMS.get(field.name, ""), ("", ""))
-        meta = field_metadata(unit, text) if (unit or text) else None
-        fields.append(field.with_metadata(meta) if meta else field)
-    return table.cast(pa.schema(fields))
+    cache = ses.__dict__.setdefault("_described", {})
+    key = (compiled.source, table.schema)
+    if key not in cache:                  # a server answers the same shapes again and again
+        own = ses.comments(SOURCES[compiled.source].table)
+        scans = ses.comments("scans") if SOURCES[compiled.source].scan_key else {}
+        fields = []
+        for field in table.schema:
+            unit, text = own.get(field.name) or scans.get(SURVEY_TERMS.get(field.name, ""),
+                                                          ("", ""))
+            meta = field_metadata(unit, text) if (unit or text) else None
+            fields.append(field.with_metadata(meta) if meta else field)
+        if len(cache) > PREPARED_CACHE:
+            cache.clear()
+        cache[key] = pa.schema(fields)
+    return table.cast(cache[key])
 
 
 def run_text(con, text: str, params: dict[str, str] | None = None, *,

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import duckdb
@@ -467,6 +468,26 @@ def _first_line(text: str) -> str:
 # ---------------------------------------------------------------- running
 
 
+_SELECTS: OrderedDict[str, bool] = OrderedDict()     # SQL text -> one SELECT? (same answer
+_SELECTS_KEPT = 512                                  # every time: a server's repeats skip it)
+
+
+def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """A last guard before running: DuckDB's own parser sees exactly one SELECT."""
+    if sql in _SELECTS:
+        _SELECTS.move_to_end(sql)
+        return _SELECTS[sql]
+    try:
+        statements = con.extract_statements(sql)
+        select = len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+    except (duckdb.Error, ValueError):
+        select = False
+    _SELECTS[sql] = select
+    if len(_SELECTS) > _SELECTS_KEPT:
+        _SELECTS.popitem(last=False)
+    return select
+
+
 def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | None = None,
                  limit: int | None = None) -> tuple[pa.Table, bool]:
     """Run what :func:`validate_sql` returned: (at most ``limit`` rows, whether more existed).
@@ -475,12 +496,7 @@ def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | N
     compute its whole result. After ``timeout`` seconds the query is interrupted
     (:class:`QueryTimeout`); the connection stays usable.
     """
-    try:                                            # a last guard: DuckDB's own parser
-        statements = con.extract_statements(sql)
-        select = len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
-    except (duckdb.Error, ValueError):
-        select = False
-    if not select:
+    if not _single_select(con, sql):
         raise UnsafeQuery("run_readonly runs one validated query only")
     fired = threading.Event()
 
@@ -506,10 +522,13 @@ def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | N
             schema = reader.schema
         finally:
             reader.close()
-    except duckdb.InterruptException:
+    except (duckdb.InterruptException, OSError, pa.ArrowException) as err:
+        # an interrupt while Arrow streams the result comes back as an Arrow error
         if fired.is_set():
             raise QueryTimeout(f"query interrupted after {timeout:g} s") from None
-        raise QueryFailed("query interrupted") from None
+        if isinstance(err, duckdb.InterruptException) or "INTERRUPT" in str(err):
+            raise QueryFailed("query interrupted") from None
+        raise QueryFailed(f"query failed: {str(err).strip()}") from None
     except duckdb.Error as err:
         message = str(err).split("\n\nLINE ")[0].strip()   # LINE n points into normalised SQL
         raise QueryFailed(f"query failed: {message}") from None

@@ -337,10 +337,49 @@ def box_sql(ra: float, dec: float, width_deg: float, height_deg: float, **column
     return f"{ranges_sql(merge_ranges(cover), *index)} AND {exact}"
 
 
-def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, **columns
-                  ) -> exp.Expression:
-    """:func:`box_sql` as a sqlglot expression."""
-    return _parse(box_sql(ra, dec, width_deg, height_deg, **columns))
+def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
+                  ra_column: str = "ra", dec_column: str = "dec", index_column: str = "hpx29",
+                  table: str | None = None) -> exp.Expression:
+    """:func:`box_sql` as a sqlglot expression, built node by node like
+    :func:`cone_condition` (a test checks both render alike)."""
+    _check_box(width_deg, height_deg)
+    d0 = math.radians(dec)
+
+    def col(name: str) -> exp.Expression:
+        return exp.column(name, table=table, quoted=True)
+
+    def num(value: float) -> exp.Expression:
+        return exp.Literal.number(_n(value))
+
+    def times(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.Mul(this=a, expression=b)
+
+    def dec_rad() -> exp.Expression:
+        return times(col(dec_column), num(DEG))
+
+    def dra() -> exp.Expression:
+        return times(exp.paren(exp.Sub(this=col(ra_column), expression=num(ra)), copy=False),
+                     num(DEG))
+
+    def cos_d() -> exp.Expression:
+        return exp.Cos(this=dec_rad())
+
+    def cosc() -> exp.Expression:
+        return exp.paren(exp.Add(this=times(num(math.sin(d0)), exp.Sin(this=dec_rad())),
+                                 expression=times(times(num(math.cos(d0)), cos_d()),
+                                                  exp.Cos(this=dra()))), copy=False)
+
+    xi = times(cos_d(), exp.Sin(this=dra()))
+    eta = exp.paren(exp.Sub(this=times(num(math.cos(d0)), exp.Sin(this=dec_rad())),
+                            expression=times(times(num(math.sin(d0)), cos_d()),
+                                             exp.Cos(this=dra()))), copy=False)
+    tx, ty = math.tan(math.radians(width_deg / 2)), math.tan(math.radians(height_deg / 2))
+    cover = merge_ranges(cone_ranges(ra, dec, box_half_diagonal(width_deg, height_deg)))
+    return exp.and_(
+        ranges_condition(cover, index_column, table),
+        exp.GT(this=cosc(), expression=exp.Literal.number(0)),
+        exp.LTE(this=exp.Abs(this=xi), expression=times(num(tx), cosc())),
+        exp.LTE(this=exp.Abs(this=eta), expression=times(num(ty), cosc())), copy=False)
 
 
 MAX_COVER_RANGES = 64             # past this a coarser cover is cheaper to test

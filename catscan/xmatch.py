@@ -124,6 +124,18 @@ def scan_ranges(cells: np.ndarray, depth: int, most: int = MAX_SCAN_RANGES
     return list(zip(lo.tolist(), hi.tolist(), strict=True))
 
 
+def list_cover(targets: pa.Table, radius_deg: float, ra_column: str = "ra",
+               dec_column: str = "dec") -> list[tuple[int, int]] | None:
+    """The order-29 ranges a cross-match of ``targets`` reads (None: the whole catalog, for
+    radii matched by a nested loop); for ``catscan explain``."""
+    ra, dec, usable = _positions(targets, ra_column, dec_column)
+    plan = Plan.for_radius(radius_deg)
+    if plan.depth is None:
+        return None
+    centres, _, _ = target_cells(ra[usable], dec[usable], plan.depth, radius_deg)
+    return scan_ranges(centres, plan.depth)
+
+
 def catalog_columns(con, catalog: str, columns: Sequence[str] | None) -> list[str]:
     """The catalog columns to return, checked against the table."""
     if catalog not in CATALOG_KEYS:

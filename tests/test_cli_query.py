@@ -11,9 +11,9 @@ from astropy.io.votable import parse
 from catscan.db import connect
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "catscan.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, cwd=cwd)
 
 
 def test_query_prints_a_table_of_the_rows_sql_finds(demo_db):
@@ -69,3 +69,34 @@ def test_errors_are_one_message_with_the_caret(demo_db):
                            "  select j_mm from psc\n         ^\ndid you mean j_m or j_msigcom?\n")
     done = cli("run", "m31_clean_cone", "--param", "radius", "--db", str(demo_db))
     assert done.returncode == 1 and "write NAME=VALUE" in done.stderr
+
+
+def test_run_reads_a_match_list_next_to_the_query_file(demo_db, tmp_path):
+    """From another directory, the shipped list query finds its list beside it; explain
+    reports the list's cover."""
+    from astropy.table import Table
+
+    out = tmp_path / "matched.csv"
+    done = cli("run", "list_crossmatch", "--out", str(out), "--db", str(demo_db), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = Table.read(out, format="ascii.csv", comment="#")
+    assert sorted(set(table["name"])) == ["M31 nucleus", "M32", "Mayall II (G1)", "NGC 205"]
+    assert "# input.1: " in out.read_text() and "m31_neighbours.csv: sha256:" in out.read_text()
+    listed = str(tmp_path / "list.csv")
+    Table({"ra": [10.68479, 10.6743], "dec": [41.26906, 40.8653]}).write(listed)
+    done = cli("explain", f"select designation from psc match '{listed}' within 5\" all",
+               "--db", str(demo_db))
+    assert done.returncode == 0, done.stderr
+    assert "2 target(s), a row per pair" in done.stdout and "reads 1 of" in done.stdout
+
+
+def test_timeout_stops_a_long_query(demo_db, tmp_path):
+    import numpy as np
+    from astropy.table import Table
+
+    listed = str(tmp_path / "many.csv")
+    Table({"ra": np.linspace(0, 359, 400), "dec": np.linspace(-60, 60, 400)}).write(listed)
+    done = cli("query", f"select designation from psc match '{listed}' within 40 deg all",
+               "--timeout", "0.5", "--db", str(demo_db))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == "catscan: error: query interrupted after 0.5 s\n"

@@ -12,7 +12,6 @@ import difflib
 import math
 from dataclasses import dataclass, field
 
-import sqlglot
 from astropy import units as u
 from sqlglot import exp
 
@@ -34,6 +33,7 @@ from .catalog import (
 from .errors import QueryError
 
 SCANS_ALIAS = "s"
+CLEAN_CC_FLG = {"psc": "000", "xsc": "0"}           # no artifact or confusion in any band
 BINARY = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod,
           "||": exp.DPipe, "and": exp.And, "or": exp.Or, "=": exp.EQ, "!=": exp.NEQ,
           "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -118,16 +118,17 @@ class _Compiler:
                                        for o in q.order_by], copy=False)
         if q.limit is not None and not match:
             select = select.limit(self._integer(q.limit, "limit"), copy=False)
-        if self.needs_scans:
+        if self.needs_scans:                 # built as a node: .join() parses its arguments
             key = self.source.scan_key
-            select = select.join(
-                exp.Table(this=exp.to_identifier("scans", quoted=True),
-                          alias=exp.TableAlias(this=exp.to_identifier(SCANS_ALIAS))),
-                on=exp.column("scan_key", table=SCANS_ALIAS).eq(
-                    exp.column(key, table=self.alias, quoted=True)),
-                join_type="left", copy=False)
-        return Compiled(select.sql(dialect="duckdb"), select, self.query.source, self.regions,
-                        self.used_params, match)
+            select.append("joins", exp.Join(
+                this=exp.Table(this=exp.to_identifier("scans", quoted=True),
+                               alias=exp.TableAlias(this=exp.to_identifier(SCANS_ALIAS))),
+                on=exp.EQ(this=exp.column("scan_key", table=SCANS_ALIAS),
+                          expression=exp.column(key, table=self.alias, quoted=True)),
+                side="LEFT"))
+        # copy=False: the generator would copy the whole tree first
+        return Compiled(select.sql(dialect="duckdb", copy=False), select, self.query.source,
+                        self.regions, self.used_params, match)
 
     def _match(self, matches: list[ir.Match]) -> MatchPlan:
         """Check a match clause and plan it (the cross-match itself runs in catscan.runner)."""
@@ -309,14 +310,16 @@ class _Compiler:
         return exp.paren(exp.and_(*tests, copy=False), copy=False)
 
     def _clean(self, node: ir.Column) -> exp.Expression:
-        if self.source.table == "psc":
-            text = ('"psc"."use_src" = 1 AND "psc"."cc_flg" = \'000\' AND '
-                    'regexp_full_match("psc"."bl_flg", \'[01]{3}\')')
-        elif self.source.table == "xsc":
-            text = '"xsc"."use_src" = 1 AND "xsc"."cc_flg" = \'0\''
-        else:
+        """use_src = 1 and cc_flg all zeros, and for psc every blend flag 0 or 1."""
+        if self.source.table not in CLEAN_CC_FLG:
             raise _error("clean applies to psc and xsc rows", node.pos)
-        return exp.paren(sqlglot.parse_one(text, dialect="duckdb"))
+        tests = [exp.EQ(this=self._column_ref("use_src"), expression=exp.Literal.number(1)),
+                 exp.EQ(this=self._column_ref("cc_flg"),
+                        expression=exp.Literal.string(CLEAN_CC_FLG[self.source.table]))]
+        if self.source.table == "psc":
+            tests.append(exp.RegexpFullMatch(this=self._column_ref("bl_flg"),
+                                             expression=exp.Literal.string("[01]{3}")))
+        return exp.paren(exp.and_(*tests, copy=False), copy=False)
 
     # -- parameters and values
     def _param(self, node: ir.Param) -> str:
@@ -376,7 +379,8 @@ class _Compiler:
             day = dt.date.fromisoformat(text.strip())
         except ValueError:
             raise _error(f"not a date: {text!r} (write 1998-04-16)", node.pos) from None
-        return exp.cast(exp.Literal.string(day.isoformat()), "DATE")
+        return exp.Cast(this=exp.Literal.string(day.isoformat()),
+                        to=exp.DataType(this=exp.DataType.Type.DATE))
 
     # -- regions
     def _positional(self, node) -> dict:

@@ -52,7 +52,11 @@ class Explanation:
         return out
 
 
-def explain(con, compiled: Compiled) -> Explanation:
+def explain(con, compiled: Compiled, targets=None) -> Explanation:
+    """``targets``: for a query with a match clause, the list (catscan.tablefile.Targets);
+    its HEALPix cover is then what the match reads."""
+    if compiled.match is not None and targets is not None:
+        compiled = _with_list_cover(compiled, targets)
     source = SOURCES[compiled.source]
     table = source.table
     table_rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
@@ -74,6 +78,21 @@ def explain(con, compiled: Compiled) -> Explanation:
     estimate = STATEMENT_MS + ROW_GROUP_MS * read + ROW_MS * (expected or 0)
     return Explanation(compiled, table, table_rows, max(len(groups), 1 if table_rows else 0),
                        read, rows_in_cover, expected, estimate, list(compiled.regions))
+
+
+def _with_list_cover(compiled: Compiled, targets) -> Compiled:
+    from dataclasses import replace
+
+    from ..xmatch import list_cover
+
+    plan = compiled.match
+    cover = list_cover(targets.table, plan.radius_deg, targets.ra, targets.dec)
+    n = targets.table.num_rows
+    rows = "one row per target" if plan.mode == "nearest" else "a row per pair"
+    regions = [replace(r, description=f"{r.description}: {n:,} target(s), {rows}",
+                       ranges=cover or []) if r.kind == "match" else r
+               for r in compiled.regions]
+    return replace(compiled, regions=regions)
 
 
 def _row_group_ranges(con, table: str, column: str) -> list[tuple[int, int]]:
