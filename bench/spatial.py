@@ -379,22 +379,36 @@ def check(timing: Timing, query: Query) -> None:
 
 
 def run_workload(timing: Timing, queries: list[Query], runs: int,
-                 extra: Sequence[Query] = ()) -> None:
+                 extra: Sequence[Query] = (), block: int = 1) -> None:
     """Warm up and check every query (and the untimed ``extra`` ones) on both engines, then
-    time ``runs`` runs, cycling through the queries, the engines in turn (A B, then B A)."""
+    time ``runs`` runs, cycling through the queries. ``block`` queries run on one engine
+    before the other engine runs the same ones, the engine going first alternating from
+    block to block (A B, then B A). With ``block=1`` each query is followed by the other
+    engine's (the CPU caches are the other engine's: the harshest case for short queries);
+    larger blocks are a session of queries on one engine, still interleaved against drift."""
     for query in (*queries, *extra):
         check(timing, query)
-    for i in range(runs):
-        query = queries[i % len(queries)]
-        if i % 2 == 0:
-            t_cs, res = clock(query.catscan)
-            t_pg, _ = clock(query.postgres)
-        else:
-            t_pg, _ = clock(query.postgres)
-            t_cs, res = clock(query.catscan)
-        timing.catscan.append(t_cs)
-        timing.postgres.append(t_pg)
-        timing.rows.append(res.num_rows if isinstance(res, pa.Table) else len(res))
+    for start in range(0, runs, block):
+        chunk = [queries[i % len(queries)] for i in range(start, min(start + block, runs))]
+        catscan_times, postgres_times, rows = [], [], []
+
+        def run_catscan(chunk=chunk, times=catscan_times, rows=rows) -> None:
+            for query in chunk:
+                t, res = clock(query.catscan)
+                times.append(t)
+                rows.append(res.num_rows if isinstance(res, pa.Table) else len(res))
+
+        def run_postgres(chunk=chunk, times=postgres_times) -> None:
+            for query in chunk:
+                times.append(clock(query.postgres)[0])
+
+        first, second = (run_catscan, run_postgres) if (start // block) % 2 == 0 else \
+            (run_postgres, run_catscan)
+        first()
+        second()
+        timing.catscan += catscan_times
+        timing.postgres += postgres_times
+        timing.rows += rows
 
 
 # ------------------------------------------------------------------------------- loads
@@ -577,6 +591,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"timed runs of the 1 M cross-match (default {XMATCH_1M_RUNS})")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated, of {', '.join(WORKLOADS)} (default: all)")
+    parser.add_argument("--block", type=int, default=1,
+                        help="region queries run on one engine before the other engine runs "
+                             "them (default 1: strict alternation, cold CPU caches)")
     parser.add_argument("--explain", action="store_true",
                         help="print EXPLAIN ANALYZE of one query per region workload")
     parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / "out",
@@ -587,8 +604,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {', '.join(WORKLOADS)}")
-    if args.rows < CHUNK_ROWS // 100 or args.runs < 1 or args.xmatch_1m_runs < 1:
-        parser.error("--rows must be at least 10000, --runs positive")
+    if args.rows < CHUNK_ROWS // 100 or args.runs < 1 or args.xmatch_1m_runs < 1 or \
+            args.block < 1:
+        parser.error("--rows must be at least 10000, --runs and --block positive")
     return args
 
 
@@ -663,7 +681,7 @@ def run_all(args, workloads: list[Workload], duck, cur, targets) -> list[Timing]
         else:
             queries = region_queries(w, duck, cur, centres(args.runs, seed))
             extra = region_queries(w, duck, cur, list(CHECK_CENTRES))
-            run_workload(timing, queries, args.runs, extra)
+            run_workload(timing, queries, args.runs, extra, block=args.block)
         print(f"{w.label}: catscan {ms(statistics.median(timing.catscan))} ms, Q3C "
               f"{ms(statistics.median(timing.postgres))} ms, ratio {timing.ratio:.2f}"
               f"{'' if not timing.mismatches else ', ROWS DIFFER'} "
