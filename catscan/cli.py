@@ -369,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_image_parsers(sub, common)
     add_operation_parsers(sub, common)
 
+    from .cli_web import add_parsers as add_web_parsers
+
+    add_web_parsers(sub, common)
+
     p = sub.add_parser("demo", parents=[common],
                        help="build a sample survey in the database and run example queries")
     p.add_argument("--image-scans", type=int, default=1,

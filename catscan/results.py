@@ -268,6 +268,19 @@ def _write_terminal(table: pa.Table, provenance: Provenance | None, console: Con
                           highlight=False)
 
 
+MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
+               "ipac": "text/plain; charset=utf-8", "votable": "application/x-votable+xml",
+               "fits": "application/fits", "parquet": "application/vnd.apache.parquet",
+               "json": "application/json", "ecsv": "text/plain; charset=utf-8"}
+SUFFIXES = {"table": ".txt", "csv": ".csv", "ipac": ".tbl", "votable": ".xml",
+            "fits": ".fits", "parquet": ".parquet", "json": ".json", "ecsv": ".ecsv"}
+
+
+def encode_result(table: pa.Table, fmt: str, provenance: Provenance | None = None) -> bytes:
+    """The bytes of a result file in ``fmt`` (one of OUTPUT_FORMATS), e.g. for HTTP."""
+    return _encode(table, fmt, provenance)
+
+
 def _encode(table: pa.Table, fmt: str, provenance: Provenance | None) -> bytes:
     """The whole output in memory, so that a failure writes nothing."""
     try:

@@ -158,16 +158,18 @@ def _to_icrs(table: Table, lon_name: str, lat_name: str, lon, lat, frame: str, p
     return ra, dec
 
 
-UNIT_KEY, DESCRIPTION_KEY = b"unit", b"description"
+UNIT_KEY, DESCRIPTION_KEY, UCD_KEY = b"unit", b"description", b"ucd"
 
 
-def field_metadata(unit, description) -> dict[bytes, bytes] | None:
-    """Arrow field metadata carrying a column's unit and description."""
+def field_metadata(unit, description, ucd: str | None = None) -> dict[bytes, bytes] | None:
+    """Arrow field metadata carrying a column's unit, description and UCD (VOTable)."""
     meta = {}
     if unit not in (None, "", u.dimensionless_unscaled):
         meta[UNIT_KEY] = str(unit).encode()
     if description:
         meta[DESCRIPTION_KEY] = str(description).encode()
+    if ucd:
+        meta[UCD_KEY] = str(ucd).encode()
     return meta or None
 
 
@@ -179,7 +181,8 @@ def astropy_to_arrow(table: Table) -> pa.Table:
     for name in table.colnames:
         col = table[name]
         fields.append((name, field_metadata(getattr(col, "unit", None),
-                                            getattr(col, "description", None))))
+                                            getattr(col, "description", None),
+                                            (col.meta or {}).get("ucd"))))
         data = np.asarray(col)
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else None
         if data.dtype.kind == "S":
@@ -231,8 +234,10 @@ def arrow_to_astropy(table: pa.Table) -> Table:
         mask = np.asarray(col.is_null())
         unit = meta.get(UNIT_KEY, b"").decode() or None
         description = meta.get(DESCRIPTION_KEY, b"").decode() or None
+        ucd = meta.get(UCD_KEY, b"").decode() or None
         out[field.name] = MaskedColumn(_numpy_values(col, mask), mask=mask, unit=unit,
-                                       description=description)
+                                       description=description,
+                                       meta={"ucd": ucd} if ucd else None)
     return out
 
 

@@ -71,6 +71,22 @@ def image_survey(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def image_db(image_survey, tmp_path_factory) -> Path:
+    """The demo survey with Atlas Images for one scan (971024n scan 8), loaded night by
+    night once per session. Tests open it read-only (or copy it)."""
+    from catscan.loaders.night import load_nights
+
+    db = tmp_path_factory.mktemp("image_db") / "catscan.duckdb"
+    init_database(db)
+    con = connect(db, read_only=False)
+    try:
+        load_nights(con, [image_survey.outdir])
+    finally:
+        con.close()
+    return db
+
+
+@pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
     """The demo survey (no images), generated and loaded night by night, once per session.
     Tests open it read-only."""
@@ -90,3 +106,33 @@ def schema_catalog():
         return Catalog.from_connection(con)
     finally:
         con.close()
+
+
+TEAM_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def web_db(demo_db, tmp_path_factory) -> Path:
+    """A copy of the demo survey with the team password TEAM_PASSWORD set."""
+    import shutil
+
+    from catscan.db import connect
+    from catscan.web.access import set_password
+
+    path = tmp_path_factory.mktemp("web") / "catscan.duckdb"
+    shutil.copy(demo_db, path)
+    con = connect(path, read_only=False)
+    try:
+        set_password(con, TEAM_PASSWORD)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def web_server(web_db):
+    """``catscan serve`` on 127.0.0.1 (a free port) in this process: its base URL."""
+    from webserver import running_server
+
+    with running_server(web_db, timeout=2.0) as url:
+        yield url

@@ -1,0 +1,140 @@
+"""The team password, done properly: a salted scrypt hash in the database (schema
+``private``, never readable by user queries), checked in constant time; browsers log in
+once and keep a signed session cookie, VO clients send HTTP Basic with the user ``team``.
+Repeated failures from one client are slowed down; nothing secret is logged."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..errors import CatscanError
+
+USER = "team"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1        # ~50 ms and 16 MiB per check
+SALT_BYTES, HASH_BYTES = 16, 32
+MIN_LENGTH = 8
+FAILURE_DELAY_S, MAX_DELAY_S = 0.25, 8.0            # doubles per failure, per client
+VERIFIED_KEPT_S = 300.0                             # a checked Basic password, remembered
+
+
+class PasswordError(CatscanError):
+    """A team password that cannot be set."""
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$hash`` (hex), the form stored in private.team_access."""
+    salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            dklen=HASH_BYTES, maxmem=64 * 1024 * 1024)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a stored hash (constant-time comparison)."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        expected = bytes.fromhex(digest)
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=len(expected), maxmem=64 * 1024 * 1024)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def set_password(con, password: str) -> None:
+    """Store the team password's hash (and a new cookie secret: every browser session
+    ends) in the database; ``con`` is a writable connection."""
+    if len(password) < MIN_LENGTH:
+        raise PasswordError(f"the team password needs at least {MIN_LENGTH} characters")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM private.team_access")
+        con.execute("INSERT INTO private.team_access (id, password_hash, session_secret) "
+                    "VALUES (1, ?, ?)", [hash_password(password), secrets.token_hex(32)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def stored_access(con) -> tuple[str, str] | None:
+    """(password hash, session secret), or None when no team password was set."""
+    row = con.execute("SELECT password_hash, session_secret FROM private.team_access "
+                      "WHERE id = 1").fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+@dataclass
+class TeamAccess:
+    """What the server checks requests against. ``password_hash`` None: no password set,
+    every page is open (the server says so when it starts)."""
+
+    password_hash: str | None
+    session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _verified: dict[bytes, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_connection(cls, con) -> TeamAccess:
+        stored = stored_access(con)
+        return cls(None) if stored is None else cls(stored[0], stored[1])
+
+    @property
+    def open(self) -> bool:
+        return self.password_hash is None
+
+    def check_password(self, password: str) -> bool:
+        """The password against the stored hash; a recent success is remembered by the
+        password's SHA-256 (scrypt costs ~50 ms, and VO clients send it every request)."""
+        if self.password_hash is None:
+            return True
+        key = hashlib.sha256(password.encode()).digest()
+        now = time.monotonic()
+        with self._lock:
+            seen = self._verified.get(key)
+            if seen is not None and now - seen < VERIFIED_KEPT_S:
+                return True
+        ok = verify_password(password, self.password_hash)
+        if ok:
+            with self._lock:
+                self._verified[key] = now
+        return ok
+
+    def check_basic(self, header: str | None) -> bool:
+        """An ``Authorization: Basic`` header for the user ``team``."""
+        if not header or not header.lower().startswith("basic "):
+            return False
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, sep, password = decoded.partition(":")
+        return bool(sep) and hmac.compare_digest(user, USER) and self.check_password(password)
+
+    def delay(self, client: str) -> float:
+        """Seconds a client waits before its next attempt is checked (0 after no failure)."""
+        with self._lock:
+            count, _ = self._failures.get(client, (0, 0.0))
+        return 0.0 if count == 0 else min(MAX_DELAY_S, FAILURE_DELAY_S * 2 ** (count - 1))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            count, _ = self._failures.get(client, (0, 0.0))
+            self._failures[client] = (count + 1, time.monotonic())
+            if len(self._failures) > 10_000:                 # forget the oldest clients
+                for old in sorted(self._failures, key=lambda c: self._failures[c][1])[:5_000]:
+                    del self._failures[old]
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._failures.pop(client, None)

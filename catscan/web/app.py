@@ -1,0 +1,94 @@
+"""The Starlette application: routes from each module's table, the team-password guard,
+session cookies and a request log. Handlers call the same services as the CLI (runner,
+findtile, spatial, images, operations); this layer holds no SQL of its own."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..config import resolve_db_path
+from ..safety import query_connection
+from . import pages, scs
+from .access import TeamAccess
+from .pool import DEFAULT_WORKERS, SessionPool
+
+log = logging.getLogger("catscan.web")
+STATIC = Path(__file__).with_name("static")
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class RequestLog:
+    """One line per request: method, path, status, milliseconds, client. Never the query
+    string's secrets or any header (Authorization stays out)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            client = (scope.get("client") or ("-",))[0]
+            log.info("%s %s %d %.1f ms %s", scope["method"], scope["path"], status["code"],
+                     (time.perf_counter() - started) * 1e3, client)
+
+
+def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
+               timeout: float = DEFAULT_TIMEOUT_S) -> Starlette:
+    """The server for the database ``db`` (default: $CATSCAN_DB, else ./catscan.duckdb)."""
+    db = resolve_db_path(db)
+    first = query_connection(db)              # locks the file's configuration down first
+    try:
+        access = TeamAccess.from_connection(first)
+    finally:
+        first.close()
+    if access.open:
+        log.warning("no team password is set: every page and endpoint is open; set one "
+                    "with `catscan passwd --db %s`", db)
+    routes = [*pages.ROUTES, *scs.ROUTES,
+              Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
+    app = Starlette(routes=routes, middleware=[
+        Middleware(RequestLog),
+        Middleware(SessionMiddleware, secret_key=access.session_secret,
+                   session_cookie="catscan_session", same_site="strict", max_age=12 * 3600),
+    ], lifespan=_lifespan)
+    app.state.db, app.state.access = db, access
+    app.state.workers, app.state.timeout = workers, timeout
+    return app
+
+
+def _lifespan(app: Starlette):
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def span(app: Starlette):
+        app.state.pool = SessionPool(app.state.db, app.state.workers, app.state.timeout)
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    return span(app)
+
+
+def route(path: str, endpoint, methods=("GET",), name: str | None = None) -> Route:
+    return Route(path, endpoint, methods=list(methods), name=name)

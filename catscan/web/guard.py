@@ -1,0 +1,58 @@
+"""Who may see survey data: a browser with a team session cookie, or a client sending HTTP
+Basic ``team:<password>``. Everything else gets 401 with no detail (browsers asking for a
+page are sent to the login form instead). Failures slow the next attempt of that client."""
+
+from __future__ import annotations
+
+import functools
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .access import TeamAccess
+
+REALM = 'Basic realm="catscan team", charset="UTF-8"'
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+async def authorised(request: Request) -> bool:
+    access: TeamAccess = request.app.state.access
+    if access.open or request.session.get("team"):
+        return True
+    header = request.headers.get("authorization")
+    if not header:
+        return False
+    client = client_of(request)
+    await anyio.sleep(access.delay(client))
+    ok = await anyio.to_thread.run_sync(access.check_basic, header)
+    (access.succeeded if ok else access.failed)(client)
+    return ok
+
+
+def wants_page(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def unauthorised() -> Response:
+    return Response(status_code=401, headers={"WWW-Authenticate": REALM})
+
+
+def team_only(handler):
+    """Decorate a handler whose response holds survey data."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request):
+        if await authorised(request):
+            return await handler(request)
+        if wants_page(request) and "authorization" not in request.headers:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(request.url_for("login").include_query_params(
+                next=target), status_code=303)
+        return unauthorised()
+
+    return guarded

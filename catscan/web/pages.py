@@ -1,0 +1,246 @@
+"""The HTML pages: home, team login, CatScan (query box, form builder, paged results,
+downloads, explain, saved queries) and FindTile. Server-rendered with Jinja2; the work is
+done by the services the CLI uses."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from urllib.parse import urlencode
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from .. import __version__
+from ..errors import CatscanError
+from ..language.saved import parse_saved, shipped
+from ..results import MEDIA_TYPES, OUTPUT_FORMATS, SUFFIXES, encode_result
+from ..runner import DEFAULT_LIMIT, run_text
+from .guard import client_of, team_only
+
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+DOWNLOADS = [f for f in OUTPUT_FORMATS if f != "table"]
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 5000
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> Response:
+    state = request.app.state
+    context = {"version": __version__, "extra_nav": getattr(state, "extra_nav", []),
+               "extra_tools": getattr(state, "extra_tools", []),
+               "has_tap": getattr(state, "has_tap", False), **context}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+# ---- home and login -----------------------------------------------------------------------
+
+async def home(request: Request) -> Response:
+    def work(ses):
+        con = ses.con
+        nights, = con.execute("SELECT count(*) FROM nights").fetchone()
+        scans, loaded = con.execute("SELECT count(*), count_if(loaded) FROM scans").fetchone()
+        psc, = con.execute("SELECT count(*) FROM psc").fetchone()
+        xsc, = con.execute("SELECT count(*) FROM xsc").fetchone()
+        return {"nights": nights, "scans": scans, "loaded": loaded, "psc": psc, "xsc": xsc}
+
+    info = await request.app.state.pool.run(work)
+    return render(request, "home.html", info=info, base=str(request.base_url),
+                  coverage=getattr(request.app.state, "has_coverage", False))
+
+
+async def login(request: Request) -> Response:
+    access = request.app.state.access
+    if request.method == "GET":
+        return render(request, "login.html", next=_safe_next(request.query_params.get("next")),
+                      failed=False)
+    form = await request.form()
+    target = _safe_next(str(form.get("next", "")))
+    client = client_of(request)
+    await anyio.sleep(access.delay(client))
+    ok = await anyio.to_thread.run_sync(access.check_password, str(form.get("password", "")))
+    if not ok:
+        access.failed(client)
+        return render(request, "login.html", status=401, next=target, failed=True)
+    access.succeeded(client)
+    request.session.clear()
+    request.session["team"] = True
+    return RedirectResponse(target, status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this server (no //host or scheme: no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse(request.url_for("home"), status_code=303)
+
+
+# ---- CatScan ------------------------------------------------------------------------------
+
+def _int(value, default: int, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+@team_only
+async def catscan_page(request: Request) -> Response:
+    values = dict(request.query_params)
+    upload = None
+    if request.method == "POST":
+        form = await request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("upload")
+    text = values.get("q", "")
+    action = values.get("action", "run" if text else "")
+    page_size = _int(values.get("page_size"), PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    limit = _int(values.get("limit"), DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
+    page = _int(values.get("page"), 1, 1, 10 ** 9)
+    context = {"text": text, "page_size": page_size, "limit": limit,
+               "shipped": list(shipped().items()), "formats": DOWNLOADS}
+    if "saved" in values:
+        saved = shipped().get(values["saved"])
+        context["text"] = saved.text.strip() if saved else ""
+        if saved is None:
+            context["error"] = f"no saved query named {values['saved']!r}"
+        return render(request, "catscan.html", **context)
+    if action == "open":
+        return await _open_upload(request, upload, context)
+    if action == "save":
+        return Response(_as_saved_file(text), media_type="text/plain; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="query.catscan"'})
+    if not text.strip() or action == "edit":
+        return render(request, "catscan.html", **context)
+    if action == "explain":
+        return await _explain(request, text, context)
+    timeout = request.app.state.timeout
+    try:
+        result = await request.app.state.pool.run(
+            lambda ses: run_text(ses, text, limit=limit, timeout=timeout))
+    except CatscanError as exc:
+        return render(request, "catscan.html", status=400, error=str(exc), **context)
+    total = result.table.num_rows
+    pages = max(1, math.ceil(total / page_size))
+    page = min(page, pages)
+    shown = result.table.slice((page - 1) * page_size, page_size)
+    columns = [{"name": f.name, "unit": (f.metadata or {}).get(b"unit", b"").decode()}
+               for f in shown.schema]
+    rows = [list(r.values()) for r in shown.to_pylist()]
+    query = {"q": text, "limit": limit, "page_size": page_size}
+    return render(request, "catscan.html", result=result, total=total, rows=rows,
+                  columns=columns, page=page, pages=pages,
+                  download_query=urlencode({"q": text, "limit": limit}),
+                  page_query=lambda n: urlencode(query | {"page": n}), **context)
+
+
+async def _explain(request: Request, text: str, context: dict) -> Response:
+    from ..language.explain import explain
+
+    def work(ses):
+        compiled, _ = ses.prepared(text, None)
+        return "\n".join(explain(ses.con, compiled).lines())
+
+    try:
+        explanation = await request.app.state.pool.run(work)
+    except CatscanError as exc:
+        return render(request, "catscan.html", status=400, error=str(exc), **context)
+    return render(request, "catscan.html", explanation=explanation, **context)
+
+
+async def _open_upload(request: Request, upload, context: dict) -> Response:
+    if upload is None or not getattr(upload, "filename", ""):
+        return render(request, "catscan.html", status=400, error="choose a .catscan file",
+                      **context)
+    raw = await upload.read(256 * 1024 + 1)
+    if len(raw) > 256 * 1024:
+        return render(request, "catscan.html", status=400, error="a .catscan file is at "
+                      "most 256 KiB", **context)
+    try:
+        saved = parse_saved(raw.decode("utf-8"), Path(upload.filename).stem)
+    except (UnicodeDecodeError, CatscanError) as exc:
+        return render(request, "catscan.html", status=400,
+                      error=f"{upload.filename}: {exc}", **context)
+    context["text"] = saved.text.strip()
+    return render(request, "catscan.html", **context)
+
+
+def _as_saved_file(text: str) -> str:
+    """The box's text as a .catscan file (a header the user can fill in)."""
+    if text.lstrip().startswith("-- title:"):
+        return text if text.endswith("\n") else text + "\n"
+    return f"-- title: my query\n-- description:\n-- author:\n{text.strip()}\n"
+
+
+@team_only
+async def catscan_download(request: Request) -> Response:
+    text = request.query_params.get("q", "")
+    fmt = request.query_params.get("format", "votable")
+    if fmt not in DOWNLOADS:
+        return Response(f"unknown format {fmt!r}: choose {', '.join(DOWNLOADS)}\n",
+                        status_code=400, media_type="text/plain")
+    limit = _int(request.query_params.get("limit"), DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
+    timeout = request.app.state.timeout
+
+    def work(ses):
+        result = run_text(ses, text, limit=limit, timeout=timeout)
+        return encode_result(result.table, fmt, result.provenance)
+
+    try:
+        body = await request.app.state.pool.run(work)
+    except CatscanError as exc:
+        return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="catscan{SUFFIXES[fmt]}"'})
+
+
+async def catscan_build(request: Request) -> Response:
+    """The form builder: its fields become CatScan text in the query box (not run)."""
+    from .builder import build_query
+
+    try:
+        text = build_query(dict(request.query_params))
+    except CatscanError as exc:
+        return RedirectResponse(request.url_for("catscan_page").include_query_params(
+            q=f"-- {exc}"), status_code=303)
+    return RedirectResponse(request.url_for("catscan_page").include_query_params(
+        q=text, action="edit"), status_code=303)
+
+
+# ---- FindTile -----------------------------------------------------------------------------
+
+@team_only
+async def findtile_page(request: Request) -> Response:
+    from ..findtile import find_tiles, parse_positions
+
+    pos = request.query_params.get("pos", "").strip()
+    frame = request.query_params.get("frame", "icrs")
+    if frame not in ("icrs", "galactic"):
+        frame = "icrs"
+    if not pos:
+        return render(request, "findtile.html", pos="", frame=frame, results=[])
+    try:
+        positions = parse_positions(pos.split(), None, frame)
+        results = await request.app.state.pool.run(lambda ses: find_tiles(ses.con, positions))
+    except CatscanError as exc:
+        return render(request, "findtile.html", status=400, pos=pos, frame=frame, results=[],
+                      error=str(exc))
+    return render(request, "findtile.html", pos=pos, frame=frame, results=results)
+
+
+ROUTES = [
+    Route("/", home, name="home"),
+    Route("/login", login, methods=["GET", "POST"], name="login"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/catscan", catscan_page, methods=["GET", "POST"], name="catscan_page"),
+    Route("/catscan/download", catscan_download, name="catscan_download"),
+    Route("/catscan/build", catscan_build, name="catscan_build"),
+    Route("/findtile", findtile_page, name="findtile_page"),
+]

@@ -1,0 +1,117 @@
+"""Simple Cone Search 1.03 for the PSC and the XSC: ``/scs/psc?RA=&DEC=&SR=&VERB=``.
+
+The cone runs as a CatScan query (the same path as the CLI), so it gets the HEALPix cover,
+the row cap and the timeout. The VOTable marks the designation, RA and Dec with the UCD1
+names SCS clients look for (ID_MAIN, POS_EQ_RA_MAIN, POS_EQ_DEC_MAIN); other columns carry
+UCD1+. Errors are a VOTable with ``INFO name="Error"`` (and QUERY_STATUS ERROR), as the
+standard asks; SR=0 returns the columns without rows (the service's metadata)."""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import quoteattr
+
+import pyarrow as pa
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import CatscanError
+from ..results import encode_result
+from ..runner import DEFAULT_LIMIT, run_text
+from ..safety import QueryTimeout
+from ..tablefile import UCD_KEY
+from .guard import team_only
+from .ucds import UCD1_SCS, ucd
+
+VOTABLE = "application/x-votable+xml"
+CATALOGS = ("psc", "xsc")
+VERB_COLUMNS = {1: "designation, ra, dec", 2: "basic", 3: "*"}
+MAX_SR_DEG = 10.0
+
+
+def vo_error(message: str, status: int = 200) -> Response:
+    """A VOTable saying what went wrong (SCS 1.03 section 3.3, DALI QUERY_STATUS)."""
+    value = quoteattr(message)
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
+            ' <RESOURCE type="results">\n'
+            f'  <INFO name="QUERY_STATUS" value="ERROR">{_text(message)}</INFO>\n'
+            f'  <INFO name="Error" value={value}/>\n'
+            ' </RESOURCE>\n</VOTABLE>\n')
+    return Response(body, status_code=status, media_type=VOTABLE)
+
+
+def _text(message: str) -> str:
+    return message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def parameters(request: Request) -> dict[str, str]:
+    """Query parameters by upper-case name (DALI: names are case-insensitive)."""
+    return {k.upper(): v for k, v in request.query_params.items()}
+
+
+def _number(params: dict[str, str], name: str, low: float, high: float) -> float:
+    if name not in params:
+        raise CatscanError(f"{name} is required (decimal degrees)")
+    try:
+        value = float(params[name])
+    except ValueError:
+        raise CatscanError(f"{name}={params[name]!r} is not a number of degrees") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise CatscanError(f"{name}={params[name]} is outside [{low:g}, {high:g}]")
+    return value
+
+
+def cone_query(catalog: str, ra: float, dec: float, sr: float, verb: int) -> str:
+    """The CatScan text of a cone (numbers already checked, so no user text in it)."""
+    columns = VERB_COLUMNS[verb]
+    if sr == 0:
+        return f"select {columns} from {catalog} limit 0"
+    return f"select {columns} from {catalog} within {sr!r}deg of {ra!r} {dec!r}"
+
+
+def with_ucds(table: pa.Table, catalog: str) -> pa.Table:
+    scs = {column: name for name, column in UCD1_SCS.items()}
+    fields = []
+    for field in table.schema:
+        meta = dict(field.metadata or {})
+        value = scs.get(field.name) or ucd(catalog, field.name)
+        if value:
+            meta[UCD_KEY] = value.encode()
+        fields.append(field.with_metadata(meta or None))
+    return table.cast(pa.schema(fields))
+
+
+@team_only
+async def cone_search(request: Request) -> Response:
+    catalog = request.path_params["catalog"]
+    if catalog not in CATALOGS:
+        return vo_error(f"no cone search for {catalog!r}: use /scs/psc or /scs/xsc", 404)
+    params = parameters(request)
+    try:
+        ra = _number(params, "RA", 0.0, 360.0) % 360.0
+        dec = _number(params, "DEC", -90.0, 90.0)
+        sr = _number(params, "SR", 0.0, MAX_SR_DEG)
+        verb = int(params.get("VERB", "2"))
+        if verb not in VERB_COLUMNS:
+            raise CatscanError(f"VERB={verb} is not 1, 2 or 3")
+    except (CatscanError, ValueError) as exc:
+        return vo_error(str(exc) if isinstance(exc, CatscanError) else "VERB must be 1, 2 or 3")
+    text = cone_query(catalog, ra, dec, sr, verb)
+    timeout = request.app.state.timeout
+
+    def work(ses):
+        result = run_text(ses, text, limit=DEFAULT_LIMIT, timeout=timeout)
+        return encode_result(with_ucds(result.table, catalog), "votable", result.provenance)
+
+    try:
+        body = await request.app.state.pool.run(work)
+    except QueryTimeout as exc:
+        return vo_error(f"{exc}: ask for a smaller SR")
+    except CatscanError as exc:
+        return vo_error(str(exc))
+    return Response(body, media_type=VOTABLE)
+
+
+ROUTES = [Route("/scs/{catalog}", cone_search, methods=["GET"], name="scs")]
