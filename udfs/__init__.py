@@ -30,10 +30,26 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     # UDFs as internal: look the names up among all scalar functions
     registered = {row[0] for row in con.execute(
         "SELECT function_name FROM duckdb_functions() WHERE function_type = 'scalar' "
-        "AND function_name IN (SELECT unnest(?))", [[f[0] for f in _FUNCTIONS]]).fetchall()}
+        "AND function_name IN (SELECT unnest(?))",
+        [[f[0] for f in _FUNCTIONS] + ["image_cutout_rows"]]).fetchall()}
     for name, fn, args, ret in _FUNCTIONS:
         if name in registered:
             continue
         # SPECIAL: the functions see NULLs and may return NULL (for impossible positions)
         con.create_function(name, fn, args, ret, type=PythonUDFType.ARROW,
                             null_handling=FunctionNullHandling.SPECIAL)
+    _register_images(con, registered)
+
+
+def _register_images(con: duckdb.DuckDBPyConnection, registered: set[str]) -> None:
+    """The cutout function of the image_cutout table macro (udfs/images.py): one call per
+    cutout (NATIVE), NULLs passed in, never constant-folded or evaluated twice."""
+    from duckdb.func import FunctionNullHandling, PythonUDFType
+
+    from . import images
+
+    if images.NAME in registered:
+        return
+    con.create_function(images.NAME, images.image_cutout_rows, images.ARGUMENTS,
+                        images.RETURNS, type=PythonUDFType.NATIVE,
+                        null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
