@@ -67,3 +67,6 @@ def test_a_syntax_error_is_shown_at_its_position(page):
     error = page.locator("#error").inner_text()
     assert error.startswith("line 1, column 29: unexpected 'wher'")
     assert "select designation from psc wher j_m < 10\n" in error
+    # the box's cursor is put on the error
+    assert page.evaluate("[document.activeElement.id, document.getElementById('q')"
+                         ".selectionStart]") == ["q", 28]

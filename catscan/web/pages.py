@@ -126,7 +126,8 @@ async def catscan_page(request: Request) -> Response:
         result = await request.app.state.pool.run(
             lambda ses: run_text(ses, text, limit=limit, timeout=timeout))
     except CatscanError as exc:
-        return render(request, "catscan.html", status=400, error=str(exc), **context)
+        return render(request, "catscan.html", status=400, error=str(exc),
+                      error_at=_position(exc), **context)
     total = result.table.num_rows
     pages = max(1, math.ceil(total / page_size))
     page = min(page, pages)
@@ -141,6 +142,12 @@ async def catscan_page(request: Request) -> Response:
                   page_query=lambda n: urlencode(query | {"page": n}), **context)
 
 
+def _position(exc: Exception) -> list[int] | None:
+    """[line, column] of a query error, for the page's script to select in the box."""
+    line, column = getattr(exc, "line", 0), getattr(exc, "column", 0)
+    return [line, column] if line else None
+
+
 async def _explain(request: Request, text: str, context: dict) -> Response:
     from ..language.explain import explain
 
@@ -151,7 +158,8 @@ async def _explain(request: Request, text: str, context: dict) -> Response:
     try:
         explanation = await request.app.state.pool.run(work)
     except CatscanError as exc:
-        return render(request, "catscan.html", status=400, error=str(exc), **context)
+        return render(request, "catscan.html", status=400, error=str(exc),
+                      error_at=_position(exc), **context)
     return render(request, "catscan.html", explanation=explanation, **context)
 
 
