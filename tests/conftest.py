@@ -112,15 +112,16 @@ TEAM_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
-def web_db(demo_db, tmp_path_factory) -> Path:
-    """A copy of the demo survey with the team password TEAM_PASSWORD set."""
+def web_db(image_db, tmp_path_factory) -> Path:
+    """A copy of the demo survey with Atlas Images for one scan (the M31 field) and the
+    team password TEAM_PASSWORD set."""
     import shutil
 
     from catscan.db import connect
     from catscan.web.access import set_password
 
     path = tmp_path_factory.mktemp("web") / "catscan.duckdb"
-    shutil.copy(demo_db, path)
+    shutil.copy(image_db, path)
     con = connect(path, read_only=False)
     try:
         set_password(con, TEAM_PASSWORD)

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..config import resolve_db_path
 from ..safety import query_connection
-from . import pages, scs
+from . import pages, scs, sia
 from .access import TeamAccess
 from .pool import DEFAULT_WORKERS, SessionPool
 
@@ -64,7 +64,7 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
     if access.open:
         log.warning("no team password is set: every page and endpoint is open; set one "
                     "with `catscan passwd --db %s`", db)
-    routes = [*pages.ROUTES, *scs.ROUTES,
+    routes = [*pages.ROUTES, *scs.ROUTES, *sia.ROUTES,
               Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(RequestLog),
