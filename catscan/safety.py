@@ -428,10 +428,23 @@ def _duck(work, con: duckdb.DuckDBPyConnection | None = None):
 
 
 def _default_functions() -> set[str]:
+    """DuckDB's builtins, catscan's UDFs and the scalar macros its schema files create."""
     global _DEFAULT_FUNCTIONS
     if _DEFAULT_FUNCTIONS is None:
-        _DEFAULT_FUNCTIONS = allowed_functions()
+        _DEFAULT_FUNCTIONS = allowed_functions() | {
+            name for name in schema_macros() if denied_reason(name) is None}
     return _DEFAULT_FUNCTIONS
+
+
+_SCALAR_MACRO = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?MACRO\s+(\w+)\s*\([^)]*\)\s+AS\s+"
+                           r"(?!TABLE\b)", re.IGNORECASE)
+
+
+def schema_macros() -> set[str]:
+    """Names of the scalar macros in catscan's schema files (the schema is data)."""
+    from .db import schema_files
+
+    return {m.group(1).lower() for f in schema_files() for m in _SCALAR_MACRO.finditer(f.sql)}
 
 
 def _kind(node: exp.Expression) -> str:

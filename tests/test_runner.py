@@ -218,3 +218,26 @@ def test_a_language_query_is_interrupted_at_its_timeout(demo_db, tmp_path):
         assert run_text(ses, "select count(*) as n from psc").table.column("n")[0].as_py() > 0
     finally:
         con.close()
+
+
+def test_images_within_a_cone_are_those_whose_footprint_reaches_it(image_db):
+    """`from images within R of POS` uses the footprint test of the SQL macro images_near,
+    not the image centres."""
+    from catscan.images import images_near
+
+    con = connect(image_db)
+    try:
+        for radius in (0.0001, 3 / 60, 0.3):
+            table = catscan.query(f"select coadd_key, band from images within {radius} deg "
+                                  "of 10.68479 41.26906", con_db := image_db)
+            got = sorted((int(k), str(b)) for k, b in zip(table["coadd_key"], table["band"],
+                                                          strict=True))
+            expected = sorted((i.coadd_key, i.band) for i in images_near(
+                con, 10.68479, 41.26906, radius))
+            assert got == expected and len(expected) >= 3, radius
+            # centres alone would miss images whose footprint reaches the position
+            centres = catscan.query(f"select count(*) as n from images where ang_sep(crval1, "
+                                    f"crval2, 10.68479, 41.26906) <= {radius}", con_db)
+            assert centres["n"][0] < len(expected) or radius == 0.3
+    finally:
+        con.close()

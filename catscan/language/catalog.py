@@ -20,6 +20,10 @@ class Source:
     scan_key: str | None = None     # column joining to scans (survey terms)
     hidden: tuple[str, ...] = ("hpx29", "load_id")      # left out of select *
     presets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # rows that cover an area (Atlas Images): the corner columns for the SQL macro
+    # atlas_edge_distance, and how far (deg) a footprint reaches from its (ra, dec)
+    footprint: tuple[str, ...] | None = None
+    reach_deg: float = 0.0
 
 
 PSC_PRESETS = {
@@ -49,7 +53,9 @@ SOURCES: dict[str, Source] = {
     "tiles": Source("tiles", presets={"basic": ("tile", "hemis", "ra", "dec", "status",
                                                 "quality")}),
     "images": Source("atlas_images", ra="crval1", dec="crval2", scan_key="scan_key",
-                     hidden=("hpx29", "load_id", "fits", "raw_bytes"), presets={
+                     hidden=("hpx29", "load_id", "fits", "raw_bytes"),
+                     footprint=("ra_1", "dec_1", "ra_2", "dec_2", "ra_3", "dec_3", "ra_4",
+                                "dec_4"), reach_deg=0.5, presets={
                          "basic": ("coadd_key", "band", "date", "hemis", "scan", "image",
                                    "fname", "crval1", "crval2")}),
     "history": Source("processing_history", ra=None, dec=None, index=None),

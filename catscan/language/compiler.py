@@ -398,6 +398,8 @@ class _Compiler:
                 raise _error("a cone radius must be above 0 and at most 180 deg",
                              node.radius.pos)
             area = 2 * math.pi * (1 - math.cos(math.radians(radius))) * (180 / math.pi) ** 2
+            if self.source.footprint:
+                return self._footprint_cone(ra, dec, radius, cols, area)
             ranges = spatial.merge_ranges(spatial.cone_ranges(ra, dec, radius))
             self.regions.append(RegionInfo("cone", f"within {radius * 3600:g}\" of "
                                            f"({ra:.6f}, {dec:+.6f})", ranges, area))
@@ -450,6 +452,20 @@ class _Compiler:
             return self._resolve(ir.Column("hemis", pos=node.pos)).eq(
                 exp.Literal.string(node.hemis))
         raise _error(f"cannot compile {type(node).__name__}", node.pos)
+
+    def _footprint_cone(self, ra: float, dec: float, radius: float, cols: dict,
+                        area: float) -> exp.Expression:
+        """Rows whose footprint comes within ``radius`` of the position (Atlas Images:
+        the test of the SQL macro images_near, atlas_edge_distance >= -radius), after a
+        cone on their centres widened by how far a footprint reaches."""
+        wide = min(180.0, radius + self.source.reach_deg)
+        ranges = spatial.merge_ranges(spatial.cone_ranges(ra, dec, wide))
+        self.regions.append(RegionInfo("cone", f"footprints within {radius * 3600:g}\" of "
+                                       f"({ra:.6f}, {dec:+.6f})", ranges, area))
+        corners = [self._column_ref(c) for c in self.source.footprint]
+        distance = exp.func("atlas_edge_distance", *corners, _literal(ra), _literal(dec))
+        return exp.and_(spatial.cone_condition(ra, dec, wide, **cols),
+                        exp.GTE(this=distance, expression=_literal(-radius)), copy=False)
 
     def _night(self, date: ir.Date, hemis: str, pos) -> exp.Expression:
         return exp.and_(self._resolve(ir.Column("date", pos=pos)).eq(self._date(date)),
