@@ -272,8 +272,8 @@ MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=u
                "ipac": "text/plain; charset=utf-8", "votable": "application/x-votable+xml",
                "fits": "application/fits", "parquet": "application/vnd.apache.parquet",
                "json": "application/json", "ecsv": "text/plain; charset=utf-8"}
-SUFFIXES = {"table": ".txt", "csv": ".csv", "ipac": ".tbl", "votable": ".xml",
-            "fits": ".fits", "parquet": ".parquet", "json": ".json", "ecsv": ".ecsv"}
+FILE_SUFFIXES = {"table": ".txt", "csv": ".csv", "ipac": ".tbl", "votable": ".xml",
+                 "fits": ".fits", "parquet": ".parquet", "json": ".json", "ecsv": ".ecsv"}
 
 
 def encode_result(table: pa.Table, fmt: str, provenance: Provenance | None = None) -> bytes:

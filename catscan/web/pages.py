@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 from .. import __version__
 from ..errors import CatscanError
 from ..language.saved import parse_saved, shipped
-from ..results import MEDIA_TYPES, OUTPUT_FORMATS, SUFFIXES, encode_result
+from ..results import FILE_SUFFIXES, MEDIA_TYPES, OUTPUT_FORMATS, encode_result
 from ..runner import DEFAULT_LIMIT, run_text
 from .guard import client_of, team_only
 
@@ -206,7 +206,7 @@ async def catscan_download(request: Request) -> Response:
     except CatscanError as exc:
         return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
     return Response(body, media_type=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="catscan{SUFFIXES[fmt]}"'})
+        "Content-Disposition": f'attachment; filename="catscan{FILE_SUFFIXES[fmt]}"'})
 
 
 async def catscan_build(request: Request) -> Response:
