@@ -147,9 +147,9 @@ def trend_plot(night: str, facility: str, version: str | None, summary: pa.Table
     items = [("seeing", plot.INK)]
     for band, key in (("J", "j"), ("H", "h"), ("Ks", "k")):
         median = _median(trends.column(f"{key}_zp_ap").to_pylist())
-        zero_point = f", zero point median {median:.3f}" if median is not None else ""
+        zero_point = f" (zero point median {median:.3f})" if median is not None else ""
         items.append((f"{band}{zero_point}", plot.BAND_COLOURS[key]))
-    items += [("limit from the health summary", LIMIT_COLOUR)]
+    items += [("limit", LIMIT_COLOUR)]
     result.legend = plot.legend(draw, (left, height - 34), items)
     plot.save_png(image, result.path)
     return result

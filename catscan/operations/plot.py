@@ -119,7 +119,7 @@ class Panel:
         """Grid, frame, ticks and labels. ``x_text(value)`` labels the x ticks."""
         draw = ImageDraw.Draw(image)
         x0, y0, x1, y1 = self.box
-        y_ticks = nice_ticks(*self.y_range, target=4)
+        y_ticks = nice_ticks(*self.y_range, target=5)
         step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
         for value in x_ticks:
             px, _ = self.to_px(value, self.y_range[0])

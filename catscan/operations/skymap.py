@@ -24,7 +24,8 @@ from .coverage import STATE_TEXT, STATES, Tiles
 STATE_COLOURS: dict[str, plot.Colour] = {
     "planned": (205, 205, 205), "observed": (235, 190, 20), "processed": (50, 110, 220),
     "loaded": (20, 160, 50), "rescan": (245, 120, 20), "rejected": (200, 20, 40)}
-DRAW_ORDER = ("planned", "processed", "observed", "rejected", "rescan", "loaded")
+# the states that need attention last, on top: tiles under a pixel wide share pixels
+DRAW_ORDER = ("planned", "loaded", "processed", "observed", "rescan", "rejected")
 GRATICULE: plot.Colour = (110, 110, 110)
 REGION_GRATICULE: plot.Colour = (40, 60, 150)
 GALACTIC_PLANE: plot.Colour = (190, 0, 190)
