@@ -191,6 +191,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     if map_path is not None and Path(map_path).suffix.lower() != ".png":
         option = "--plot" if map_path == args.plot else "--out"
         raise CatscanError(f"{option} {map_path}: the map is a PNG; name it FILE.png")
+    if args.width is not None and not 400 <= args.width <= 10000:
+        raise CatscanError(f"--width {args.width}: give 400 to 10000 pixels")
     table_wanted = map_path is None or map_path == args.plot
     con = connect(args.db)
     try:

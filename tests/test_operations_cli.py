@@ -108,6 +108,8 @@ def test_coverage_table_map_and_region(capsys, demo_db, tmp_path):
     (["coverage", "--region", "10", "41", "90"], "give 0 to 60 degrees"),
     (["coverage", "--out", "map.gif", "--format", "png"], "the map is a PNG"),
     (["status", "--out", "status.docx"], "cannot tell the format"),
+    (["coverage", "--width", "100", "--out", "map.png"], "give 400 to 10000 pixels"),
+    (["coverage", "--depth", "30"], "MOC depth 30: choose 4 to 20"),
 ])
 def test_bad_arguments_are_one_clear_message_and_write_nothing(capsys, demo_db, tmp_path,
                                                                monkeypatch, args, message):

@@ -231,6 +231,8 @@ class Region:
 def region_map(tiles: Tiles, region: Region, path: str | Path, *, width: int = 1000,
                title: str = "", subtitle: str = "") -> SkyMap:
     """The tiles overlapping ``region``: translucent fill by state, outlines, ids."""
+    if width < 400:
+        raise ValueError("the map needs a width of at least 400 pixels")
     pixels = width - 2 * SIDE - 20
     height = TOP + pixels + 34 + BOTTOM
     image = Image.new("RGB", (width, height), BACKGROUND)
