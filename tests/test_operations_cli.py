@@ -49,6 +49,10 @@ def test_every_format_reads_back(capsys, demo_db, tmp_path, fmt, suffix):
     table = Table.read(path, **kwargs)
     assert list(table["scan"]) == [63, 64, 65]
     assert [str(v) for v in table["status"]] == ["P", "P", "P"]
+    by_suffix = tmp_path / f"again{suffix}"                      # the suffix names the format
+    assert run(capsys, "status", "1998-04-16n", "--db", str(demo_db), "--out",
+               str(by_suffix))[0] == 0
+    assert list(Table.read(by_suffix, **kwargs)["scan"]) == [63, 64, 65]
 
 
 def test_json_and_the_terminal_table(capsys, demo_db):
