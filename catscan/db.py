@@ -79,6 +79,10 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if found < wanted:
         raise SchemaError(f"{path} has schema version {found}, older than this catscan's "
                           f"{wanted}; run `catscan init --db {path}` to upgrade it")
+    missing = _missing_steps(con)
+    if missing:
+        raise SchemaError(f"{path} lacks schema step(s) {', '.join(m.name for m in missing)}; "
+                          f"run `catscan init --db {path}` to apply them")
 
 
 def connect(path: str | os.PathLike | None = None, read_only: bool = True,
@@ -125,6 +129,15 @@ def init_database(path: str | os.PathLike | None = None) -> tuple[Path, list[str
         con.close()
 
 
+def _missing_steps(con: duckdb.DuckDBPyConnection) -> list[SchemaFile]:
+    """The shipped schema files the database has not recorded, in order (a step numbered
+    below the latest one applied can arrive later, when work merges in another order)."""
+    if _applied_version(con) is None:
+        return schema_files()
+    done = {v for (v,) in con.execute("SELECT version FROM schema_version").fetchall()}
+    return [step for step in schema_files() if step.version not in done]
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection, where: Path | str = "database") -> list[str]:
     """Apply the schema files a connection lacks; refuse a database newer than this code."""
     found = _applied_version(con) or 0
@@ -132,9 +145,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection, where: Path | str = "database")
         raise SchemaError(f"{where} has schema version {found}, newer than this catscan's "
                           f"{schema_version()}; upgrade catscan")
     applied = []
-    for step in schema_files():
-        if step.version <= found:
-            continue
+    for step in _missing_steps(con):
         with transaction(con):
             con.execute(step.sql)
             con.execute("INSERT INTO schema_version (version, name, catscan_version) "

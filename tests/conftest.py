@@ -55,9 +55,10 @@ def table_checksum(con, table: str) -> tuple:
 
 
 def database_checksums(con) -> dict:
-    tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND NOT temporary ORDER BY 1").fetchall()]
+    """Every table of every schema (main, private), by qualified name."""
+    tables = [f"{r[0]}.{r[1]}" for r in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND NOT temporary ORDER BY 1, 2").fetchall()]
     return {t: table_checksum(con, t) for t in tables}
 
 
