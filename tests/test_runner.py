@@ -241,3 +241,23 @@ def test_images_within_a_cone_are_those_whose_footprint_reaches_it(image_db):
             assert centres["n"][0] < len(expected) or radius == 0.3
     finally:
         con.close()
+
+
+def test_the_operations_views_are_sources(demo_db):
+    """night_status and scan_status (docs/operations.md) from the language: the rows of the
+    views, survey regions and terms included."""
+    con = connect(demo_db)
+    try:
+        nights = con.execute("SELECT night, scans, loaded FROM night_status "
+                             "ORDER BY night").fetchall()
+        scans = con.execute("SELECT scan, qa_score FROM scan_status WHERE date = "
+                            "'1998-04-16' AND hemis = 'n' ORDER BY scan").fetchall()
+    finally:
+        con.close()
+    table = catscan.query("select night, scans, loaded from night_status order by night",
+                          demo_db)
+    assert [tuple(r) for r in table.as_array().tolist()] == nights and len(nights) >= 5
+    table = catscan.query("select scan, score from scan_status on night 1998-04-16 n "
+                          "order by scan", demo_db)
+    assert [(r["scan"], None if np.ma.is_masked(r["score"]) else r["score"])
+            for r in table] == scans

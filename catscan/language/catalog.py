@@ -59,6 +59,15 @@ SOURCES: dict[str, Source] = {
                          "basic": ("coadd_key", "band", "date", "hemis", "scan", "image",
                                    "fname", "crval1", "crval2")}),
     "history": Source("processing_history", ra=None, dec=None, index=None),
+    # the operations views (schema 120, docs/operations.md)
+    "night_status": Source("night_status", ra=None, dec=None, index=None,
+                           hidden=("load_id", "health_command"), presets={"basic": (
+                               "night", "facility", "processed", "version", "kind", "scans",
+                               "loaded", "mean_qa", "health")}),
+    "scan_status": Source("scan_status", scan_key="scan_key",
+                          hidden=("hpx29", "load_id", "health_command"), presets={"basic": (
+                              "night", "scan", "status", "tile", "tile_state", "scan_type",
+                              "qa_score", "loaded", "load_reason")}),
     "night_qa": Source("night_qa", ra=None, dec=None, index=None),
 }
 

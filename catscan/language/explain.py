@@ -96,7 +96,12 @@ def _with_list_cover(compiled: Compiled, targets) -> Compiled:
 
 
 def _row_group_ranges(con, table: str, column: str) -> list[tuple[int, int]]:
-    """(min, max) of the index column in each row group, from DuckDB's storage statistics."""
+    """(min, max) of the index column in each row group, from DuckDB's storage statistics
+    (none for a view)."""
+    is_table = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
+                           "schema_name = 'main'", [table]).fetchone()[0]
+    if not is_table:
+        return []
     rows = con.execute(
         "SELECT row_group_id, stats FROM pragma_storage_info(?) WHERE column_name = ? "
         "AND segment_type NOT IN ('VALIDITY') ORDER BY row_group_id", [table, column]
