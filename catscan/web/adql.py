@@ -1,0 +1,872 @@
+"""ADQL to DuckDB SQL, with sqlglot.
+
+ADQL 2.0 reads with sqlglot's T-SQL reader (TOP, CONTAINS, delimited identifiers; POINT,
+CIRCLE... arrive as plain function calls), then pure rewrites turn it into DuckDB SQL:
+
+- ``CONTAINS(POINT(ra, dec), CIRCLE|BOX|POLYGON(...)) = 1`` becomes catscan.spatial's
+  condition: the HEALPix ranges of the table's ``hpx29`` (so DuckDB skips the row groups
+  outside), then the exact test. ``DISTANCE(POINT, POINT)`` is ``ang_sep``, and
+  ``DISTANCE(...) < r`` with one constant point is a cone with its ranges.
+- A join of an uploaded table with a catalog, ``CONTAINS(POINT(p.ra, p.dec), CIRCLE(u.ra,
+  u.dec, r)) = 1`` (or ``DISTANCE(...) < r``), becomes catscan.xmatch's plan: each upload row
+  is repeated for its HEALPix cell and the neighbours it needs (computed here), so the join
+  is a hash equi-join on ``hpx29 >> shift``, restricted to the upload's ranges, then the
+  exact distance. Where that rewrite would be wrong (outer joins, the predicate under OR)
+  the ranges and the exact test stay in place: slower, still right.
+- Tables: survey tables of ``main``, ``TAP_SCHEMA.*`` (registered Arrow tables, see
+  tap_schema.py) and ``TAP_UPLOAD.*``; anything else, ``private`` included, is unknown.
+- Functions: the ADQL ones only; unsupported ADQL (INTERSECTS, REGION, AREA...) is refused
+  naming the function and where it is.
+
+The result is checked by catscan.safety.validate_tree like every user query.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.tsql import TSQL
+from sqlglot.errors import ParseError, TokenError
+
+from ..errors import CatscanError
+from ..polygon import PolygonError
+from ..safety import UnsafeQuery, validate_tree
+from ..spatial import (
+    INDEX_DEPTH,
+    box_condition,
+    cone_condition,
+    cone_ranges,
+    merge_ranges,
+    polygon_condition,
+    ranges_condition,
+)
+from ..tablefile import DESCRIPTION_KEY, UCD_KEY, UNIT_KEY
+from ..xmatch import Plan, scan_ranges, target_cells
+from .tap_schema import SCHEMA, TAP_SCHEMA, ColumnInfo, TableInfo, TapCatalog
+
+TAP_UPLOAD = "TAP_UPLOAD"
+UPLOAD_PREFIX, XMATCH_PREFIX = "tap_upload__", "tap_xmatch__"
+ROW_COLUMN = "__row"                  # an upload row's number, hidden from SELECT *
+UPLOAD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+COORDINATE_SYSTEMS = ("", "ICRS", "J2000", "FK5", "UNKNOWN")    # ICRS data; no transforms
+
+# ADQL's functions by the sqlglot class its T-SQL reader gives them
+ALLOWED_FUNCTIONS = tuple(getattr(exp, name) for name in (
+    "Abs", "Acos", "Asin", "Atan", "Atan2", "Ceil", "Cos", "Cot", "Degrees", "Exp", "Floor",
+    "Ln", "Log", "Mod", "Pi", "Pow", "Radians", "Rand", "Round", "Sign", "Sin", "Sqrt", "Tan",
+    "Trunc", "Lower", "Upper", "Coalesce", "Cast", "Count", "Sum", "Avg", "Min", "Max", "Case",
+    "Contains", "Exists", "Connector") if hasattr(exp, name))
+GEOMETRY = ("POINT", "CIRCLE", "BOX", "POLYGON", "DISTANCE", "COORD1", "COORD2")
+UNSUPPORTED = {
+    "INTERSECTS": "use CONTAINS(POINT(...), CIRCLE|BOX|POLYGON(...)) = 1",
+    "REGION": "use CIRCLE, BOX or POLYGON", "AREA": None, "CENTROID": None,
+    "COORDSYS": "positions are ICRS", "IN_UNIT": None,
+}
+SUPPORTED_TEXT = ("supported: ABS ACOS ASIN ATAN ATAN2 CEILING COS COT DEGREES EXP FLOOR LOG "
+                  "LOG10 MOD PI POWER RADIANS RAND ROUND SIN SQRT TAN TRUNCATE LOWER UPPER "
+                  "COALESCE CAST COUNT SUM AVG MIN MAX, and CONTAINS POINT CIRCLE BOX POLYGON "
+                  "DISTANCE COORD1 COORD2")
+
+
+class AdqlError(CatscanError):
+    """A query that is not ADQL this service can run: what, and where when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        self.reason, self.line, self.column = message, line, column
+        where = f" at line {line}, column {column}" if line is not None else ""
+        super().__init__(f"ADQL error{where}: {message}")
+
+
+class Adql(TSQL):
+    """The reader: T-SQL's grammar (TOP, CONTAINS, "delimited" identifiers), DuckDB's null
+    order so that no NULLS FIRST/LAST is added to ORDER BY."""
+
+    NULL_ORDERING = "nulls_are_last"
+
+
+@dataclass
+class Source:
+    """A table a SELECT reads: a catalog table, an upload, or a subquery/CTE (info None)."""
+
+    alias: str
+    node: exp.Expression
+    info: TableInfo | None = None
+    upload: str | None = None           # TAP_UPLOAD name
+
+    def columns(self, uploads: dict[str, pa.Table]) -> list[str] | None:
+        if self.info is not None:
+            return [c.name for c in self.info.columns]
+        if self.upload is not None:
+            return uploads[self.upload].column_names
+        return None
+
+
+@dataclass
+class Translation:
+    """The DuckDB query for an ADQL text, and what it needs: Arrow tables to register for
+    this query (uploads and their cross-match expansions), and the metadata (unit, UCD,
+    description) of output columns that are table columns."""
+
+    adql: str
+    sql: str
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+
+
+def translate(adql: str, catalog: TapCatalog, uploads: dict[str, pa.Table] | None = None,
+              *, row_cap: int | None = None) -> Translation:
+    """The checked DuckDB SQL for ``adql``, or :class:`AdqlError`. ``uploads``: TAP_UPLOAD
+    tables by name; ``row_cap``: at most this many rows (a LIMIT DuckDB can plan with, e.g.
+    MAXREC + 1 to detect an overflow)."""
+    return _Translator(adql, catalog, dict(uploads or {})).run(row_cap)
+
+
+class _Translator:
+    def __init__(self, adql: str, catalog: TapCatalog, uploads: dict[str, pa.Table]):
+        self.adql, self.catalog = adql, catalog
+        self.uploads = {name.lower(): table for name, table in uploads.items()}
+        self.registered: dict[str, pa.Table] = {}
+        self.sources: dict[int, list[Source]] = {}       # id(select) -> its sources
+        self.numbered: dict[int, str] = {}               # id(upload node) -> with ROW_COLUMN
+        self.probed: dict[int, _Probe] = {}              # id(catalog node) -> its probe
+        self.exclude: set[int] = set()                   # ids of selects hiding ROW_COLUMN
+
+    # ---- the pipeline ---------------------------------------------------------------------
+
+    def run(self, row_cap: int | None = None) -> Translation:
+        tree = self.parse()
+        self.check_functions(tree)
+        self.name_outputs(tree)
+        self.resolve_tables(tree)
+        columns = self.output_columns(tree)
+        tree = self.rewrite_geometry(tree)
+        self.rename_tables(tree)
+        if row_cap is not None:
+            tree = _capped(tree, row_cap)
+        allowed = {t.sql_name for t in self.catalog.tables} | set(self.registered)
+        try:
+            sql = validate_tree(tree, allowed)
+        except UnsafeQuery as exc:
+            raise AdqlError(f"query refused: {exc.reason}") from None
+        return Translation(self.adql, sql, dict(self.registered), columns)
+
+    def parse(self) -> exp.Query:
+        if not self.adql.strip():
+            raise AdqlError("QUERY is empty")
+        try:
+            trees = [t for t in sqlglot.parse(self.adql, read=Adql) if t is not None]
+        except ParseError as err:
+            first = err.errors[0] if err.errors else {}
+            raise AdqlError(_syntax_message(first), *self.line_col(first)) from None
+        except TokenError:
+            raise AdqlError("syntax error: a string is not closed, or a character cannot "
+                            "start a token") from None
+        if not trees:
+            raise AdqlError("QUERY holds no statement")
+        if len(trees) > 1:
+            raise AdqlError(f"one query only, not {len(trees)}", *self.where(trees[1]))
+        tree = trees[0]
+        if not isinstance(tree, exp.Query) or isinstance(tree, exp.Values):
+            raise AdqlError(f"only SELECT queries are ADQL, not {type(tree).__name__.upper()}")
+        return tree
+
+    def check_functions(self, tree: exp.Expression) -> None:
+        for node in tree.walk():
+            if isinstance(node, exp.Anonymous):
+                name = node.name.upper()
+                if name in GEOMETRY:
+                    continue
+                if name in UNSUPPORTED:
+                    hint = UNSUPPORTED[name]
+                    raise AdqlError(f"{name} is not supported by this service"
+                                    + (f": {hint}" if hint else ""), *self.where(node))
+                raise AdqlError(f"unsupported function {node.name} ({SUPPORTED_TEXT})",
+                                *self.where(node))
+            if isinstance(node, exp.If) and isinstance(node.parent, exp.Case):
+                continue                                  # CASE WHEN ... THEN
+            if isinstance(node, exp.Func) and not isinstance(node, ALLOWED_FUNCTIONS):
+                raise AdqlError(f"unsupported function {self.written_name(node)} "
+                                f"({SUPPORTED_TEXT})", *self.where(node))
+
+    # ---- tables ---------------------------------------------------------------------------
+
+    def resolve_tables(self, tree: exp.Expression) -> None:
+        """Every table a query names is a catalog table, a TAP_SCHEMA table, an upload or a
+        CTE; each SELECT's sources by alias."""
+        for select in tree.find_all(exp.Select):
+            sources = []
+            for node in _from_items(select):
+                alias = node.alias_or_name
+                if isinstance(node, exp.Table):
+                    sources.append(self.table_source(node, alias))
+                else:
+                    sources.append(Source(alias, node))
+            self.sources[id(select)] = sources
+        for table in tree.find_all(exp.Table):     # tables outside FROM/JOIN lists
+            if not any(s.node is table for ss in self.sources.values() for s in ss):
+                self.table_source(table, table.alias_or_name)
+
+    def table_source(self, node: exp.Table, alias: str) -> Source:
+        if isinstance(node.this, exp.Func) or not isinstance(node.this, exp.Identifier):
+            raise AdqlError(f"{node.this.sql(dialect=Adql)} cannot be read as a table",
+                            *self.where(node))
+        catalog, schema, name = node.catalog, node.db, node.name
+        if catalog:
+            raise AdqlError(f"unknown table {node.sql(dialect=Adql)}", *self.where(node))
+        if not schema and name.lower() in _cte_names(node):
+            return Source(alias, node)
+        if schema.upper() == TAP_UPLOAD:
+            if name.lower() not in self.uploads:
+                sent = ", ".join(sorted(self.uploads)) or "none"
+                raise AdqlError(f"no table {TAP_UPLOAD}.{name} was uploaded (uploaded: "
+                                f"{sent}); send it with UPLOAD={name},param:...",
+                                *self.where(node))
+            return Source(alias, node, upload=name.lower())
+        info = self.catalog.table(schema or None, name) \
+            if schema.lower() in ("", SCHEMA, TAP_SCHEMA.lower()) else None
+        if info is None:
+            known = ", ".join(t.name for t in self.catalog.tables)
+            raise AdqlError(f"unknown table {node.sql(dialect=Adql)} (tables: {known}; "
+                            f"uploads: {TAP_UPLOAD}.name)", *self.where(node))
+        return Source(alias, node, info=info)
+
+    def rename_tables(self, tree: exp.Expression) -> None:
+        """The names the SQL reads: registered TAP_SCHEMA, upload and cross-match tables;
+        atlas_images without its pixels; no schema qualifiers."""
+        for node in list(tree.find_all(exp.Table)):
+            source = self.source_of_table(node)
+            if source is None or (source.info is None and source.upload is None):
+                continue
+            alias = node.alias or source.alias
+            if source.upload is not None:
+                target = self.numbered.get(id(node))
+                if target is None:
+                    target = UPLOAD_PREFIX + source.upload
+                    self.registered[target] = self.uploads[source.upload]
+                node.replace(_table(target, alias))
+            elif id(node) in self.probed or source.info.hidden:
+                columns = [exp.column(c.name, table="xm_c", quoted=True)
+                           for c in source.info.columns] if source.info.hidden else \
+                    [exp.Column(this=exp.Star(), table=exp.to_identifier("xm_c"))]
+                kept = exp.select(*columns).from_(_table(source.info.sql_name, "xm_c"))
+                if id(node) in self.probed:
+                    kept = self.probed[id(node)].read(kept)
+                node.replace(exp.Subquery(this=kept, alias=exp.TableAlias(
+                    this=exp.to_identifier(alias, quoted=True))))
+            else:
+                node.replace(_table(source.info.sql_name, alias if alias.lower() !=
+                                    source.info.sql_name.lower() else None))
+        for column in tree.find_all(exp.Column):
+            for part in ("db", "catalog"):
+                if column.args.get(part) is not None:
+                    column.set(part, None)
+        for select in tree.find_all(exp.Select):
+            if id(select) in self.exclude:
+                for item in select.expressions:
+                    star = item if isinstance(item, exp.Star) else item.this \
+                        if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) \
+                        else None
+                    if star is not None:
+                        star.set("except_", [exp.column(ROW_COLUMN, quoted=True)])
+
+    def source_of_table(self, node: exp.Table) -> Source | None:
+        for sources in self.sources.values():
+            for source in sources:
+                if source.node is node:
+                    return source
+        return None
+
+    # ---- output columns -------------------------------------------------------------------
+
+    def name_outputs(self, tree: exp.Query) -> None:
+        """Computed output columns get ADQL names (count, distance, col3...), unique."""
+        select = _first_select(tree)
+        if select is None:
+            return
+        taken = {e.alias_or_name.lower() for e in select.expressions
+                 if isinstance(e, (exp.Alias, exp.Column))}
+        for i, item in enumerate(list(select.expressions), start=1):
+            if isinstance(item, (exp.Alias, exp.Column, exp.Star)):
+                continue
+            base = (item.name if isinstance(item, exp.Anonymous) else
+                    self.written_name(item) if isinstance(item, exp.Func) else f"col{i}")
+            base = re.sub(r"\W+", "_", base).strip("_").lower() or f"col{i}"
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+            taken.add(name)
+            item.replace(exp.alias_(item.copy(), name, quoted=True))
+
+    def output_columns(self, tree: exp.Query) -> dict[str, ColumnInfo]:
+        """Metadata of output columns that are plain table columns, by output name."""
+        select = _first_select(tree)
+        out: dict[str, ColumnInfo] = {}
+        if select is None:
+            return out
+        for item in select.expressions:
+            target = item.this if isinstance(item, exp.Alias) else item
+            if isinstance(target, exp.Star) or (isinstance(target, exp.Column)
+                                                and isinstance(target.this, exp.Star)):
+                qualifier = target.table if isinstance(target, exp.Column) else ""
+                for source in self.sources.get(id(select), []):
+                    if not qualifier or source.alias.lower() == qualifier.lower():
+                        for info in self.infos(source):
+                            out.setdefault(info.name, info)
+            elif isinstance(target, exp.Column):
+                source = self.source_of_column(target)
+                info = next((c for c in self.infos(source) if c.name.lower()
+                             == target.name.lower()), None) if source else None
+                if info is not None:
+                    out.setdefault(item.alias_or_name, info)
+        return out
+
+    def infos(self, source: Source) -> list[ColumnInfo]:
+        if source.info is not None:
+            return list(source.info.columns)
+        if source.upload is not None:
+            return [_upload_column(f) for f in self.uploads[source.upload].schema]
+        return []
+
+    def source_of_column(self, column: exp.Column) -> Source | None:
+        """The source a column reference reads, from the innermost SELECT outwards."""
+        qualifier = column.table.lower()
+        for select in _enclosing_selects(column):
+            sources = self.sources.get(id(select), [])
+            if qualifier:
+                found = [s for s in sources if s.alias.lower() == qualifier]
+            else:
+                found = [s for s in sources if column.name.lower() in
+                         [c.lower() for c in (s.columns(self.uploads) or [])]]
+            if len(found) == 1:
+                return found[0]
+            if found or (not qualifier and any(s.columns(self.uploads) is None
+                                               for s in sources)):
+                return None                       # ambiguous, or maybe from a subquery
+        return None
+
+    # ---- geometry -------------------------------------------------------------------------
+
+    def rewrite_geometry(self, tree: exp.Query) -> exp.Query:
+        for node in list(tree.find_all(exp.EQ, exp.NEQ)):
+            side = _contains_compared(node)
+            if side is not None:
+                contains, value = side
+                condition = self.contains(contains, node)
+                wanted = value == 1 if isinstance(node, exp.EQ) else value != 1
+                node.replace(condition if wanted else exp.Not(this=exp.paren(condition)))
+        for node in list(tree.find_all(exp.LT, exp.LTE, exp.GT, exp.GTE)):
+            found = _distance_compared(node)
+            if found is not None:
+                node.replace(self.distance_within(node, *found))
+        for node in list(tree.find_all(exp.Contains)):
+            node.replace(exp.Case(ifs=[exp.If(this=self.contains(node, None),
+                                              true=exp.Literal.number(1))],
+                                  default=exp.Literal.number(0)))
+        for node in list(tree.find_all(exp.Anonymous)):
+            name = node.name.upper()
+            if name == "DISTANCE":
+                a, b = self.distance_points(node)
+                node.replace(_ang_sep(a, b))
+            elif name in ("COORD1", "COORD2"):
+                if len(node.expressions) != 1:
+                    raise AdqlError(f"{name} takes one POINT", *self.where(node))
+                point = self.point(node.expressions[0])
+                node.replace((point.x if name == "COORD1" else point.y).copy())
+        for node in tree.find_all(exp.Anonymous):
+            if node.name.upper() not in GEOMETRY:
+                continue                          # ang_sep, sky_polygon_contains: ours
+            raise AdqlError(f"{node.name.upper()} can only be used inside CONTAINS or "
+                            "DISTANCE", *self.where(node))
+        return tree
+
+    def contains(self, node: exp.Contains, compared: exp.Expression | None) -> exp.Expression:
+        """The condition for CONTAINS(POINT, shape)."""
+        point = self.point(node.this, "CONTAINS needs a POINT as its first argument")
+        shape = node.expression
+        kind = shape.name.upper() if isinstance(shape, exp.Anonymous) else ""
+        if kind == "CIRCLE":
+            cx, cy, radius = self.circle(shape)
+            return self.within(point, _Point(cx, cy, shape), radius, "<=", compared, shape)
+        if kind == "BOX":
+            cx, cy, width, height = self.box(shape)
+            return self.region(point, lambda **cols: box_condition(cx, cy, width, height,
+                                                                    **cols))
+        if kind == "POLYGON":
+            vertices = self.polygon(shape)
+            return self.region(point, lambda **cols: polygon_condition(vertices, **cols))
+        raise AdqlError("CONTAINS needs a CIRCLE, BOX or POLYGON as its second argument",
+                        *self.where(shape))
+
+    def distance_within(self, node: exp.Expression, distance: exp.Anonymous,
+                        radius: exp.Expression, op: str) -> exp.Expression:
+        """DISTANCE(P, Q) < r (or <=, or r > DISTANCE...)."""
+        a, b = self.distance_points(distance)
+        exact = _compare(_ang_sep(a, b), radius.copy(), op)
+        r = _number(radius)
+        if op not in ("<", "<=") or r is None:
+            return exact
+        for point, centre in ((a, b), (b, a)):
+            if centre.constant is not None:
+                ra, dec = centre.constant
+                self.check_circle(ra, dec, r, distance)
+                indexed = self.indexed(point)
+                if indexed is None:
+                    return exact
+                alias, (_, _, index) = indexed
+                cover = ranges_condition(merge_ranges(cone_ranges(ra % 360.0, dec, r)),
+                                         index, alias)
+                return exp.and_(cover, exact, copy=False)
+        return self.within(a, b, radius, op, node, distance)
+
+    def within(self, point: _Point, centre: _Point, radius: exp.Expression, op: str,
+               compared: exp.Expression | None, where: exp.Expression) -> exp.Expression:
+        """``point`` within ``radius`` of ``centre``: a cone when either is constant, a
+        cross-match plan when one is an upload's position and the other a catalog's."""
+        r = _number(radius)
+        for inside, fixed in ((point, centre), (centre, point)):
+            if fixed.constant is not None and r is not None and (
+                    inside is point or self.indexed(inside) is not None):
+                ra, dec = fixed.constant
+                self.check_circle(ra, dec, r, where)
+                return self.region(inside, functools.partial(cone_condition, ra % 360.0,
+                                                             dec, r))
+        exact = _compare(_ang_sep(point, centre), radius.copy(), op)
+        if r is None:
+            return exact
+        for a, b in ((point, centre), (centre, point)):
+            indexed, upload = self.indexed(a), self.upload_position(b)
+            if indexed is not None and upload is not None:
+                return self.cross_match(indexed, upload, a, b, r, op, compared, exact)
+        return exact
+
+    def region(self, point: _Point, build: Callable[..., exp.Expression]) -> exp.Expression:
+        """A spatial condition on ``point``: with the HEALPix ranges when the point is a
+        table's indexed position, else the exact test alone on the point's expressions."""
+        try:
+            indexed = self.indexed(point)
+            if indexed is not None:
+                alias, (ra, dec, index) = indexed
+                return build(ra_column=ra, dec_column=dec, index_column=index, table=alias)
+            condition = build(ra_column=_PX, dec_column=_PY, index_column=_PI, table=None)
+        except (ValueError, PolygonError) as exc:
+            raise AdqlError(str(exc), *self.where(point.node)) from None
+        parts = list(condition.flatten(unnest=False)) if isinstance(condition, exp.And) \
+            else [condition]
+        exact = [p for p in parts if not any(c.name == _PI for c in p.find_all(exp.Column))]
+
+        def substitute(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and node.name in (_PX, _PY):
+                return exp.paren((point.x if node.name == _PX else point.y).copy())
+            return node
+
+        return exp.and_(*exact, copy=False).transform(substitute, copy=False) if exact \
+            else exp.true()
+
+    def cross_match(self, indexed: tuple[str, tuple[str, str, str]], upload: tuple[Source,
+                    str, str], point: _Point, centre: _Point, radius: float, op: str,
+                    compared: exp.Expression | None, exact: exp.Expression) -> exp.Expression:
+        """Catalog rows within ``radius`` of an upload's rows (module docstring). The
+        catalog is read through a probe of (upload row, HEALPix cell) pairs: a hash join on
+        the cell, restricted to the upload's ranges, gives each row the upload rows it may
+        match, and the predicate becomes ``row = upload row AND exact distance``."""
+        alias, (_, _, index) = indexed
+        source, ra_name, dec_name = upload
+        catalog = next(s for s in self.sources_of(compared or point.node)
+                       if s.alias == alias) if compared is not None else None
+        plan = Plan.for_radius(radius) if radius > 0 else None
+        if plan is None or plan.depth is None:
+            return exact
+        table = self.uploads[source.upload]
+        ra, dec, usable = _positions(table, ra_name, dec_name)
+        rows = np.flatnonzero(usable)
+        centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth, radius)
+        cover = scan_ranges(centres, plan.depth)
+        if (catalog is None or id(catalog.node) in self.probed
+                or id(source.node) in self.numbered
+                or not _can_probe(compared, catalog.node, source.node)):
+            return exp.and_(ranges_condition(cover, index, alias), exact, copy=False)
+        n = len(self.probed) + 1
+        numbered, probe = f"{XMATCH_PREFIX}{n}_rows", f"{XMATCH_PREFIX}{n}_probe"
+        self.registered[numbered] = table.append_column(
+            ROW_COLUMN, pa.array(np.arange(table.num_rows), type=pa.int64()))
+        self.registered[probe] = pa.table({"row": pa.array(rows[cell_rows], type=pa.int64()),
+                                           "cell": pa.array(cells, type=pa.int64())})
+        self.numbered[id(source.node)] = numbered
+        self.probed[id(catalog.node)] = _Probe(probe, 2 * (INDEX_DEPTH - plan.depth), cover,
+                                               index)
+        for select in _enclosing_selects(compared):
+            self.exclude.add(id(select))
+            break
+        key = exp.EQ(this=exp.column(ROW_COLUMN, table=alias, quoted=True),
+                     expression=exp.column(ROW_COLUMN, table=source.alias, quoted=True))
+        return exp.and_(key, exact, copy=False)
+
+    def sources_of(self, node: exp.Expression) -> list[Source]:
+        for select in _enclosing_selects(node):
+            return self.sources.get(id(select), [])
+        return []
+
+    def indexed(self, point: _Point) -> tuple[str, tuple[str, str, str]] | None:
+        """(table alias, (ra, dec, index)) when the point is a table's indexed position."""
+        if not (isinstance(point.x, exp.Column) and isinstance(point.y, exp.Column)):
+            return None
+        a, b = self.source_of_column(point.x), self.source_of_column(point.y)
+        if a is None or a is not b or a.info is None or a.info.position is None:
+            return None
+        ra, dec, _ = a.info.position
+        if (point.x.name.lower(), point.y.name.lower()) != (ra, dec):
+            return None
+        return a.alias, a.info.position
+
+    def upload_position(self, point: _Point) -> tuple[Source, str, str] | None:
+        """(source, ra column, dec column) when the point is an upload's two columns."""
+        if not (isinstance(point.x, exp.Column) and isinstance(point.y, exp.Column)):
+            return None
+        a, b = self.source_of_column(point.x), self.source_of_column(point.y)
+        if a is None or a is not b or a.upload is None:
+            return None
+        names = {c.lower(): c for c in self.uploads[a.upload].column_names}
+        return a, names[point.x.name.lower()], names[point.y.name.lower()]
+
+    # ---- shapes ---------------------------------------------------------------------------
+
+    def point(self, node: exp.Expression, message: str | None = None) -> _Point:
+        if not (isinstance(node, exp.Anonymous) and node.name.upper() == "POINT"):
+            raise AdqlError(message or "a POINT is needed here", *self.where(node))
+        args = self.without_system(node)
+        if len(args) != 2:
+            raise AdqlError("POINT takes a coordinate system and two coordinates: "
+                            "POINT('ICRS', ra, dec)", *self.where(node))
+        return _Point(args[0], args[1], node)
+
+    def circle(self, node: exp.Anonymous) -> tuple[exp.Expression, exp.Expression,
+                                                   exp.Expression]:
+        args = self.without_system(node)
+        if len(args) == 2 and _is_point(args[0]):
+            centre = self.point(args[0])
+            return centre.x, centre.y, args[1]
+        if len(args) != 3:
+            raise AdqlError("CIRCLE takes a coordinate system, a centre and a radius: "
+                            "CIRCLE('ICRS', ra, dec, radius)", *self.where(node))
+        return args[0], args[1], args[2]
+
+    def box(self, node: exp.Anonymous) -> tuple[float, float, float, float]:
+        args = self.without_system(node)
+        if len(args) == 3 and _is_point(args[0]):
+            centre = self.point(args[0])
+            args = [centre.x, centre.y, *args[1:]]
+        numbers = [_number(a) for a in args]
+        if len(args) != 4 or None in numbers:
+            raise AdqlError("BOX takes a coordinate system and four numbers: BOX('ICRS', "
+                            "ra, dec, width, height), in degrees", *self.where(node))
+        ra, dec, width, height = numbers
+        if not (0 < width < 180 and 0 < height < 180):
+            raise AdqlError("BOX sides must be between 0 and 180 degrees", *self.where(node))
+        if not -90 <= dec <= 90:
+            raise AdqlError(f"BOX centre Dec {dec:g} is outside [-90, 90]", *self.where(node))
+        return ra % 360.0, dec, width, height
+
+    def polygon(self, node: exp.Anonymous) -> list[tuple[float, float]]:
+        args = self.without_system(node)
+        if args and all(_is_point(a) for a in args):
+            args = [c for a in args for c in (self.point(a).x, self.point(a).y)]
+        numbers = [_number(a) for a in args]
+        if None in numbers or len(numbers) < 6 or len(numbers) % 2:
+            raise AdqlError("POLYGON takes a coordinate system and at least three vertices "
+                            "as constant numbers: POLYGON('ICRS', ra1, dec1, ra2, dec2, ra3, "
+                            "dec3)", *self.where(node))
+        return [(numbers[i] % 360.0, numbers[i + 1]) for i in range(0, len(numbers), 2)]
+
+    def check_circle(self, ra: float, dec: float, radius: float, node: exp.Expression) -> None:
+        if not 0 <= radius <= 180:
+            raise AdqlError(f"a radius must be between 0 and 180 degrees, not {radius:g}",
+                            *self.where(node))
+        if not -90 <= dec <= 90:
+            raise AdqlError(f"Dec {dec:g} is outside [-90, 90]", *self.where(node))
+
+    def without_system(self, node: exp.Anonymous) -> list[exp.Expression]:
+        """The arguments after the optional coordinate system, which must be ICRS (or an
+        alias of it): the positions are ICRS and nothing is transformed."""
+        args = list(node.expressions)
+        if args and isinstance(args[0], exp.Literal) and args[0].is_string:
+            words = args[0].this.upper().split()
+            if (words[0] if words else "") not in COORDINATE_SYSTEMS:
+                raise AdqlError(f"coordinate system {args[0].this!r} is not supported: "
+                                "positions are ICRS", *self.where(args[0]))
+            args = args[1:]
+        return args
+
+    def distance_points(self, node: exp.Anonymous) -> tuple[_Point, _Point]:
+        args = node.expressions
+        if len(args) == 2:
+            return self.point(args[0]), self.point(args[1])
+        if len(args) == 4:
+            return _Point(args[0], args[1], node), _Point(args[2], args[3], node)
+        raise AdqlError("DISTANCE takes two POINTs", *self.where(node))
+
+    # ---- positions in the text ------------------------------------------------------------
+
+    def where(self, node: exp.Expression) -> tuple[int | None, int | None]:
+        starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+        if not starts:
+            return None, None
+        start = min(starts)
+        return self.adql.count("\n", 0, start) + 1, start - self.adql.rfind("\n", 0, start)
+
+    def line_col(self, error: dict) -> tuple[int | None, int | None]:
+        line, col = error.get("line"), error.get("col")
+        if line is None:
+            return None, None
+        token = error.get("highlight") or ""
+        return line, max(1, col - len(token) + 1) if col is not None else None
+
+    def written_name(self, node: exp.Expression) -> str:
+        start, end = node.meta.get("start"), node.meta.get("end")
+        if start is not None and end is not None:
+            return self.adql[start:end + 1]
+        return node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+_PX, _PY, _PI = "__adql_ra", "__adql_dec", "__adql_index"      # placeholder columns
+
+
+@dataclass
+class _Point:
+    x: exp.Expression
+    y: exp.Expression
+    node: exp.Expression
+
+    @property
+    def constant(self) -> tuple[float, float] | None:
+        x, y = _number(self.x), _number(self.y)
+        return None if x is None or y is None else (x, y)
+
+
+_CLAUSES = {"Where": "WHERE needs a condition", "Limit": "TOP needs a number of rows",
+            "Having": "HAVING needs a condition", "Join": "JOIN needs a table",
+            "And": "AND needs a condition on both sides",
+            "Or": "OR needs a condition on both sides",
+            **dict.fromkeys(("EQ", "NEQ", "GT", "GTE", "LT", "LTE"),
+                            "a comparison needs a value on both sides")}
+
+
+def _syntax_message(error: dict) -> str:
+    """sqlglot's parse error in ADQL's words: what is wrong near which token."""
+    text = str(error.get("description") or "")
+    token = str(error.get("highlight") or "").strip()
+    near = f" near '{token}'" if token and error.get("end_context", "").strip() else \
+        f" after '{token}' (the query ends there)" if token else ""
+    missing = re.match(r"Required keyword: '\w+' missing for <class '[\w.]*\.(\w+)'>", text)
+    if missing:
+        kind = missing.group(1)
+        what = _CLAUSES.get(kind, f"incomplete {kind.upper() if len(kind) <= 3 else kind}"
+                                  f" expression")
+        return f"syntax error: {what}{near}"
+    if text.startswith("Expecting"):
+        return f"syntax error: {text.removeprefix('Expecting ')} expected{near}"
+    if "Unexpected token" in text or "Invalid expression" in text:
+        return f"syntax error: unexpected '{token}'" if token else "syntax error"
+    return f"syntax error: {text}{near}"
+
+
+def _capped(tree: exp.Query, cap: int) -> exp.Query:
+    """The query with at most ``cap`` rows (its own TOP when smaller)."""
+    if isinstance(tree, exp.Select):
+        current = tree.args.get("limit")
+        top = _number(current.expression) if isinstance(current, exp.Limit) else None
+        if top is None or top > cap:
+            tree.limit(cap, copy=False)
+        return tree
+    return exp.select("*").from_(tree.subquery("q", copy=False)).limit(cap)
+
+
+def _is_point(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.upper() == "POINT"
+
+
+def _number(node: exp.Expression) -> float | None:
+    """The value of a constant numeric expression (literals and arithmetic), else None."""
+    if isinstance(node, exp.Paren):
+        return _number(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this)
+        except ValueError:
+            return None
+    if isinstance(node, exp.Neg):
+        value = _number(node.this)
+        return None if value is None else -value
+    if isinstance(node, exp.Pi):
+        return math.pi
+    operations = {exp.Add: lambda a, b: a + b, exp.Sub: lambda a, b: a - b,
+                  exp.Mul: lambda a, b: a * b,
+                  exp.Div: lambda a, b: a / b if b else math.nan}
+    for kind, apply in operations.items():
+        if type(node) is kind:
+            a, b = _number(node.this), _number(node.expression)
+            if a is None or b is None:
+                return None
+            value = apply(a, b)
+            return value if math.isfinite(value) else None
+    return None
+
+
+def _ang_sep(a: _Point, b: _Point) -> exp.Expression:
+    return exp.Anonymous(this="ang_sep", expressions=[a.x.copy(), a.y.copy(), b.x.copy(),
+                                                      b.y.copy()])
+
+
+def _compare(left: exp.Expression, right: exp.Expression, op: str) -> exp.Expression:
+    kind = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[op]
+    return kind(this=left, expression=right)
+
+
+def _contains_compared(node: exp.Expression) -> tuple[exp.Contains, float] | None:
+    """(CONTAINS node, the 0 or 1 it is compared with) for ``CONTAINS(...) = 1`` and
+    ``1 = CONTAINS(...)``."""
+    for a, b in ((node.this, node.expression), (node.expression, node.this)):
+        if isinstance(a, exp.Contains):
+            value = _number(b)
+            if value in (0.0, 1.0):
+                return a, value
+    return None
+
+
+def _distance_compared(node: exp.Expression
+                       ) -> tuple[exp.Anonymous, exp.Expression, str] | None:
+    """(DISTANCE node, radius, operator as DISTANCE op radius) for a comparison."""
+    ops = {exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
+    flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+    op = ops[type(node)]
+    if _is_distance(node.this):
+        return node.this, node.expression, op
+    if _is_distance(node.expression):
+        return node.expression, node.this, flipped[op]
+    return None
+
+
+def _is_distance(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.upper() == "DISTANCE"
+
+
+def _from_items(select: exp.Select) -> list[exp.Expression]:
+    items = []
+    from_ = select.args.get("from_") or select.args.get("from")
+    if from_ is not None:
+        items.append(from_.this)
+    items += [join.this for join in select.args.get("joins") or []]
+    return items
+
+
+def _first_select(tree: exp.Expression) -> exp.Select | None:
+    while isinstance(tree, (exp.Union, exp.Except, exp.Intersect, exp.Subquery)):
+        tree = tree.this
+    return tree if isinstance(tree, exp.Select) else None
+
+
+def _enclosing_selects(node: exp.Expression):
+    while node is not None:
+        if isinstance(node, exp.Select):
+            yield node
+        node = node.parent
+
+
+def _cte_names(node: exp.Expression) -> set[str]:
+    names: set[str] = set()
+    while node is not None:
+        with_ = node.args.get("with_") or node.args.get("with") \
+            if isinstance(node, exp.Query) else None
+        if with_ is not None:
+            names.update(cte.alias_or_name.lower() for cte in with_.expressions)
+        node = node.parent
+    return names
+
+
+def _can_probe(compared: exp.Expression, catalog: exp.Expression,
+               upload: exp.Expression) -> bool:
+    """Whether a cross-match predicate may read the catalog through a probe: it is a
+    top-level conjunct of a WHERE, or of the ON of an inner join or of an outer join whose
+    preserved side is the upload's, and the SELECT reads both tables directly. (Through
+    the probe a catalog row appears once per upload row it may match; only the predicate's
+    row equality, applied to every pair, makes that right.)"""
+    node = compared
+    while isinstance(node.parent, (exp.And, exp.Paren)):
+        node = node.parent
+    holder = node.parent
+    if isinstance(holder, exp.Where):
+        select = holder.parent
+    elif isinstance(holder, exp.Join) and node.arg_key == "on":
+        select = holder.parent
+        side = (holder.args.get("side") or "").upper()
+        if side == "FULL" or (side == "LEFT" and holder.this is not catalog) or (
+                side == "RIGHT" and holder.this is not upload):
+            return False
+    else:
+        return False
+    if not isinstance(select, exp.Select):
+        return False
+    items = _from_items(select)
+    return any(i is catalog for i in items) and any(i is upload for i in items)
+
+
+@dataclass
+class _Probe:
+    """A catalog table read through a cross-match probe table (rows, cells)."""
+
+    table: str
+    shift: int
+    cover: list[tuple[int, int]]
+    index: str
+
+    def read(self, columns: exp.Select) -> exp.Select:
+        """``columns`` (a SELECT over the catalog aliased xm_c) joined to the probe."""
+        cell = exp.BitwiseRightShift(this=exp.column(self.index, table="xm_c", quoted=True),
+                                     expression=exp.Literal.number(self.shift))
+        on = exp.EQ(this=cell, expression=exp.column("cell", table="xm_p", quoted=True))
+        return columns.select(exp.alias_(exp.column("row", table="xm_p", quoted=True),
+                                         ROW_COLUMN, quoted=True), copy=False) \
+            .join(_table(self.table, "xm_p"), on=on, copy=False) \
+            .where(ranges_condition(self.cover, self.index, "xm_c"), copy=False)
+
+
+def _table(name: str, alias: str | None) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name, quoted=True),
+                     alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+                     if alias else None)
+
+
+def _positions(table: pa.Table, ra: str, dec: str) -> tuple[np.ndarray, np.ndarray,
+                                                            np.ndarray]:
+    """RA, Dec of an upload's rows (degrees) and which rows can match at all."""
+    values = []
+    for name in (ra, dec):
+        try:
+            column = table.column(name).cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise AdqlError(f"the uploaded column {name!r} is not numeric degrees") from None
+        values.append(np.asarray(column.fill_null(np.nan).to_numpy(zero_copy_only=False),
+                                 dtype=float))
+    ra_v, dec_v = values
+    usable = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)
+    return np.where(usable, ra_v % 360.0, 0.0), np.where(usable, dec_v, 0.0), usable
+
+
+def _upload_column(field: pa.Field) -> ColumnInfo:
+    meta = field.metadata or {}
+
+    def text(key: bytes) -> str | None:
+        return meta.get(key, b"").decode() or None
+
+    return ColumnInfo(field.name, field.type, text(DESCRIPTION_KEY), text(UNIT_KEY),
+                      text(UCD_KEY))

@@ -1,0 +1,435 @@
+"""TAP 1.1 synchronous queries: ``/tap/sync`` (GET or POST; REQUEST=doQuery, LANG=ADQL,
+QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part), with the VOSI endpoints
+of vosi.py under ``/tap``. There is no ``/tap/async``; the capabilities do not offer it.
+
+A query is ADQL translated by adql.py, checked by catscan.safety and run read-only with the
+server's timeout and a row cap of MAXREC (default 100,000, at most 1,000,000); a truncated
+result says so (QUERY_STATUS OVERFLOW in VOTables). Results are VOTables whose FIELD types
+are those of TAP_SCHEMA (tap_schema.votable_type), or CSV, TSV, FITS, Parquet, JSON. Errors
+are VOTables with QUERY_STATUS ERROR and a message naming what is wrong: HTTP 400 for the
+client's mistakes, 500 when a valid query could not be completed (the timeout), 401 without
+the team password. Never a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from astropy.io import votable as vo
+from astropy.io.votable.tree import Field, Info, Resource, VOTableFile
+from astropy.io.votable.tree import TableElement as VOTableTable
+from astropy.utils.xml.writer import XMLWriter
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..errors import CatscanError
+from ..results import Provenance, encode_result
+from ..safety import QueryFailed, QueryTimeout, run_readonly
+from ..tablefile import astropy_to_arrow, field_metadata
+from . import vosi
+from .adql import UPLOAD_NAME, AdqlError, translate
+from .guard import team_only
+from .scs import VOTABLE
+from .tap_schema import ColumnInfo, TapCatalog, votable_type
+from .vosi import DEFAULT_MAXREC, HARD_MAXREC, MAX_UPLOAD_BYTES, tap_catalog
+
+log = logging.getLogger("catscan.web.tap")
+
+MAX_UPLOAD_ROWS, MAX_UPLOADS = 100_000, 8
+LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
+SINGLE = ("REQUEST", "LANG", "QUERY", "FORMAT", "RESPONSEFORMAT", "MAXREC")
+# RESPONSEFORMAT values (DALI short forms and media types) -> (format, media type)
+FORMATS = {
+    "votable": ("votable", VOTABLE), "application/x-votable+xml": ("votable", VOTABLE),
+    "text/xml": ("votable", "text/xml"), "votable/td": ("votable", VOTABLE),
+    "application/x-votable+xml;serialization=tabledata": ("votable", VOTABLE),
+    "csv": ("csv", "text/csv;header=present"), "text/csv": ("csv", "text/csv;header=present"),
+    "text/csv;header=present": ("csv", "text/csv;header=present"),
+    "tsv": ("tsv", "text/tab-separated-values"),
+    "text/tab-separated-values": ("tsv", "text/tab-separated-values"),
+    "fits": ("fits", "application/fits"), "application/fits": ("fits", "application/fits"),
+    "parquet": ("parquet", "application/vnd.apache.parquet"),
+    "application/vnd.apache.parquet": ("parquet", "application/vnd.apache.parquet"),
+    "json": ("json", "application/json"), "application/json": ("json", "application/json"),
+}
+
+
+class TapError(CatscanError):
+    """A request this service cannot answer; ``status`` is the HTTP status to send."""
+
+    def __init__(self, message: str, status: int = 400):
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class TapQuery:
+    query: str
+    maxrec: int
+    format: str
+    media_type: str
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TapProvenance(Provenance):
+    """The provenance, with the overflow notice in TAP's words."""
+
+    @property
+    def notice(self) -> str | None:
+        if not self.truncated:
+            return None
+        return (f"result truncated at MAXREC={self.limit} rows" if self.limit else
+                "MAXREC=0: the result's columns only")
+
+
+# ---- the request ---------------------------------------------------------------------------
+
+async def read_request(request: Request) -> TapQuery:
+    """The parameters of a sync request (names are case-insensitive, TAP 1.1), checked."""
+    items: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
+    if request.method == "POST":
+        try:
+            form = await request.form(max_files=MAX_UPLOADS, max_fields=100,
+                                      max_part_size=MAX_UPLOAD_BYTES)
+        except Exception as exc:               # malformed multipart, too many parts...
+            raise TapError(f"cannot read the request body: {exc}") from None
+        items += list(form.multi_items())
+    params: dict[str, list] = {}
+    for name, value in items:
+        params.setdefault(name.upper(), []).append(value)
+    for name in SINGLE:
+        values = params.get(name, [])
+        if len(values) > 1:
+            raise TapError(f"{name} was given {len(values)} times; it takes one value")
+        if values and not isinstance(values[0], str):
+            raise TapError(f"{name} must be a value, not a file")
+    text = {name: params[name][0] for name in SINGLE if name in params}
+    if text.get("REQUEST", "doQuery").lower() != "doquery":
+        raise TapError(f"REQUEST={text['REQUEST']} is not supported: only doQuery")
+    lang = text.get("LANG")
+    if lang is None:
+        raise TapError("LANG is required: LANG=ADQL")
+    if lang.upper() not in LANGUAGES:
+        raise TapError(f"unknown query language LANG={lang}: this service runs ADQL")
+    query = text.get("QUERY")
+    if query is None or not query.strip():
+        raise TapError("QUERY is required: an ADQL query")
+    maxrec = DEFAULT_MAXREC
+    if "MAXREC" in text:
+        try:
+            maxrec = int(text["MAXREC"])
+        except ValueError:
+            raise TapError(f"MAXREC={text['MAXREC']} is not a whole number") from None
+        if maxrec < 0:
+            raise TapError(f"MAXREC={maxrec} is negative")
+    maxrec = min(maxrec, HARD_MAXREC)
+    wanted = text.get("RESPONSEFORMAT") or text.get("FORMAT") or "votable"
+    key = wanted.strip().lower().replace(" ", "")
+    if key not in FORMATS:
+        choices = ", ".join(sorted({k for k in FORMATS if "/" not in k}))
+        raise TapError(f"RESPONSEFORMAT={wanted} is not supported: use one of {choices} "
+                       "or their media types")
+    fmt, media = FORMATS[key]
+    uploads = await _uploads(params.get("UPLOAD", []), params)
+    return TapQuery(query, maxrec, fmt, media, uploads,
+                    {"LANG": lang, "MAXREC": str(maxrec), "RESPONSEFORMAT": fmt,
+                     **({"UPLOAD": ";".join(v for v in params["UPLOAD"] if isinstance(v, str))}
+                        if "UPLOAD" in params else {})})
+
+
+async def _uploads(values: list, params: dict[str, list]) -> dict[str, bytes]:
+    """UPLOAD=name,param:part pairs (';'-separated, as pyvo sends them) -> file bytes."""
+    out: dict[str, bytes] = {}
+    files = {name.lower(): v[0] for name, v in params.items()
+             if v and isinstance(v[0], UploadFile)}
+    for value in values:
+        if not isinstance(value, str):
+            raise TapError("UPLOAD must be name,param:part, not a file")
+        for pair in filter(None, (p.strip() for p in value.split(";"))):
+            name, _, uri = pair.partition(",")
+            name, uri = name.strip(), uri.strip()
+            if not UPLOAD_NAME.match(name):
+                raise TapError(f"UPLOAD name {name!r} must start with a letter and hold only "
+                               "letters, digits and _")
+            if name.lower() in out:
+                raise TapError(f"UPLOAD {name} was given twice")
+            if not uri.lower().startswith("param:"):
+                raise TapError(f"UPLOAD {name}: only inline uploads (param:part, a "
+                               "multipart file) are accepted; this server does not fetch "
+                               f"{uri.split(':')[0] or 'other'} URLs")
+            part = uri[len("param:"):]
+            upload = files.get(part.upper()) or files.get(part.lower())
+            if upload is None:
+                raise TapError(f"UPLOAD {name}: the request has no file part named {part!r}")
+            data = await upload.read(MAX_UPLOAD_BYTES + 1)
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise TapError(f"UPLOAD {name} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+            out[name.lower()] = data
+    if len(out) > MAX_UPLOADS:
+        raise TapError(f"at most {MAX_UPLOADS} tables can be uploaded at once")
+    return out
+
+
+def read_upload(name: str, data: bytes) -> pa.Table:
+    """An uploaded VOTable as Arrow (units, descriptions and UCDs kept)."""
+    try:
+        table = vo.parse(io.BytesIO(data), verify="ignore").get_first_table() \
+            .to_table(use_names_over_ids=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TapError(f"UPLOAD {name} is not a readable VOTable: {first}") from None
+    if len(table) > MAX_UPLOAD_ROWS:
+        raise TapError(f"UPLOAD {name} has {len(table)} rows; at most {MAX_UPLOAD_ROWS} "
+                       "are accepted")
+    return astropy_to_arrow(table)
+
+
+# ---- running -------------------------------------------------------------------------------
+
+def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None) -> bytes:
+    """Translate, check and run one TAP query on a pooled session (in a worker thread)."""
+    started = time.perf_counter()
+    if ses.__dict__.get("_tap_catalog") is not catalog:
+        catalog.register(ses.con)
+        ses.__dict__["_tap_catalog"] = catalog
+    uploads = {name: read_upload(name, data) for name, data in tap.uploads.items()}
+    translation = translate(tap.query, catalog, uploads, row_cap=tap.maxrec + 1)
+    for name, table in translation.tables.items():
+        ses.con.register(name, table)
+    try:
+        table, truncated = run_readonly(ses.con, translation.sql, timeout=timeout,
+                                        limit=tap.maxrec)
+    finally:
+        for name in translation.tables:
+            ses.con.unregister(name)
+    table = described(table, translation.columns)
+    inputs = {f"TAP_UPLOAD.{name}": f"{uploads[name].num_rows} rows, sha256:"
+              f"{hashlib.sha256(data).hexdigest()}" for name, data in tap.uploads.items()}
+    provenance = TapProvenance(
+        sql=translation.sql, row_count=table.num_rows, query=tap.query,
+        parameters=tap.parameters, content_version=ses.content_version,
+        elapsed_s=round(time.perf_counter() - started, 6),
+        truncated=truncated or tap.maxrec == 0, limit=tap.maxrec, inputs=inputs)
+    return encode(table, tap.format, provenance)
+
+
+def described(table: pa.Table, columns: dict[str, ColumnInfo]) -> pa.Table:
+    """Unique column names (a join's ``date`` and ``date`` become ``date``, ``date_2``) with
+    the unit, description and UCD of the table columns they are."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for name in table.column_names:
+        unique, n = name, 1
+        while unique.lower() in seen:
+            n += 1
+            unique = f"{name}_{n}"
+        seen.add(unique.lower())
+        names.append(unique)
+    fields = []
+    for name, f in zip(names, table.schema, strict=True):
+        info = columns.get(f.name) if name == f.name else None
+        meta = field_metadata(info.unit, info.description, info.ucd) if info else None
+        fields.append(pa.field(name, f.type, metadata=meta))
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
+
+
+def encode(table: pa.Table, fmt: str, provenance: TapProvenance) -> bytes:
+    if fmt == "votable":
+        return votable(table, provenance)
+    if fmt in ("csv", "tsv"):
+        return delimited(table, "," if fmt == "csv" else "\t")
+    return encode_result(table, fmt, provenance)
+
+
+def delimited(table: pa.Table, delimiter: str) -> bytes:
+    """Plain CSV or TSV: a header line of column names, then the rows (no comments: TAP
+    clients read these with any CSV reader); dates as ISO 8601."""
+    columns = [_text_dates(table.column(i)) for i in range(table.num_columns)]
+    out = io.BytesIO()
+    out.write((delimiter.join(table.column_names) + "\n").encode())
+    options = pacsv.WriteOptions(include_header=False, delimiter=delimiter,
+                                 quoting_style="needed" if delimiter == "," else "none")
+    try:
+        pacsv.write_csv(pa.table(columns, names=table.column_names), out, options)
+    except pa.ArrowInvalid as exc:
+        raise TapError(f"cannot write the result as TSV: {exc}") from None
+    return out.getvalue()
+
+
+def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        return pa.chunked_array([pa.array(_iso(column), type=pa.string())])
+    return column
+
+
+def _iso(column: pa.ChunkedArray) -> list[str | None]:
+    """DALI timestamps: YYYY-MM-DD['T'hh:mm:ss[.SSS]], UTC with a Z for zoned times."""
+    out = []
+    for value in column.to_pylist():
+        if value is None:
+            out.append(None)
+        elif hasattr(value, "hour"):
+            zone = value.tzinfo is not None
+            if zone:
+                value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+            out.append(value.isoformat() + ("Z" if zone else ""))
+        else:
+            out.append(value.isoformat())
+    return out
+
+
+def votable(table: pa.Table, provenance: TapProvenance) -> bytes:
+    """A DALI results VOTable: QUERY_STATUS OK and the provenance as INFOs before the
+    table, FIELDs typed as TAP_SCHEMA types them, QUERY_STATUS OVERFLOW after the table
+    when truncated."""
+    document = VOTableFile(version="1.4")
+    resource = Resource()
+    resource.type = "results"
+    document.resources.append(resource)
+    resource.infos.append(_info("QUERY_STATUS", "OK"))
+    resource.infos.extend(_info(k, v) for k, v in provenance.items() if k != "status")
+    result = VOTableTable(document)
+    resource.tables.append(result)
+    for f in table.schema:
+        datatype, arraysize, xtype = votable_type(f.type)
+        meta = f.metadata or {}
+        element = Field(document, name=f.name, datatype=datatype, arraysize=arraysize,
+                        xtype=xtype, unit=meta.get(b"unit", b"").decode() or None,
+                        ucd=meta.get(b"ucd", b"").decode() or None)
+        element.description = meta.get(b"description", b"").decode() or None
+        result.fields.append(element)
+    result.create_arrays(table.num_rows)
+    for i, f in enumerate(table.schema):
+        values, mask = _votable_values(table.column(i), votable_type(f.type)[0])
+        result.array[result.fields[i].ID] = values
+        result.array.mask[result.fields[i].ID] = mask
+    out = io.BytesIO()
+    document.to_xml(out)
+    xml = out.getvalue()
+    if provenance.truncated:
+        end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
+        overflow = _info("QUERY_STATUS", "OVERFLOW")
+        overflow.content = provenance.notice
+        text = io.StringIO()
+        overflow.to_xml(XMLWriter(text))
+        xml = xml[:end] + b"\n  " + text.getvalue().strip().encode() + xml[end:]
+    return xml
+
+
+def _info(name: str, value: str) -> Info:
+    info = Info(name=name, value=value.replace("\n", " "))
+    info.ID = None
+    if "\n" in value:
+        info.content = value
+    return info
+
+
+def _votable_values(column: pa.ChunkedArray, datatype: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, mask) of a column for astropy's VOTable writer."""
+    mask = np.asarray(column.is_null(), dtype=bool)
+    kind = column.type
+    if datatype in ("char", "unicodeChar"):
+        if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+            texts = _iso(column)
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            texts = [v.hex() if v is not None else None for v in column.to_pylist()]
+        else:
+            texts = [v if v is None or isinstance(v, str) else str(v)
+                     for v in column.to_pylist()]
+        return np.array([t if t is not None else "" for t in texts], dtype=object), mask
+    if pa.types.is_decimal(kind):
+        column = column.cast(pa.int64() if kind.scale == 0 else pa.float64(), safe=False)
+    if datatype == "boolean":
+        return np.array([bool(v) for v in column.to_pylist()], dtype=bool), mask
+    filled = column.fill_null(0) if mask.any() else column
+    return np.asarray(filled.to_numpy(), dtype=_NUMPY[datatype]), mask
+
+
+_NUMPY = {"unsignedByte": np.uint8, "short": np.int16, "int": np.int32, "long": np.int64,
+          "float": np.float32, "double": np.float64}
+
+
+# ---- the endpoints -------------------------------------------------------------------------
+
+def error_response(message: str, status: int) -> Response:
+    """DALI's error document: a VOTable with QUERY_STATUS ERROR and the message."""
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
+            ' <RESOURCE type="results">\n'
+            f'  <INFO name="QUERY_STATUS" value="ERROR">{escape(message)}</INFO>\n'
+            ' </RESOURCE>\n</VOTABLE>\n')
+    return Response(body, status_code=status, media_type=VOTABLE)
+
+
+@team_only
+async def sync(request: Request) -> Response:
+    try:
+        tap = await read_request(request)
+        catalog = await tap_catalog(request)
+        timeout = request.app.state.timeout
+        body = await request.app.state.pool.run(
+            lambda ses: run_query(ses, catalog, tap, timeout))
+    except TapError as exc:
+        return error_response(str(exc), exc.status)
+    except AdqlError as exc:
+        return error_response(str(exc), 400)
+    except QueryTimeout:
+        timeout = request.app.state.timeout
+        return error_response(
+            f"the query ran longer than this service's limit of {timeout:g} s and was "
+            "stopped (executionDuration in /tap/capabilities): constrain it, e.g. with "
+            "CONTAINS or TOP", 500)
+    except QueryFailed as exc:
+        return error_response(f"the query failed: {_plain(str(exc))}", 400)
+    except CatscanError as exc:
+        return error_response(str(exc), 400)
+    except Exception:
+        log.exception("TAP query failed")
+        return error_response("internal error: the query could not be completed; the "
+                              "server log has the details", 500)
+    return Response(body, media_type=tap.media_type)
+
+
+def _plain(message: str) -> str:
+    return message.removeprefix("query failed: ").strip()
+
+
+async def root(request: Request) -> Response:
+    """TAP 1.1 asks for a human-readable page at the service root."""
+    base = str(request.url_for("tap_root")).rstrip("/")
+    links = "".join(f'<li><a href="{base}/{p}">{base}/{p}</a>: {what}</li>' for p, what in (
+        ("sync", "synchronous ADQL queries (team password)"),
+        ("capabilities", "VOSI capabilities"), ("availability", "VOSI availability"),
+        ("tables", "VOSI tables: the tables and columns")))
+    return HTMLResponse(f"<!doctype html><title>catscan TAP</title><h1>catscan TAP 1.1</h1>"
+                        f"<p>ADQL over the 2MASS survey database. Point pyvo, astroquery or "
+                        f"TOPCAT at <code>{base}</code>; see docs/vo.md.</p><ul>{links}</ul>")
+
+
+async def no_async(request: Request) -> Response:
+    return PlainTextResponse("this TAP service runs synchronous queries only: use "
+                             "/tap/sync (pyvo: TAPService.run_sync or search)", 404)
+
+
+ROUTES = [
+    Route("/tap", root, methods=["GET"], name="tap_root"),
+    Route("/tap/sync", sync, methods=["GET", "POST"], name="tap_sync"),
+    Route("/tap/async", no_async, methods=["GET", "POST"], name="tap_async"),
+    Route("/tap/capabilities", vosi.capabilities, methods=["GET"], name="tap_capabilities"),
+    Route("/tap/availability", vosi.availability, methods=["GET"], name="tap_availability"),
+    Route("/tap/tables", vosi.tables, methods=["GET"], name="tap_tables"),
+    Route("/tap/tables/{name:path}", vosi.table, methods=["GET"], name="tap_table"),
+]
