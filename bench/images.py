@@ -66,15 +66,10 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def cycle_ms(fn, items: list, runs: int) -> float:
-    """Median milliseconds of ``fn(item)``, the items taken in turn."""
-    times = []
-    for i in range(runs):
-        item = items[i % len(items)]
-        started = time.perf_counter()
-        fn(item)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
 
 
 # ----------------------------------------------------------------------------- photometry
@@ -140,7 +135,7 @@ def generated_photometry(con, survey: Path) -> dict[str, list]:
     return out
 
 
-SCALES = (8, 12, 16, 24, 32)
+SCALES = (8, 12, 16, 24, 32, "rice")         # "rice": RICE_1 q=16, the near-lossless tier
 
 
 def settings_sweep(con, survey: Path, images: int = 23) -> list[tuple[float, float, list]]:
@@ -171,7 +166,8 @@ def settings_sweep(con, survey: Path, images: int = 23) -> list[tuple[float, flo
             raw = stored = 0
             mags, delta = [], []
             for path, header, data, x, y, before in group:
-                blob = compress(header, data, hcomp_scale=scale)
+                blob = compress(header, data, method="rice") if scale == "rice" else \
+                    compress(header, data, hcomp_scale=scale)
                 raw, stored = raw + path.stat().st_size, stored + len(blob)
                 after = aperture_mags(decompress(blob)[1], x, y, header["MAGZP"])
                 mags.append(before)
@@ -295,13 +291,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\nHCOMPRESS scale (astropy hcomp_scale; q = 4, 128x128 tiles) against ratio "
               "and J rms by bin (< 12, 12-14, 14-15.5): the 23 generated J images | real M17 J")
         for scale, *rest in settings_sweep(con, survey):
-            text = f"  s={scale:<3d}"
+            text = f"  {'s=' + str(scale) if scale != 'rice' else 'RICE_1':7s}"
             for ratio, rows in zip(rest[::2], rest[1::2], strict=True):
                 text += f" {ratio:5.1f}:1 " + " ".join(f"{r[2]:.4f}" for r in rows[:3]) + " |"
             print(text.rstrip(" |"))
 
-        print(f"\nTimings, medians of {args.runs} runs (warm: the store's small cache of "
-              "opened images is in use)")
+        print(f"\nTimings, medians of {args.runs} runs; cutouts at {args.runs} random "
+              "positions, each run once untimed first (warm: files in the page cache, images "
+              "opened by the store's cache)")
         results = []
         for kind in ("native", "mosaic"):
             where = positions(con, kind, args.runs)
@@ -311,17 +308,21 @@ def main(argv: list[str] | None = None) -> int:
                     "SELECT band, fname FROM images_at(?, ?) ORDER BY edge_distance DESC",
                     [ra, dec]).fetchall()[::-1]}
                 files.append([next(survey.rglob(best[b])) for b in ("j", "h", "k")])
-            jobs = list(zip(where, files, strict=True))
-            for (ra, dec), paths in jobs:               # warm: every file and image once
-                anchor_cutout(paths, ra, dec)
+            times: dict[str, list[float]] = {"ours": [], "anchor": [], "sql": [], "cold": []}
+            for (ra, dec), paths in zip(where, files, strict=True):
+                # each position: once to warm up (files in the page cache, images opened),
+                # then timed; the two sides in turn, so that both see the same load
                 assert cutouts(ra, dec, 5, db=con)[0].mosaic == (kind == "mosaic")
-            # interleaved, so that both sides see the same machine load
-            ours = cycle_ms(lambda job: cutout(*job[0], 5, db=con), jobs, args.runs)
-            theirs = cycle_ms(lambda job: anchor_cutout(job[1], *job[0]), jobs, args.runs)
-            sql = cycle_ms(lambda job: con.execute("SELECT * FROM image_cutout(?, ?, 5)",
-                                                   list(job[0])).fetchall(), jobs, args.runs)
-            cold = cycle_ms(lambda job: (clear_cache(), cutout(*job[0], 5, db=con)), jobs,
-                            args.runs)
+                anchor_cutout(paths, ra, dec)
+                times["ours"].append(timed(lambda p=(ra, dec): cutout(*p, 5, db=con)))
+                times["anchor"].append(timed(lambda p=(ra, dec), f=paths:
+                                             anchor_cutout(f, *p)))
+                times["sql"].append(timed(lambda p=(ra, dec): con.execute(
+                    "SELECT * FROM image_cutout(?, ?, 5)", list(p)).fetchall()))
+                clear_cache()
+                times["cold"].append(timed(lambda p=(ra, dec): cutout(*p, 5, db=con)))
+            ours, theirs, sql, cold = (statistics.median(times[k]) * 1e3
+                                       for k in ("ours", "anchor", "sql", "cold"))
             results.append((f"3-band 5' cutout, {kind}: catscan.images.cutout", ours,
                             f"Cutout2D on plain files {theirs:.1f} ms", ours / theirs))
             results.append(("  the same through SQL image_cutout (FITS bytes)", sql, "", None))
