@@ -208,7 +208,7 @@ def _score(scan: Scan) -> float:
 
 
 def tile_count(con) -> int:
-    return con.execute("SELECT count(*) FROM tiles").fetchone()[0]
+    return con.execute("SELECT count(*) FROM tiles").fetchall()[0][0]
 
 
 def find_tiles(con, positions: list[Position]) -> list[FindTileResult]:

@@ -68,9 +68,9 @@ def set_password(con, password: str) -> None:
 
 def stored_access(con) -> tuple[str, str] | None:
     """(password hash, session secret), or None when no team password was set."""
-    row = con.execute("SELECT password_hash, session_secret FROM private.team_access "
-                      "WHERE id = 1").fetchone()
-    return None if row is None else (row[0], row[1])
+    rows = con.execute("SELECT password_hash, session_secret FROM private.team_access "
+                       "WHERE id = 1").fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 @dataclass

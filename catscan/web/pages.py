@@ -27,12 +27,12 @@ DOWNLOADS = [f for f in OUTPUT_FORMATS if f != "table"]
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 5000
 
 
-def render(request: Request, name: str, status: int = 200, **context) -> Response:
+def render(request: Request, template: str, status: int = 200, **context) -> Response:
     state = request.app.state
-    context = {"version": __version__, "extra_nav": getattr(state, "extra_nav", []),
+    context = {"catscan_version": __version__, "extra_nav": getattr(state, "extra_nav", []),
                "extra_tools": getattr(state, "extra_tools", []),
                "has_tap": getattr(state, "has_tap", False), **context}
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 # ---- home and login -----------------------------------------------------------------------
@@ -40,10 +40,9 @@ def render(request: Request, name: str, status: int = 200, **context) -> Respons
 async def home(request: Request) -> Response:
     def work(ses):
         con = ses.con
-        nights, = con.execute("SELECT count(*) FROM nights").fetchone()
-        scans, loaded = con.execute("SELECT count(*), count_if(loaded) FROM scans").fetchone()
-        psc, = con.execute("SELECT count(*) FROM psc").fetchone()
-        xsc, = con.execute("SELECT count(*) FROM xsc").fetchone()
+        [(nights, scans, loaded, psc, xsc)] = con.execute(
+            "SELECT (SELECT count(*) FROM nights), count(*), count_if(loaded), "
+            "(SELECT count(*) FROM psc), (SELECT count(*) FROM xsc) FROM scans").fetchall()
         return {"nights": nights, "scans": scans, "loaded": loaded, "psc": psc, "xsc": xsc}
 
     info = await request.app.state.pool.run(work)

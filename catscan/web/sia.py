@@ -332,11 +332,11 @@ def soda_fits(con, ident: str, region: tuple[str, list[float]] | None) -> bytes:
     from ..loaders.images import decompress
 
     key = parse_did(ident)
-    row = con.execute("SELECT fits FROM atlas_images WHERE coadd_key = ? AND band = ?",
-                      list(key)).fetchone()
-    if row is None:
+    rows = con.execute("SELECT fits FROM atlas_images WHERE coadd_key = ? AND band = ?",
+                       list(key)).fetchall()
+    if not rows:
         raise SiaError(f"no Atlas Image {ident}")
-    header, data = decompress(row[0])
+    header, data = decompress(rows[0][0])
     if region is not None:
         shape, values = region
         if shape != "circle":

@@ -1,0 +1,172 @@
+"""Survey operations pages: the Processing Status and History page (nights, drill-down to a
+night's scans), the 24-hour health QA summary with its plot, and the live coverage map
+(public, as in 1998), drawn by catscan.operations and kept until the database changes."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import CatscanError
+from .guard import team_only
+from .pages import render
+
+MAP_WIDTH = 1000
+
+
+@dataclass(frozen=True)
+class DrawnMap:
+    """The coverage PNG and how to turn a click on it into a position."""
+
+    png: bytes
+    centre_px: tuple[float, float]
+    scale: float
+    size: tuple[int, int]
+
+    def position(self, x: float, y: float) -> tuple[float, float] | None:
+        """(ra, dec) of a pixel of the map, or None outside the sky's ellipse."""
+        from ..operations.projection import inverse_hammer_aitoff
+
+        px = (self.centre_px[0] - x) * self.scale
+        py = (self.centre_px[1] - y) * self.scale
+        lon, lat, inside = inverse_hammer_aitoff(np.array([px]), np.array([py]))
+        if not inside[0]:
+            return None
+        return float(lon[0] % 360.0), float(lat[0])
+
+
+_maps: dict[str, DrawnMap] = {}
+_maps_lock = threading.Lock()
+
+
+def coverage_map(ses) -> DrawnMap:
+    """The all-sky map of tile states for the database as it is now (drawn again only
+    after a load changed the content version)."""
+    from ..operations.coverage import load_tiles
+    from ..operations.skymap import allsky_map
+
+    key = f"{ses.con.execute('SELECT current_database()').fetchall()[0][0]}:{ses.content_version}"
+    with _maps_lock:
+        if key in _maps:
+            return _maps[key]
+    tiles = load_tiles(ses.con)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "coverage.png"
+        drawn = allsky_map(tiles, path, width=MAP_WIDTH, title="2MASS sky coverage by tile")
+        result = DrawnMap(path.read_bytes(), drawn.centre_px, drawn.scale, drawn.size)
+    with _maps_lock:
+        _maps.clear()
+        _maps[key] = result
+    return result
+
+
+async def coverage_png(request: Request) -> Response:
+    drawn = await request.app.state.pool.run(coverage_map)
+    return Response(drawn.png, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+def _rows(table: pa.Table) -> tuple[list[str], list[list]]:
+    return table.column_names, [list(r.values()) for r in table.to_pylist()]
+
+
+@team_only
+async def status_page(request: Request) -> Response:
+    from ..operations.status import night_history, night_status
+
+    history = request.query_params.get("history") == "1"
+
+    def work(ses):
+        table = night_history(ses.con) if history else night_status(ses.con)
+        return _rows(table)
+
+    columns, rows = await request.app.state.pool.run(work)
+    return render(request, "status.html", columns=columns, rows=rows, history=history,
+                  night_link=lambda night: request.url_for("night_page", night=str(night)))
+
+
+@team_only
+async def night_page(request: Request) -> Response:
+    from ..operations.status import night_name, resolve_night, scan_status
+
+    text = request.path_params["night"]
+
+    def work(ses):
+        date, hemis = resolve_night(ses.con, text)
+        return night_name(date, hemis), _rows(scan_status(ses.con, date, hemis))
+
+    try:
+        name, (columns, rows) = await request.app.state.pool.run(work)
+    except CatscanError as exc:
+        return render(request, "night.html", status=404, error=str(exc), name=text,
+                      columns=[], rows=[])
+    return render(request, "night.html", name=name, columns=columns, rows=rows)
+
+
+def _night_health(ses, text: str):
+    from ..operations import health
+    from ..operations.status import night_name, resolve_night
+
+    date, hemis = resolve_night(ses.con, text)
+    name = night_name(date, hemis)
+    summary = health.health_summary(ses.con, date, hemis)
+    trends = health.scan_trends(ses.con, date, hemis)
+    [(facility, version)] = ses.con.execute("SELECT facility, version FROM nights WHERE "
+                                            "date = ? AND hemis = ?", [date, hemis]).fetchall()
+    return name, facility, version, summary, trends
+
+
+@team_only
+async def qa_page(request: Request) -> Response:
+    from ..operations.health import status_counts
+
+    text = request.path_params["night"]
+    try:
+        name, facility, version, summary, _ = await request.app.state.pool.run(
+            lambda ses: _night_health(ses, text))
+    except CatscanError as exc:
+        return render(request, "qa.html", status=404, error=str(exc), name=text, columns=[],
+                      rows=[], counts={})
+    columns, rows = _rows(summary)
+    return render(request, "qa.html", name=name, facility=facility, version=version,
+                  columns=columns, rows=rows, counts=status_counts(summary))
+
+
+@team_only
+async def qa_png(request: Request) -> Response:
+    from ..operations.health import trend_plot
+
+    text = request.path_params["night"]
+
+    def work(ses):
+        name, facility, version, summary, trends = _night_health(ses, text)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "qa.png"
+            trend_plot(name, facility, version, summary, trends, path)
+            return path.read_bytes()
+
+    try:
+        png = await request.app.state.pool.run(work)
+    except CatscanError as exc:
+        return Response(str(exc) + "\n", status_code=404, media_type="text/plain")
+    return Response(png, media_type="image/png")
+
+
+ROUTES = [
+    Route("/coverage.png", coverage_png, name="coverage_png"),
+    Route("/status", status_page, name="status_page"),
+    Route("/status/{night}", night_page, name="night_page"),
+    Route("/qa/{night}.png", qa_png, name="qa_png"),
+    Route("/qa/{night}", qa_page, name="qa_page"),
+]
+NAV = [("status_page", "Status")]
+TOOLS = [("status_page", "Processing Status and History",
+          "every night's processing, its scans (P/F/R/-, QA score, loaded) and its 24-hour "
+          "telescope and camera health")]
