@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..config import resolve_db_path
 from ..safety import query_connection
-from . import pages, scs, sia, survey_pages, tap
+from . import image_pages, pages, scs, sia, survey_pages, tap
 from .access import TeamAccess
 from .pool import DEFAULT_WORKERS, SessionPool
 
@@ -64,7 +64,8 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
     if access.open:
         log.warning("no team password is set: every page and endpoint is open; set one "
                     "with `catscan passwd --db %s`", db)
-    routes = [*pages.ROUTES, *scs.ROUTES, *sia.ROUTES, *survey_pages.ROUTES, *tap.ROUTES,
+    routes = [*pages.ROUTES, *scs.ROUTES, *sia.ROUTES, *survey_pages.ROUTES,
+              *image_pages.ROUTES, *tap.ROUTES,
               Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(RequestLog),
@@ -72,8 +73,8 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
                    session_cookie="catscan_session", same_site="strict", max_age=12 * 3600),
     ], lifespan=_lifespan)
     app.state.db, app.state.access = db, access
-    app.state.extra_nav = [*survey_pages.NAV]
-    app.state.extra_tools = [*survey_pages.TOOLS]
+    app.state.extra_nav = [*survey_pages.NAV, *image_pages.NAV]
+    app.state.extra_tools = [*survey_pages.TOOLS, *image_pages.TOOLS]
     app.state.has_coverage = True
     app.state.workers, app.state.timeout = workers, timeout
     app.state.has_tap = True

@@ -329,6 +329,7 @@ async def sia_query(request: Request) -> Response:
 # ---- SODA ---------------------------------------------------------------------------------
 
 def soda_fits(con, ident: str, region: tuple[str, list[float]] | None) -> bytes:
+    from ..images.store import DECODE_LOCK
     from ..loaders.images import decompress
 
     key = parse_did(ident)
@@ -336,7 +337,8 @@ def soda_fits(con, ident: str, region: tuple[str, list[float]] | None) -> bytes:
                        list(key)).fetchall()
     if not rows:
         raise SiaError(f"no Atlas Image {ident}")
-    header, data = decompress(rows[0][0])
+    with DECODE_LOCK:                    # astropy's HCOMPRESS decoder is not thread-safe
+        header, data = decompress(rows[0][0])
     if region is not None:
         shape, values = region
         if shape != "circle":
