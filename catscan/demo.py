@@ -52,6 +52,10 @@ NEXT_STEPS = """[bold]Where to go next[/bold]
   catscan load night {deliveries}/971024n --db {db}
                                           the same delivery again: nothing changes
   catscan queries --db {db}               the saved queries; catscan run NAME runs one
+  catscan status --db {db}                processing status per night; catscan qa NIGHT
+  catscan composite 00:42:44.3 +41:16:09 --grid --out m31.png --db {db}
+                                          a J/H/Ks picture from the Atlas Images
+  catscan serve --db {db}                 the web pages and VO endpoints (docs/web.md)
   catscan query "select basic from psc within 2arcmin of 00:42:44.3 +41:16:09" --db {db}
   duckdb {db}                             plain SQL: tables psc, xsc, scans, nights, tiles,
                                           atlas_images, processing_history, night_qa
