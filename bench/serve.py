@@ -1,0 +1,238 @@
+"""Server benchmark: requests per second and latency of Simple Cone Search cones and small
+TAP queries with concurrent clients on loopback.
+
+``catscan serve`` runs as a subprocess (its default 2 workers) on a throwaway copy of the
+demo survey (built once in the work directory with ``catscan.demo.quiet_demo_database``)
+with a team password, and ``--clients`` threads (default 8) send requests with HTTP Basic
+for ``--seconds`` per workload (default 10), each from its own keep-alive connection, at
+positions drawn with a fixed seed inside the survey's two dense fields (M17, M31):
+
+* ``scs cone 1'``: ``/scs/psc?RA=&DEC=&SR=0.0167`` (VERB=2, a VOTable);
+* ``tap cone 1'``: ``/tap/sync`` ADQL ``SELECT designation, ra, dec, j_m, h_m, k_m ...
+  WHERE CONTAINS(POINT, CIRCLE(..., 1')) = 1`` (a VOTable);
+* ``tap count 3'``: ``SELECT COUNT(*), AVG(j_m - k_m) ... CONTAINS(POINT, BOX(3' x 3'))``;
+* ``availability``: ``/tap/availability``, the HTTP floor (no query, no password).
+
+The anchor, measured in the same run: the same work done in-process and sequentially
+(the handler's query and encoding, no HTTP), median of 200 calls; ``p50 / direct`` is what
+HTTP, the event loop, the worker pool and 8-way queueing add. The clients share the
+machine's cores with the server, so the throughput is a floor for a dedicated server.
+
+    python bench/serve.py [--seconds 10] [--clients 8] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from catscan.db import connect
+from catscan.demo import quiet_demo_database
+from catscan.results import encode_result
+from catscan.runner import DEFAULT_LIMIT, Session, run_text
+from catscan.safety import query_connection
+from catscan.web.access import set_password
+from catscan.web.scs import cone_query, with_ucds
+from catscan.web.tap import TapQuery, run_query
+from catscan.web.tap_schema import TapCatalog
+
+PASSWORD = "bench password 1998"
+FIELDS = ((275.2, -16.1, 0.6), (10.68, 40.0, 2.0))       # (ra, dec, half-size in deg)
+TAP_CONE = ("SELECT designation, ra, dec, j_m, h_m, k_m FROM psc WHERE CONTAINS(POINT("
+            "'ICRS', ra, dec), CIRCLE('ICRS', {ra!r}, {dec!r}, {r!r})) = 1")
+TAP_COUNT = ("SELECT COUNT(*) AS n, AVG(j_m - k_m) AS jk FROM psc WHERE CONTAINS(POINT("
+             "'ICRS', ra, dec), BOX('ICRS', {ra!r}, {dec!r}, 0.05, 0.05)) = 1")
+
+
+def positions(n: int, seed: int = 1998) -> list[tuple[float, float]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        ra, dec, half = FIELDS[i % len(FIELDS)]
+        out.append((round(ra + rng.uniform(-half, half), 6),
+                    round(dec + rng.uniform(-half, half), 6)))
+    return out
+
+
+def demo_database(workdir: Path) -> Path:
+    db = workdir / "catscan.duckdb"
+    return db if db.exists() else quiet_demo_database(workdir)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [shutil.which("catscan") or "catscan", "serve", "--db", str(db), "--port",
+             str(port), "--timeout", "30"], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"catscan serve exited with status {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/tap/availability", timeout=1).is_success:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("catscan serve did not answer within 60 s")
+
+
+def workloads(base: str) -> dict[str, Callable]:
+    """name -> request(client, ra, dec) returning the response."""
+    def scs(client, ra, dec):
+        return client.get(f"{base}/scs/psc", params={"RA": ra, "DEC": dec, "SR": 1 / 60})
+
+    def tap(query):
+        def send(client, ra, dec):
+            return client.post(f"{base}/tap/sync", data={
+                "REQUEST": "doQuery", "LANG": "ADQL",
+                "QUERY": query.format(ra=ra, dec=dec, r=1 / 60)})
+        return send
+
+    def available(client, ra, dec):
+        return client.get(f"{base}/tap/availability")
+
+    return {"scs cone 1'": scs, "tap cone 1'": tap(TAP_CONE), "tap count 3'": tap(TAP_COUNT),
+            "availability": available}
+
+
+def load(request, clients: int, seconds: float, places: list[tuple[float, float]]) -> dict:
+    """``clients`` threads sending ``request`` for ``seconds``: latencies and errors."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        with httpx.Client(auth=("team", PASSWORD), timeout=60) as http:
+            n = i
+            while time.monotonic() < stop:
+                ra, dec = places[n % len(places)]
+                n += clients
+                started = time.perf_counter()
+                response = request(http, ra, dec)
+                took = time.perf_counter() - started
+                if response.status_code != 200 or b'value="ERROR"' in response.content:
+                    errors[i] += 1
+                else:
+                    latencies[i].append(took)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    times = sorted(t for per in latencies for t in per)
+    return {"requests": len(times), "errors": sum(errors), "rps": len(times) / elapsed,
+            "p50": _quantile(times, 0.50), "p99": _quantile(times, 0.99)}
+
+
+def _quantile(sorted_times: list[float], q: float) -> float:
+    if not sorted_times:
+        return float("nan")
+    return sorted_times[min(len(sorted_times) - 1, int(q * len(sorted_times)))] * 1e3
+
+
+def direct(db: Path, places: list[tuple[float, float]], runs: int = 200) -> dict[str, float]:
+    """The anchor: each workload's work in-process, sequentially (median ms)."""
+    con = query_connection(db)
+    ses = Session(con, read_files=False)
+    catalog = TapCatalog.from_connection(con)
+
+    def scs(ra, dec):
+        result = run_text(ses, cone_query("psc", ra, dec, 1 / 60, 2), limit=DEFAULT_LIMIT)
+        encode_result(with_ucds(result.table, "psc"), "votable", result.provenance)
+
+    def tap(query):
+        def work(ra, dec):
+            run_query(ses, catalog, TapQuery(query.format(ra=ra, dec=dec, r=1 / 60),
+                                             DEFAULT_LIMIT, "votable", ""), None)
+        return work
+
+    out = {}
+    try:
+        for name, work in (("scs cone 1'", scs), ("tap cone 1'", tap(TAP_CONE)),
+                           ("tap count 3'", tap(TAP_COUNT))):
+            work(*places[0])                                   # warm
+            times = []
+            for i in range(runs):
+                started = time.perf_counter()
+                work(*places[i % len(places)])
+                times.append(time.perf_counter() - started)
+            out[name] = statistics.median(times) * 1e3
+    finally:
+        con.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per workload")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workdir", type=Path, default=Path(__file__).with_name("out")
+                        / "serve")
+    args = parser.parse_args(argv)
+    source = demo_database(args.workdir)
+    places = positions(1000)
+    with tempfile.TemporaryDirectory(prefix="catscan-serve-") as tmp:
+        db = Path(tmp) / "catscan.duckdb"
+        shutil.copy(source, db)                             # a throwaway copy
+        con = connect(db, read_only=False)
+        try:
+            set_password(con, PASSWORD)
+        finally:
+            con.close()
+        anchor = direct(db, places)
+        port = free_port()
+        log = Path(tmp) / "serve.log"
+        server = start_server(db, port, log)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            rows = {name: load(request, args.clients, args.seconds, places)
+                    for name, request in workloads(base).items()}
+        except httpx.HTTPError as exc:
+            lines = log.read_text(errors="replace").splitlines()
+            tail = "\n".join(line for line in lines if " ms " not in line)[-3000:]
+            raise SystemExit(f"the server stopped answering ({exc}; exit status "
+                             f"{server.poll()}); its log:\n{tail}") \
+                from None
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    print(f"catscan serve (2 workers) on the demo survey, {args.clients} clients on "
+          f"loopback, {args.seconds:g} s per workload\n")
+    print(f"{'workload':<14} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'direct ms':>9} {'p50/direct':>10}")
+    for name, row in rows.items():
+        alone = anchor.get(name)
+        ratio = f"{row['p50'] / alone:10.1f}" if alone else f"{'':>10}"
+        print(f"{name:<14} {row['requests']:>8} {row['errors']:>6} {row['rps']:>7.1f} "
+              f"{row['p50']:>7.1f} {row['p99']:>7.1f} "
+              f"{(f'{alone:.2f}' if alone else '-'):>9} {ratio}")
+    return 1 if any(row["errors"] for row in rows.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
