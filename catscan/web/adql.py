@@ -486,6 +486,8 @@ class _Translator:
         if plan is None or plan.depth is None:
             return exact
         table = self.uploads[source.upload]
+        if ROW_COLUMN in table.column_names:        # the probe's own name: no probe then
+            catalog = None
         ra, dec, usable = _positions(table, ra_name, dec_name)
         rows = np.flatnonzero(usable)
         centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth, radius)
