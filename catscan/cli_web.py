@@ -47,6 +47,31 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    """Mark nights released (their data public on the server) or withdraw them."""
+    from .db import connect
+    from .operations.status import night_name, resolve_night
+
+    con = connect(args.db, read_only=False)
+    try:
+        nights = [resolve_night(con, text) for text in args.nights]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for date, hemis in nights:
+                con.execute("UPDATE nights SET released = ? WHERE date = ? AND hemis = ?",
+                            [not args.withdraw, date, hemis])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        public = con.execute("SELECT count(*) FROM nights WHERE released").fetchall()[0][0]
+    finally:
+        con.close()
+    verb = "withdrawn" if args.withdraw else "released"
+    print(f"{', '.join(night_name(d, h) for d, h in nights)} {verb}; {public} night(s) public")
+    return 0
+
+
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common],
                        help="the web pages and IVOA endpoints (docs/web.md)")
@@ -61,3 +86,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                        help="set the team password (from the terminal, or the first line "
                             "of standard input)")
     p.set_defaults(handler=cmd_passwd)
+    p = sub.add_parser("release", parents=[common],
+                       help="make nights' data public on the server (docs/web.md)")
+    p.add_argument("nights", nargs="+", metavar="NIGHT", help="e.g. 1998-04-16n or 980416n")
+    p.add_argument("--withdraw", action="store_true", help="make them team-only again")
+    p.set_defaults(handler=cmd_release)

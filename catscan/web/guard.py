@@ -42,6 +42,55 @@ def unauthorised() -> Response:
     return Response(status_code=401, headers={"WWW-Authenticate": REALM})
 
 
+def denied(request: Request) -> Response:
+    """401, or the login form for a browser asking for a page."""
+    if wants_page(request) and "authorization" not in request.headers:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(request.url_for("login").include_query_params(
+            next=target), status_code=303)
+    return unauthorised()
+
+
+async def any_released(request: Request) -> bool:
+    """Whether some night is released (kept per database content version)."""
+    from .public import released_nights
+
+    def work(ses):
+        key = ses.content_version
+        cache = request.app.state.__dict__.setdefault("_released", {})
+        if key not in cache:
+            cache.clear()
+            cache[key] = bool(released_nights(ses.con))
+        return cache[key]
+
+    return await request.app.state.pool.run(work)
+
+
+def team_or_released(handler):
+    """Decorate a handler that may serve visitors the data of released nights:
+    ``request.state.public`` says whether the answer must be restricted to them."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request):
+        if await authorised(request):
+            request.state.public = False
+            return await handler(request)
+        if "authorization" not in request.headers and await any_released(request):
+            request.state.public = True
+            return await handler(request)
+        return denied(request)
+
+    return guarded
+
+
+def rewrite_for(request: Request):
+    """The SQL rewrite a handler applies: none for the team, released nights only for
+    visitors (catscan.web.public)."""
+    from .public import public_sql
+
+    return public_sql if getattr(request.state, "public", False) else None
+
+
 def team_only(handler):
     """Decorate a handler whose response holds survey data."""
 

@@ -20,7 +20,7 @@ from ..errors import CatscanError
 from ..language.saved import parse_saved, shipped
 from ..results import FILE_SUFFIXES, MEDIA_TYPES, OUTPUT_FORMATS, encode_result
 from ..runner import DEFAULT_LIMIT, run_text
-from .guard import client_of, team_only
+from .guard import client_of, rewrite_for, team_only, team_or_released
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 DOWNLOADS = [f for f in OUTPUT_FORMATS if f != "table"]
@@ -90,7 +90,7 @@ def _int(value, default: int, low: int, high: int) -> int:
         return default
 
 
-@team_only
+@team_or_released
 async def catscan_page(request: Request) -> Response:
     values = dict(request.query_params)
     upload = None
@@ -120,10 +120,10 @@ async def catscan_page(request: Request) -> Response:
         return render(request, "catscan.html", **context)
     if action == "explain":
         return await _explain(request, text, context)
-    timeout = request.app.state.timeout
+    timeout, rewrite = request.app.state.timeout, rewrite_for(request)
     try:
         result = await request.app.state.pool.run(
-            lambda ses: run_text(ses, text, limit=limit, timeout=timeout))
+            lambda ses: run_text(ses, text, limit=limit, timeout=timeout, rewrite=rewrite))
     except CatscanError as exc:
         return render(request, "catscan.html", status=400, error=str(exc),
                       error_at=_position(exc), **context)
@@ -186,7 +186,7 @@ def _as_saved_file(text: str) -> str:
     return f"-- title: my query\n-- description:\n-- author:\n{text.strip()}\n"
 
 
-@team_only
+@team_or_released
 async def catscan_download(request: Request) -> Response:
     text = request.query_params.get("q", "")
     fmt = request.query_params.get("format", "votable")
@@ -194,10 +194,10 @@ async def catscan_download(request: Request) -> Response:
         return Response(f"unknown format {fmt!r}: choose {', '.join(DOWNLOADS)}\n",
                         status_code=400, media_type="text/plain")
     limit = _int(request.query_params.get("limit"), DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
-    timeout = request.app.state.timeout
+    timeout, rewrite = request.app.state.timeout, rewrite_for(request)
 
     def work(ses):
-        result = run_text(ses, text, limit=limit, timeout=timeout)
+        result = run_text(ses, text, limit=limit, timeout=timeout, rewrite=rewrite)
         return encode_result(result.table, fmt, result.provenance)
 
     try:

@@ -21,7 +21,7 @@ from ..results import encode_result
 from ..runner import DEFAULT_LIMIT, run_text
 from ..safety import QueryTimeout
 from ..tablefile import UCD_KEY
-from .guard import team_only
+from .guard import rewrite_for, team_or_released
 from .ucds import UCD1_SCS, ucd
 
 VOTABLE = "application/x-votable+xml"
@@ -83,7 +83,7 @@ def with_ucds(table: pa.Table, catalog: str) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-@team_only
+@team_or_released
 async def cone_search(request: Request) -> Response:
     catalog = request.path_params["catalog"]
     if catalog not in CATALOGS:
@@ -99,10 +99,10 @@ async def cone_search(request: Request) -> Response:
     except (CatscanError, ValueError) as exc:
         return vo_error(str(exc) if isinstance(exc, CatscanError) else "VERB must be 1, 2 or 3")
     text = cone_query(catalog, ra, dec, sr, verb)
-    timeout = request.app.state.timeout
+    timeout, rewrite = request.app.state.timeout, rewrite_for(request)
 
     def work(ses):
-        result = run_text(ses, text, limit=DEFAULT_LIMIT, timeout=timeout)
+        result = run_text(ses, text, limit=DEFAULT_LIMIT, timeout=timeout, rewrite=rewrite)
         return encode_result(with_ucds(result.table, catalog), "votable", result.provenance)
 
     try:

@@ -39,7 +39,7 @@ from ..safety import QueryFailed, QueryTimeout, run_readonly
 from ..tablefile import astropy_to_arrow, field_metadata
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
-from .guard import team_only
+from .guard import rewrite_for, team_or_released
 from .scs import VOTABLE
 from .tap_schema import ColumnInfo, TapCatalog, votable_type
 from .vosi import DEFAULT_MAXREC, HARD_MAXREC, MAX_UPLOAD_BYTES, tap_catalog
@@ -199,8 +199,10 @@ def read_upload(name: str, data: bytes) -> pa.Table:
 
 # ---- running -------------------------------------------------------------------------------
 
-def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None) -> bytes:
-    """Translate, check and run one TAP query on a pooled session (in a worker thread)."""
+def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None,
+              rewrite=None) -> bytes:
+    """Translate, check and run one TAP query on a pooled session (in a worker thread).
+    ``rewrite``: applied to the checked SQL (visitors: released nights only)."""
     started = time.perf_counter()
     if ses.__dict__.get("_tap_catalog") is not catalog:
         catalog.register(ses.con)
@@ -210,8 +212,8 @@ def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None) ->
     for name, table in translation.tables.items():
         ses.con.register(name, table)
     try:
-        table, truncated = run_readonly(ses.con, translation.sql, timeout=timeout,
-                                        limit=tap.maxrec)
+        sql = translation.sql if rewrite is None else rewrite(translation.sql)
+        table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=tap.maxrec)
     finally:
         for name in translation.tables:
             ses.con.unregister(name)
@@ -374,14 +376,14 @@ def error_response(message: str, status: int) -> Response:
     return Response(body, status_code=status, media_type=VOTABLE)
 
 
-@team_only
+@team_or_released
 async def sync(request: Request) -> Response:
     try:
         tap = await read_request(request)
         catalog = await tap_catalog(request)
-        timeout = request.app.state.timeout
+        timeout, rewrite = request.app.state.timeout, rewrite_for(request)
         body = await request.app.state.pool.run(
-            lambda ses: run_query(ses, catalog, tap, timeout))
+            lambda ses: run_query(ses, catalog, tap, timeout, rewrite))
     except TapError as exc:
         return error_response(str(exc), exc.status)
     except AdqlError as exc:
