@@ -360,13 +360,23 @@ def _votable(table: pa.Table, provenance: Provenance | None) -> bytes:
     votable.to_xml(out)
     xml = out.getvalue()
     if provenance is not None and provenance.truncated:
-        end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
-        overflow = _info("QUERY_STATUS", "OVERFLOW")
-        overflow.content = provenance.notice
-        text = io.StringIO()
-        overflow.to_xml(XMLWriter(text))
-        xml = xml[:end] + b"\n  " + text.getvalue().strip().encode() + xml[end:]
+        xml = with_overflow(xml, provenance.notice)
     return xml
+
+
+def with_overflow(xml: bytes, notice: str | None) -> bytes:
+    """A VOTable with ``QUERY_STATUS`` ``OVERFLOW`` after its table (DALI)."""
+    end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
+    overflow = info("QUERY_STATUS", "OVERFLOW")
+    overflow.content = notice
+    text = io.StringIO()
+    overflow.to_xml(XMLWriter(text))
+    return xml[:end] + b"\n  " + text.getvalue().strip().encode() + xml[end:]
+
+
+def info(name: str, value: str) -> Info:
+    """A VOTable INFO (multi-line values also as its content: XML flattens attributes)."""
+    return _info(name, value)
 
 
 def _info(name: str, value: str) -> Info:

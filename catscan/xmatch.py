@@ -128,7 +128,7 @@ def list_cover(targets: pa.Table, radius_deg: float, ra_column: str = "ra",
                dec_column: str = "dec") -> list[tuple[int, int]] | None:
     """The order-29 ranges a cross-match of ``targets`` reads (None: the whole catalog, for
     radii matched by a nested loop); for ``catscan explain``."""
-    ra, dec, usable = _positions(targets, ra_column, dec_column)
+    ra, dec, usable = positions(targets, ra_column, dec_column)
     plan = Plan.for_radius(radius_deg)
     if plan.depth is None:
         return None
@@ -155,7 +155,7 @@ def catalog_columns(con, catalog: str, columns: Sequence[str] | None) -> list[st
     return list(columns)
 
 
-def _positions(targets: pa.Table, ra_column: str, dec_column: str
+def positions(targets: pa.Table, ra_column: str, dec_column: str
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """RA, Dec and a 'usable' mask (rows with missing or impossible positions never match)."""
     values = []
@@ -239,7 +239,7 @@ def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp
         raise XmatchError(f"unknown mode {mode!r}: choose nearest or all")
     out_cols = [s.alias_or_name for s in relation.expressions][:-4]
     names = _output_names(targets.column_names, out_cols, catalog)
-    ra, dec, usable = _positions(targets, ra_column, dec_column)
+    ra, dec, usable = positions(targets, ra_column, dec_column)
     plan = Plan.for_radius(radius_deg)
     rows = np.flatnonzero(usable)
     relation = relation.copy()

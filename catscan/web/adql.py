@@ -851,17 +851,12 @@ def _table(name: str, alias: str | None) -> exp.Table:
 def _positions(table: pa.Table, ra: str, dec: str) -> tuple[np.ndarray, np.ndarray,
                                                             np.ndarray]:
     """RA, Dec of an upload's rows (degrees) and which rows can match at all."""
-    values = []
-    for name in (ra, dec):
-        try:
-            column = table.column(name).cast(pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise AdqlError(f"the uploaded column {name!r} is not numeric degrees") from None
-        values.append(np.asarray(column.fill_null(np.nan).to_numpy(zero_copy_only=False),
-                                 dtype=float))
-    ra_v, dec_v = values
-    usable = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)
-    return np.where(usable, ra_v % 360.0, 0.0), np.where(usable, dec_v, 0.0), usable
+    from ..xmatch import XmatchError, positions
+
+    try:
+        return positions(table, ra, dec)
+    except XmatchError as exc:
+        raise AdqlError(f"the upload: {exc}") from None
 
 
 def _upload_column(field: pa.Field) -> ColumnInfo:

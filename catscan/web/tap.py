@@ -25,16 +25,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from astropy.io import votable as vo
-from astropy.io.votable.tree import Field, Info, Resource, VOTableFile
+from astropy.io.votable.tree import Field, Resource, VOTableFile
 from astropy.io.votable.tree import TableElement as VOTableTable
-from astropy.utils.xml.writer import XMLWriter
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..errors import CatscanError
-from ..results import Provenance, encode_result
+from ..results import Provenance, encode_result, info, with_overflow
 from ..safety import QueryFailed, QueryTimeout, run_readonly
 from ..tablefile import astropy_to_arrow, field_metadata
 from . import vosi
@@ -301,8 +300,8 @@ def votable(table: pa.Table, provenance: TapProvenance) -> bytes:
     resource = Resource()
     resource.type = "results"
     document.resources.append(resource)
-    resource.infos.append(_info("QUERY_STATUS", "OK"))
-    resource.infos.extend(_info(k, v) for k, v in provenance.items() if k != "status")
+    resource.infos.append(info("QUERY_STATUS", "OK"))
+    resource.infos.extend(info(k, v) for k, v in provenance.items() if k != "status")
     result = VOTableTable(document)
     resource.tables.append(result)
     for f in table.schema:
@@ -321,22 +320,7 @@ def votable(table: pa.Table, provenance: TapProvenance) -> bytes:
     out = io.BytesIO()
     document.to_xml(out)
     xml = out.getvalue()
-    if provenance.truncated:
-        end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
-        overflow = _info("QUERY_STATUS", "OVERFLOW")
-        overflow.content = provenance.notice
-        text = io.StringIO()
-        overflow.to_xml(XMLWriter(text))
-        xml = xml[:end] + b"\n  " + text.getvalue().strip().encode() + xml[end:]
-    return xml
-
-
-def _info(name: str, value: str) -> Info:
-    info = Info(name=name, value=value.replace("\n", " "))
-    info.ID = None
-    if "\n" in value:
-        info.content = value
-    return info
+    return with_overflow(xml, provenance.notice) if provenance.truncated else xml
 
 
 def _votable_values(column: pa.ChunkedArray, datatype: str) -> tuple[np.ndarray, np.ndarray]:
