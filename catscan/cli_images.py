@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 from .errors import CatscanError
-
-OVERLAY_QUERY = "select ra, dec from psc within {radius:.3f}arcsec of {ra:.7f} {dec:+.7f} where "
+from .images.overlay import overlay_positions
 
 
 def _position(args: argparse.Namespace) -> tuple[float, float]:
@@ -65,27 +64,6 @@ def cmd_cutout(args: argparse.Namespace) -> int:
     if missing:
         print(f"no data in {', '.join(b.upper() for b in missing)} here")
     return 0
-
-
-def overlay_positions(con, ra: float, dec: float, radius_arcsec: float, condition: str
-                      ) -> tuple[list[float], list[float]]:
-    """PSC positions for the overlay: the CatScan query ``select ra, dec from psc within R
-    of RA DEC where CONDITION``. A language error points into ``condition`` as typed."""
-    from .language import QueryError
-    from .runner import run_text
-
-    prefix = OVERLAY_QUERY.format(radius=radius_arcsec, ra=ra, dec=dec)
-    try:
-        result = run_text(con, prefix + condition, limit=100_000)
-    except QueryError as exc:
-        column = exc.column - len(prefix) if exc.line == 1 else exc.column
-        if exc.line == 1 and column < 1:
-            raise CatscanError(f"--overlay: {exc.reason}") from None
-        located = QueryError(exc.reason, text=condition, line=exc.line, column=column,
-                             hint=exc.hint)
-        raise CatscanError(f"--overlay: {located}") from None
-    table = result.table
-    return table.column("ra").to_pylist(), table.column("dec").to_pylist()
 
 
 def cmd_composite(args: argparse.Namespace) -> int:

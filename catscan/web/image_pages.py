@@ -71,8 +71,8 @@ class PictureRequest:
 
 def picture_png(ses, req: PictureRequest) -> bytes:
     """The PNG a picture request asks for: one band or the composite, grid, overlay."""
-    from ..cli_images import overlay_positions
     from ..images.extract import cutouts
+    from ..images.overlay import overlay_positions
     from ..images.render import (
         band_picture,
         composite_picture,
