@@ -138,3 +138,25 @@ def web_server(web_db):
 
     with running_server(web_db, timeout=2.0) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def demo_tiles(demo_db):
+    """The demo survey's tiles as catscan.operations.coverage reads them."""
+    from catscan.operations import coverage
+
+    con = connect(demo_db)
+    try:
+        return coverage.load_tiles(con)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def vo_session():
+    """A requests session with the team's HTTP Basic credentials, for pyvo clients."""
+    import requests
+
+    session = requests.Session()
+    session.auth = ("team", TEAM_PASSWORD)
+    return session

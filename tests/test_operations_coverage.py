@@ -13,7 +13,6 @@ from astropy import units as u
 from astropy.coordinates import Latitude, Longitude
 from mocpy import MOC
 
-from catscan.db import connect
 from catscan.operations import coverage, projection
 from catscan.operations.skymap import Region
 
@@ -22,12 +21,8 @@ SAMPLE_DEPTH = 15                       # 6.4" cells, finer than the MOCs' 12.9"
 
 
 @pytest.fixture(scope="module")
-def tiles(demo_db):
-    con = connect(demo_db)
-    try:
-        return coverage.load_tiles(con)
-    finally:
-        con.close()
+def tiles(demo_tiles):
+    return demo_tiles
 
 
 @pytest.fixture(scope="module")

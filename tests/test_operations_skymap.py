@@ -10,8 +10,7 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 from PIL import Image
 
-from catscan.db import connect
-from catscan.operations import coverage, skymap
+from catscan.operations import skymap
 from catscan.operations.skymap import STATE_COLOURS, Region
 
 HCG7 = (9.81625, 0.88806)
@@ -19,12 +18,8 @@ M17 = (275.12297, -16.30449)
 
 
 @pytest.fixture(scope="module")
-def tiles(demo_db):
-    con = connect(demo_db)
-    try:
-        return coverage.load_tiles(con)
-    finally:
-        con.close()
+def tiles(demo_tiles):
+    return demo_tiles
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,7 @@ import pytest
 
 import catscan
 
-from conftest import TEAM_PASSWORD
-
 pyvo = pytest.importorskip("pyvo")
-
-
-@pytest.fixture(scope="module")
-def vo_session():
-    import requests
-
-    session = requests.Session()
-    session.auth = ("team", TEAM_PASSWORD)
-    return session
 
 
 def test_pyvo_cone_search_returns_the_cli_cone(web_server, web_db, vo_session):

@@ -17,19 +17,13 @@ from catscan.db import connect
 from catscan.images import images_near
 from catscan.loaders.images import decompress
 
-from conftest import TEAM_PASSWORD
-
 pyvo = pytest.importorskip("pyvo")
 M31 = (10.68479, 41.26906)
 
 
 @pytest.fixture(scope="module")
-def session():
-    import requests
-
-    s = requests.Session()
-    s.auth = ("team", TEAM_PASSWORD)
-    return s
+def session(vo_session):
+    return vo_session
 
 
 @pytest.fixture(scope="module")

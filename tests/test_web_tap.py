@@ -32,10 +32,8 @@ CONE = ("SELECT designation, ra, dec, j_m, date FROM psc WHERE CONTAINS(POINT('I
 
 
 @pytest.fixture(scope="module")
-def session():
-    session = requests.Session()
-    session.auth = ("team", TEAM_PASSWORD)
-    return session
+def session(vo_session):
+    return vo_session
 
 
 @pytest.fixture(scope="module")
