@@ -4,8 +4,9 @@ and of the real M17 image, and aperture photometry on the stored vs the delivere
 magnitude bin (docs/images.md has the measured numbers and what they mean).
 
 Expected sizes come from the design notes (synthetic field 21.5:1, real M17 12.4:1) and
-from the compression noise: a per-pixel residual of ~0.5 sky sigma (design notes §12)
-gives a magnitude scatter of about 1.0857 * 0.5 * SKYSIG * sqrt(pi r^2) / flux."""
+from the compression noise: were the per-pixel residual (stored - delivered) white, a star's
+magnitude would scatter by 1.0857 * residual * sqrt(pi r^2) / flux. HCOMPRESS drops smooth
+wavelet terms, so the residual is correlated and the scatter 1-3 times that."""
 
 from __future__ import annotations
 
@@ -43,8 +44,11 @@ def deltas(before: np.ndarray, after: np.ndarray, magzp: float):
     return magzp - 2.5 * np.log10(before[ok]), -2.5 * np.log10(after[ok] / before[ok]), ok
 
 
-def expected_scatter(flux: np.ndarray, skysig: float) -> np.ndarray:
-    return 1.0857 * 0.5 * skysig * np.sqrt(np.pi * RADIUS**2) / flux
+def white_scatter(flux: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The magnitude scatter a white residual of the measured per-pixel rms would give."""
+    finite = np.isfinite(before)
+    residual = float(np.std((after - before)[finite]))
+    return 1.0857 * residual * np.sqrt(np.pi * RADIUS**2) / flux
 
 
 def test_stored_scan_ratio_and_photometry(image_db, image_survey):
@@ -58,32 +62,31 @@ def test_stored_scan_ratio_and_photometry(image_db, image_survey):
                                      "AND scan = 8").fetchall())
     finally:
         con.close()
-    assert 17.0 < raw / stored < 23.0                # "near 20:1" (measured 18.8)
+    assert 17.0 < raw / stored < 23.0                # "near 20:1" (measured 19.4)
     mags, delta, z = [], [], []
     for fname, blob in images:
         path = next(image_survey.outdir.rglob(fname))
         header, original = read_atlas_image(path)
         x, y = WCS(header).all_world2pix(stars[:, 0], stars[:, 1], 0)
-        before = aperture(original, x, y)
-        after = aperture(decompress(blob)[1], x, y)
+        stored = decompress(blob)[1]
+        before, after = aperture(original, x, y), aperture(stored, x, y)
         m, d, ok = deltas(before, after, header["MAGZP"])
         mags.append(m)
         delta.append(d)
-        z.append(d / expected_scatter(before[ok], header["SKYSIG"]))
+        z.append(d / white_scatter(before[ok], original, stored))
     mags, delta, z = (np.concatenate(v) for v in (mags, delta, z))
     bright, middle = mags < 12, (mags >= 12) & (mags < 14)
     assert bright.sum() >= 20 and middle.sum() >= 80
     rms = {name: float(np.sqrt(np.mean(delta[pick] ** 2)))
            for name, pick in (("bright", bright), ("middle", middle))}
-    # the goal (<= 0.002 mag for J < 12) needs the real image's darker sky: this scan's J
-    # sky is 1.6 times brighter (232 vs 149 DN), its noise 1.25 times
-    assert 0.0010 < rms["bright"] < 0.0040
-    assert 0.0080 < rms["middle"] < 0.0400
-    # the scatter is the compression noise the model predicts, within a factor 2
-    assert 0.5 < float(np.sqrt(np.mean(z[mags < 14] ** 2))) < 2.0
+    # the goal: <= 0.002 mag for J < 12 at ~20:1 (measured 0.0005, and 0.0051 at 12-14)
+    assert 0.0002 < rms["bright"] <= 0.0020
+    assert 0.0025 < rms["middle"] < 0.0120
+    # the scatter is the compression noise, 1-3 times what a white residual would give
+    assert 1.0 < float(np.sqrt(np.mean(z[mags < 14] ** 2))) < 3.0     # measured 1.65
     # HCOMPRESS loses a little flux of faint stars, never gains it
-    assert 0.0 <= float(np.mean(delta[bright])) < 0.003
-    assert 0.0 < float(np.mean(delta[middle])) < 0.02
+    assert abs(float(np.mean(delta[bright]))) < 0.001
+    assert 0.0 < float(np.mean(delta[middle])) < 0.005
 
 
 def test_real_image_ratio_and_photometry(real_2mass):
@@ -109,8 +112,8 @@ def test_real_image_ratio_and_photometry(real_2mass):
     assert 0.0008 < float(np.sqrt(np.mean(delta[bright] ** 2))) <= 0.0020
     assert 0.0040 < float(np.sqrt(np.mean(delta[middle] ** 2))) < 0.0150
     assert abs(float(np.mean(delta[mags < 14]))) < 0.005
-    z = delta / expected_scatter(before[ok], header["SKYSIG"])
-    assert 0.5 < float(np.sqrt(np.mean(z[mags < 14] ** 2))) < 2.0
+    z = delta / white_scatter(before[ok], data, stored)
+    assert 1.0 < float(np.sqrt(np.mean(z[mags < 14] ** 2))) < 3.0     # measured 2.35
 
 
 @pytest.mark.parametrize("scale", [8, 32])

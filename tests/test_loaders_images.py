@@ -104,11 +104,13 @@ def test_hcompress_round_trip(delivered, band):
     assert nan.sum() == 8 * data.shape[0]
     assert np.array_equal(np.isnan(restored), nan)
     sky = star_free(header, data.shape, item["stars"], band) & ~nan
-    residual = np.std((restored - data)[sky]) / header["SKYSIG"]
-    assert 0.3 < residual < 0.7                               # design notes: 0.48 sigma
-    # HCOMPRESS at s=16 lifts the sky by ~1/3 of a quantisation step (SKYSIG/4) on white
-    # noise (0.02 sigma on the real image): small, and sky-subtracted photometry cancels it
-    assert abs(np.mean((restored - data)[sky])) < 0.1 * header["SKYSIG"]
+    # the residual against the pixel scatter of the sky (the coadd's correlated noise)
+    pixel_sigma = np.std(data[sky])
+    residual = np.std((restored - data)[sky]) / pixel_sigma
+    assert 0.3 < residual < 0.7          # measured 0.37 (0.48 on white noise: design notes)
+    # HCOMPRESS at s=16 lifts the sky by ~1/3 of a quantisation step (sigma/4): small, and
+    # sky-subtracted photometry cancels it
+    assert abs(np.mean((restored - data)[sky])) < 0.1 * pixel_sigma
     wcs = WCS(header)
     bright = item["stars"][f"{band}_m"] < 13.5
     x, y = wcs.all_world2pix(item["stars"]["ra"][bright], item["stars"]["dec"][bright], 0)
