@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ from catscan.images import composite_png, cutout, cutouts
 from catscan.images.render import composite_picture, draw_grid
 from catscan.images.store import StoredImage, clear_cache
 from catscan.loaders.images import compress, decompress, read_atlas_image
+from catscan.survey.synthetic_images import NOISE_KERNEL_SIGMA
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real_2mass" / "atlas_images" / \
     "2mass-atlas-990502s-j1420198.fits"
@@ -47,9 +49,16 @@ APERTURE = 4.0                      # px = arcsec, as in the design notes
 
 
 def demo(workdir: Path) -> Path:
+    """The demo survey with one imaged scan, built once per image model (a cache built by an
+    older generator would measure the old images)."""
     db = workdir / "catscan.duckdb"
+    marker = workdir / "image_model.txt"
+    model = f"coadd noise kernel sigma {NOISE_KERNEL_SIGMA} px\n"
+    if db.exists() and (not marker.exists() or marker.read_text() != model):
+        shutil.rmtree(workdir)
     if not db.exists():
         quiet_demo_database(workdir, image_scans=1)
+        marker.write_text(model)
     from catscan.db import init_database
 
     init_database(db)                                    # upgrade a cached older schema
