@@ -84,7 +84,6 @@ def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int, radius_deg: float
     ipix, dx, dy = hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth,
                                         return_offsets=True)
     ipix = np.asarray(ipix, dtype=np.int64)
-    block = np.asarray(hp.neighbours(ipix.astype(np.uint64), depth), dtype=np.int64)
     cell = BASE_CELL_DEG / 2 ** depth
     near = radius_deg / (OFFSET_SCALE * cell)               # edge distance, offset units
     polar = np.abs(dec) > 90 - 2 * cell
@@ -92,6 +91,13 @@ def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int, radius_deg: float
     updown = {-1: (dy < near) | polar, 0: side[0], 1: (dy > 1 - near) | polar}
     # neighbours come as a 3 x 3 block: index 3 (1 + sy) + (1 + sx), the centre at 4
     need = np.stack([updown[sy] & side[sx] for sy in (-1, 0, 1) for sx in (-1, 0, 1)], axis=1)
+    # only targets near an edge need cdshealpix's neighbours (a quarter at the usual depth)
+    edge = np.flatnonzero(need.sum(axis=1) > 1)
+    block = np.full(need.shape, -1, dtype=np.int64)
+    block[:, 4] = ipix
+    if len(edge):
+        block[edge] = np.asarray(hp.neighbours(ipix[edge].astype(np.uint64), depth),
+                                 dtype=np.int64)
     keep = need & (block >= 0)                                # -1: no such neighbour
     rows = np.nonzero(keep)[0]
     return ipix, rows, block[keep]
