@@ -44,6 +44,8 @@ SAFE_FRACTION = 0.4                 # of the mean cell size; 0.7 fails, 0.6 meas
 OFFSET_SCALE = 0.3                  # sky distance / (offset x cell size); 0.67 measured
 EDGE_FRACTION = 0.1                 # aim: targets within 10 % of a cell edge need neighbours
 MAX_SCAN_RANGES = 64                # catalog ranges the join is restricted to
+KEYS_PER_PART = 32_768              # target cells per hash table of the partitioned join
+MAX_PARTS = 8                       # 4 parts: 18 % faster at 130 k keys; 32: slower again
 CATALOG_KEYS = {"psc": "pts_key", "xsc": "ext_key"}
 DEFAULT_COLUMNS = {
     "psc": ("designation", "ra", "dec", "j_m", "j_msigcom", "h_m", "h_msigcom", "k_m",
@@ -249,22 +251,20 @@ def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp
     plan = Plan.for_radius(radius_deg)
     rows = np.flatnonzero(usable)
     relation = relation.copy()
+    carried = "".join(f", c.{_quote(c)} AS c_{i}" for i, c in enumerate(out_cols))
+    select = f"SELECT p.row AS xm_row, c.xm_ra, c.xm_dec, c.xm_key{carried}"
     if plan.depth is None:
         probe = pa.table({"row": rows, "t_ra": ra[rows], "t_dec": dec[rows]})
-        join, on = "xm_probe p CROSS JOIN", ""
-        exact = f"WHERE ang_sep(p.t_ra, p.t_dec, c.xm_ra, c.xm_dec) <= {float(radius_deg)!r}"
+        sql = (f"{select} FROM xm_probe p CROSS JOIN ({relation.sql(dialect='duckdb')}) c "
+               f"WHERE ang_sep(p.t_ra, p.t_dec, c.xm_ra, c.xm_dec) <= {float(radius_deg)!r}")
     else:
         centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth, radius_deg)
-        probe = pa.table({"row": rows[cell_rows], "cell": cells})
-        join = "xm_probe p JOIN"
-        on = f"ON c.xm_hpx >> {2 * (INDEX_DEPTH - plan.depth)} = p.cell"
         # the ranges go inside, on the table's own column, so DuckDB prunes row groups
         relation = relation.where(ranges_condition(scan_ranges(centres, plan.depth), "hpx29",
                                                    index_table), copy=False)
-        exact = ""                       # the exact distance is cheaper in numpy (below)
-    carried = "".join(f", c.{_quote(c)} AS c_{i}" for i, c in enumerate(out_cols))
-    sql = (f"SELECT p.row AS xm_row, c.xm_ra, c.xm_dec, c.xm_key{carried} FROM {join} "
-           f"({relation.sql(dialect='duckdb')}) c {on} {exact}")
+        probe, sql = _partitioned_join(select, relation, rows[cell_rows], cells,
+                                       2 * (INDEX_DEPTH - plan.depth), index_table)
+        # the exact distance is cheaper in numpy (below)
     con.register("xm_probe", probe)
     try:
         pairs = run(sql)
@@ -279,6 +279,50 @@ def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp
     return _assemble(targets, pairs, mode, names), dict(zip(names, out_cols, strict=True))
 
 
+def _partitioned_join(select: str, relation: exp.Select, rows: np.ndarray, cells: np.ndarray,
+                      shift: int, index_table: str | None) -> tuple[pa.Table, str]:
+    """The cell join as a UNION ALL of joins over slices of the target cells: each slice's
+    hash table stays small enough for the CPU caches (12-18 % faster at 130 k keys), and its
+    catalog side is limited to the slice's own ``hpx29`` range, so each row group is probed
+    by one slice only. Returns the probe table (``row``, ``cell``, ``part``) and the SQL."""
+    if len(cells) == 0:                   # no usable target: an empty join of the right shape
+        probe = pa.table({"row": rows, "cell": cells, "part": np.zeros(0, dtype=np.int32)})
+        return probe, (f"{select} FROM xm_probe p JOIN ({relation.sql(dialect='duckdb')}) c "
+                       f"ON c.xm_hpx >> {shift} = p.cell")
+    parts = max(1, min(MAX_PARTS, -(-len(cells) // KEYS_PER_PART)))
+    # slices by quantile (no sort): part i holds the cells in [limits[i], limits[i + 1])
+    inner = np.quantile(cells, np.linspace(0, 1, parts + 1)[1:-1], method="higher")
+    limits = np.unique(np.concatenate([[cells.min()], inner.astype(np.int64),
+                                       [cells.max() + 1]]))
+    part = (np.searchsorted(limits, cells, side="right") - 1).astype(np.int32)
+    branches = []
+    for i in range(len(limits) - 1):
+        span = (int(limits[i]) << shift, int(limits[i + 1]) << shift)
+        branch = relation.where(ranges_condition([span], "hpx29", index_table))
+        branches.append(f"{select} FROM (SELECT row, cell FROM xm_probe WHERE part = {i}) p "
+                        f"JOIN ({branch.sql(dialect='duckdb')}) c ON c.xm_hpx >> {shift} = "
+                        "p.cell")
+    return pa.table({"row": rows, "cell": cells, "part": part}), " UNION ALL ".join(branches)
+
+
+def _ranked(row: np.ndarray, sep: np.ndarray, key: np.ndarray, counts: np.ndarray
+            ) -> np.ndarray:
+    """``np.lexsort((key, sep, row))`` in linear time for the targets with one pair (most of
+    them): a pair's place is its target's offset; only targets with several pairs are sorted."""
+    offsets = np.cumsum(counts) - counts
+    place = offsets[row]
+    multi = np.flatnonzero(counts[row] > 1)
+    if len(multi):
+        multi = multi[np.lexsort((key[multi], sep[multi], row[multi]))]
+        grouped = row[multi]
+        starts = np.flatnonzero(np.concatenate([[True], grouped[1:] != grouped[:-1]]))
+        sizes = np.diff(np.append(starts, len(multi)))
+        place[multi] = offsets[grouped] + np.arange(len(multi)) - np.repeat(starts, sizes)
+    order = np.empty(len(row), dtype=np.int64)
+    order[place] = np.arange(len(row))
+    return order
+
+
 def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -> pa.Table:
     """The output rows from the pairs: ranked (separation, then key) and counted per target,
     one row per target (nearest) or per pair (all), unmatched targets with nulls."""
@@ -286,9 +330,9 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
     row = pairs.column("xm_row").to_numpy()
     sep = pairs.column("xm_sep").to_numpy()
     key = pairs.column("xm_key").fill_null(0).to_numpy()
-    order = np.lexsort((key, sep, row))                  # by target, nearest first
-    row_sorted = row[order]
     counts = np.bincount(row, minlength=n)
+    order = _ranked(row, sep, key, counts)               # by target, nearest first
+    row_sorted = row[order]
     if mode == "nearest":
         first = np.ones(len(order), dtype=bool)
         first[1:] = row_sorted[1:] != row_sorted[:-1]
@@ -297,11 +341,12 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
         pair_index[row_sorted[first]] = order[first]
         out = targets
     else:
-        unmatched = np.flatnonzero(counts == 0)
-        target_index = np.concatenate([row_sorted, unmatched])
-        pair_index = np.concatenate([order, np.full(len(unmatched), -1)]).astype(np.int64)
-        regroup = np.argsort(target_index, kind="stable")  # input order, pairs kept in rank
-        target_index, pair_index = target_index[regroup], pair_index[regroup]
+        # a slot per pair, or one for an unmatched target, in input order: no sort needed
+        slots = np.maximum(counts, 1)
+        target_index = np.repeat(np.arange(n), slots)
+        pair_index = np.full(len(target_index), -1, dtype=np.int64)
+        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[row_sorted]
+        pair_index[(np.cumsum(slots) - slots)[row_sorted] + rank] = order
         out = targets.take(pa.array(target_index))
     take = pa.array(pair_index, mask=pair_index < 0)
     out = out.append_column(SEP_COLUMN, pc.multiply(pairs.column("xm_sep").take(take), 3600.0))

@@ -17,8 +17,9 @@ from astropy.table import Table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catscan import xmatch as xmatch_module
 from catscan.db import memory_database
-from catscan.xmatch import Plan, XmatchError, scan_ranges, target_cells, xmatch
+from catscan.xmatch import Plan, XmatchError, _ranked, scan_ranges, target_cells, xmatch
 
 
 def insert_psc(con, ra, dec) -> None:
@@ -119,6 +120,39 @@ def test_all_pairs_are_exactly_those_astropy_finds(catalog, points, radius_arcse
                                  out["sep_arcsec"].to_pylist(), strict=True):
         if key is not None:
             assert abs(arcsec - sep[int(name), key] * 3600) < 1e-6
+
+
+@pytest.mark.parametrize("radius_arcsec", [2.0, 60.0, 1800.0])
+def test_a_join_split_into_slices_finds_the_same_pairs(catalog, monkeypatch, radius_arcsec):
+    """Big lists join slice by slice (a hash table per slice of target cells); force slices
+    of 3 cells on a list at the poles, across RA 0 and on cell corners."""
+    con, cat = catalog
+    rng = np.random.default_rng(5)
+    ra, dec = sky()
+    pick = rng.choice(len(ra), 150, replace=False)
+    ra, dec = (ra[pick] + rng.normal(0, 1e-4, 150)) % 360.0, np.clip(dec[pick], -90, 90)
+    targets = pa.table({"ra": ra, "dec": dec, "name": [str(i) for i in range(len(ra))]})
+    radius = radius_arcsec / 3600
+    whole = xmatch(con, targets, radius, mode="all")
+    monkeypatch.setattr(xmatch_module, "KEYS_PER_PART", 3)
+    sliced = xmatch(con, targets, radius, mode="all")
+    assert sliced.equals(whole)
+    expected, unsure, _ = brute_force(SkyCoord(ra * u.deg, dec * u.deg), cat, radius)
+    got = {(int(n), k) for n, k in zip(sliced["name"].to_pylist(),
+                                       sliced["pts_key"].to_pylist(), strict=True)
+           if k is not None}
+    assert got - unsure == expected and len(expected) > 100
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(0, 9), st.sampled_from([0.0, 0.5, 1.0, 2.5]),
+                                st.integers(0, 3)), max_size=60))
+def test_pairs_are_ranked_as_lexsort_ranks_them(pairs):
+    row = np.array([p[0] for p in pairs], dtype=np.int64)
+    sep = np.array([p[1] for p in pairs], dtype=float)
+    key = np.array([p[2] for p in pairs], dtype=np.int64)
+    order = _ranked(row, sep, key, np.bincount(row, minlength=10))
+    assert np.array_equal(order, np.lexsort((key, sep, row)))
 
 
 @settings(max_examples=40, deadline=None)
