@@ -5,8 +5,9 @@ its cell at a depth whose cells are larger than the radius, and that cell's 8 ne
 (cdshealpix, so RA 0/360 and the poles need no special case); catalog rows join on
 ``hpx29 >> 2(29 - depth)`` and the exact ``ang_sep <= radius`` test keeps the true pairs.
 The catalog scan is limited to the targets' HEALPix ranges, so a list in one field reads only
-that field's row groups. Every target comes out, matched or not, with the separation in
-arcsec and the number of catalog rows within the radius.
+that field's row groups, and a big list joins slice by slice (``_partitioned_join``). Every
+target comes out, matched or not, with the separation in arcsec and the number of catalog
+rows within the radius.
 
 Most targets need only their own cell. The depth is chosen so that cells are about 30 times
 the radius, and a target gets a neighbour only on a side it is close to: cdshealpix gives
