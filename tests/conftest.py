@@ -140,6 +140,14 @@ def web_server(web_db):
         yield url
 
 
+@pytest.fixture(scope="module")
+def demo_con(demo_db):
+    """A catscan connection to the demo survey, one per test module."""
+    con = connect(demo_db)
+    yield con
+    con.close()
+
+
 @pytest.fixture(scope="session")
 def demo_tiles(demo_db):
     """The demo survey's tiles as catscan.operations.coverage reads them."""

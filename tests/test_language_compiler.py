@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from catscan.db import connect
 from catscan.language import Catalog, QueryError, compile_text
 
 GOLDEN = Path(__file__).with_name("golden") / "language"
@@ -74,10 +73,8 @@ def test_each_construct_compiles_to_its_golden_sql(catalog, name):
 
 
 @pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db)
-    yield con, Catalog.from_connection(con)
-    con.close()
+def demo(demo_con):
+    return demo_con, Catalog.from_connection(demo_con)
 
 
 def rows(con, sql: str) -> list[tuple]:

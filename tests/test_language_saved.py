@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow.compute as pc
 import pytest
 
-from catscan.db import connect, memory_database
+from catscan.db import memory_database
 from catscan.language import Catalog, QueryError, compile_text
 from catscan.language.saved import find_saved, load_saved, parse_saved, shipped
 
@@ -77,10 +77,8 @@ def test_at_least_ten_queries_ship_each_with_a_title_and_description():
 
 
 @pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db)
-    yield con, Catalog.from_connection(con)
-    con.close()
+def demo(demo_con):
+    return demo_con, Catalog.from_connection(demo_con)
 
 
 @pytest.mark.parametrize("name", sorted(shipped()))

@@ -9,21 +9,13 @@ import pytest
 from astropy.time import Time
 from PIL import Image
 
-from catscan.db import connect
 from catscan.operations import health, plot
 
 NIGHT = (dt.date(1997, 10, 24), "n")
 
 
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db)
-    yield con
-    con.close()
-
-
-def test_the_summary_lists_every_metric_with_its_limit_failures_first(demo):
-    rows = health.health_summary(demo, *NIGHT).to_pylist()
+def test_the_summary_lists_every_metric_with_its_limit_failures_first(demo_con):
+    rows = health.health_summary(demo_con, *NIGHT).to_pylist()
     assert len(rows) == 9
     order = [health.STATUS_ORDER[r["status"]] for r in rows]
     assert order == sorted(order)
@@ -36,23 +28,23 @@ def test_the_summary_lists_every_metric_with_its_limit_failures_first(demo):
     assert photometric["value"] == pytest.approx(2 / 7, abs=1e-4)
     assert photometric["status"] == "fail"
     assert all(r["description"] for r in rows)
-    assert health.status_counts(health.health_summary(demo, *NIGHT))["fail"] >= 1
+    assert health.status_counts(health.health_summary(demo_con, *NIGHT))["fail"] >= 1
 
 
-def test_trends_follow_the_scans_through_the_night(demo):
-    trends = health.scan_trends(demo, *NIGHT).to_pylist()
+def test_trends_follow_the_scans_through_the_night(demo_con):
+    trends = health.scan_trends(demo_con, *NIGHT).to_pylist()
     assert [t["scan"] for t in trends] == [1, 2, 3, 8, 9, 10, 11, 12]
     midnight = Time("1997-10-24T00:00:00", scale="utc").jd
-    jdates = dict(demo.execute("SELECT scan, jdate FROM scans WHERE date = ? AND hemis = ?",
+    jdates = dict(demo_con.execute("SELECT scan, jdate FROM scans WHERE date = ? AND hemis = ?",
                                list(NIGHT)).fetchall())
     for t in trends:
         assert t["ut_hours"] == pytest.approx((jdates[t["scan"]] - midnight) * 24, abs=1e-6)
     assert trends[-1]["status"] == "F" and trends[-1]["seeing"] is None   # not processed
 
 
-def test_the_plot_draws_each_scan_where_its_values_say(demo, tmp_path):
-    summary = health.health_summary(demo, *NIGHT)
-    trends = health.scan_trends(demo, *NIGHT)
+def test_the_plot_draws_each_scan_where_its_values_say(demo_con, tmp_path):
+    summary = health.health_summary(demo_con, *NIGHT)
+    trends = health.scan_trends(demo_con, *NIGHT)
     drawn = health.trend_plot("1997-10-24n", "Mt Hopkins", "2.0x", summary, trends,
                               tmp_path / "qa.png", width=900, height=800)
     image = Image.open(drawn.path)
@@ -77,9 +69,9 @@ def test_the_plot_draws_each_scan_where_its_values_say(demo, tmp_path):
         assert colour in {plot.INK, health.LIMIT_COLOUR, *plot.BAND_COLOURS.values()}, label
 
 
-def test_the_k_background_limit_is_drawn_at_its_value(demo, tmp_path):
-    summary = health.health_summary(demo, *NIGHT)
-    trends = health.scan_trends(demo, *NIGHT)
+def test_the_k_background_limit_is_drawn_at_its_value(demo_con, tmp_path):
+    summary = health.health_summary(demo_con, *NIGHT)
+    trends = health.scan_trends(demo_con, *NIGHT)
     drawn = health.trend_plot("1997-10-24n", "Mt Hopkins", "2.0x", summary, trends,
                               tmp_path / "qa.png")
     panel = drawn.panels["background"]

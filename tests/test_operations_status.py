@@ -44,15 +44,8 @@ NIGHT_FIELDS = ("facility", "tape_received", "validated", "processed", "version"
                 "mean_qa", "events")
 
 
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db)
-    yield con
-    con.close()
-
-
-def test_one_row_per_night_with_hand_computed_counts_dates_and_versions(demo):
-    rows = status.night_status(demo).to_pylist()
+def test_one_row_per_night_with_hand_computed_counts_dates_and_versions(demo_con):
+    rows = status.night_status(demo_con).to_pylist()
     assert [r["night"] for r in rows] == list(NIGHTS)            # date order
     for row in rows:
         expected = dict(zip(NIGHT_FIELDS, NIGHTS[row["night"]], strict=True))
@@ -61,12 +54,12 @@ def test_one_row_per_night_with_hand_computed_counts_dates_and_versions(demo):
         assert row["health_command"] == f"catscan qa {row['night']}"
 
 
-def test_a_reprocessed_night_shows_the_new_processing_and_keeps_the_old_in_its_history(demo):
-    [row] = [r for r in status.night_status(demo).to_pylist() if r["night"] == "1998-04-16n"]
+def test_a_reprocessed_night_shows_the_new_processing_and_keeps_the_old_in_its_history(demo_con):
+    [row] = [r for r in status.night_status(demo_con).to_pylist() if r["night"] == "1998-04-16n"]
     assert (row["processed"], row["version"], row["kind"]) == \
         (D(1999, 1, 20), "2.1", "reprocessing")
     assert row["first_processed"] == D(1998, 4, 19)              # the 2.0x processing
-    events = status.night_history(demo, (D(1998, 4, 16), "n")).to_pylist()
+    events = status.night_history(demo_con, (D(1998, 4, 16), "n")).to_pylist()
     assert [(e["version"], e["kind"], e["processed"], e["current"], e["load_status"])
             for e in events] == [
         ("2.0x", "operational", D(1998, 4, 19), False, "replaced"),
@@ -76,27 +69,27 @@ def test_a_reprocessed_night_shows_the_new_processing_and_keeps_the_old_in_its_h
     assert events[1]["replaced_by"] is None and events[0]["replaced_by"] == events[1]["load_id"]
 
 
-def test_the_whole_history_has_one_event_per_delivery(demo):
-    events = status.night_history(demo).to_pylist()
+def test_the_whole_history_has_one_event_per_delivery(demo_con):
+    events = status.night_history(demo_con).to_pylist()
     assert len(events) == 6                                       # five nights, one twice
     assert sum(e["current"] for e in events) == 5
     assert [e["night"] for e in events] == sorted(e["night"] for e in events)
 
 
-def test_health_is_the_worst_status_of_the_nights_summary(demo):
-    worst = dict(demo.execute(
+def test_health_is_the_worst_status_of_the_nights_summary(demo_con):
+    worst = dict(demo_con.execute(
         "SELECT strftime(date, '%Y-%m-%d') || hemis, CASE WHEN bool_or(status = 'fail') THEN "
         "'fail' WHEN bool_or(status = 'warn') THEN 'warn' ELSE 'pass' END FROM night_qa "
         "GROUP BY ALL").fetchall())
-    rows = status.night_status(demo).to_pylist()
+    rows = status.night_status(demo_con).to_pylist()
     assert {r["night"]: r["health"] for r in rows} == worst
     # 1997-10-24n: 2 of its 7 processed scans have a photometric factor >= 0.9 (scans 8 and
     # 10), 2/7 < 0.4: fail
     assert worst["1997-10-24n"] == "fail"
 
 
-def test_a_nights_scans_with_status_tile_qa_factors_and_loading(demo):
-    rows = status.scan_status(demo, D(1998, 4, 16), "n").to_pylist()
+def test_a_nights_scans_with_status_tile_qa_factors_and_loading(demo_con):
+    rows = status.scan_status(demo_con, D(1998, 4, 16), "n").to_pylist()
     assert [(r["scan"], r["status"], r["scan_type"], r["loaded"]) for r in rows] == [
         (63, "P", "cal", False), (64, "P", "sci", True), (65, "P", "sci", True)]
     cal, first, second = rows
@@ -113,29 +106,29 @@ def test_a_nights_scans_with_status_tile_qa_factors_and_loading(demo):
     assert abs((first["ut"] - ut).total_seconds()) <= 0.5
 
 
-def test_every_pipeline_status_and_reason_shows(demo):
-    rows = {r["scan"]: r for r in status.scan_status(demo, D(1998, 11, 23), "n").to_pylist()}
+def test_every_pipeline_status_and_reason_shows(demo_con):
+    rows = {r["scan"]: r for r in status.scan_status(demo_con, D(1998, 11, 23), "n").to_pylist()}
     assert (rows[76]["status"], rows[76]["status_text"]) == ("-", "not processed")
     assert (rows[77]["status"], rows[77]["status_text"]) == ("R", "running")
     assert rows[75]["qa_score"] == 0 and rows[75]["tile_state"] == "rescan"
     assert "rescan requested" in rows[75]["load_reason"]
-    failed = status.scan_status(demo, D(1997, 10, 24), "n").to_pylist()
+    failed = status.scan_status(demo_con, D(1997, 10, 24), "n").to_pylist()
     assert [r["status_text"] for r in failed if r["scan"] == 12] == ["failed"]
 
 
 @pytest.mark.parametrize("text", ["1998-04-16n", "980416n", "19980416n", "1998-04-16 N",
                                   "1998-04-16"])
-def test_nights_are_named_as_the_language_and_the_deliveries_name_them(demo, text):
-    assert resolve_night(demo, text) == (D(1998, 4, 16), "n")
+def test_nights_are_named_as_the_language_and_the_deliveries_name_them(demo_con, text):
+    assert resolve_night(demo_con, text) == (D(1998, 4, 16), "n")
 
 
-def test_bad_or_unknown_nights_are_clear_errors(demo):
+def test_bad_or_unknown_nights_are_clear_errors(demo_con):
     with pytest.raises(NightError, match="write a date and hemisphere"):
         parse_night("yesterday")
     with pytest.raises(NightError, match="month must be in 1..12"):
         parse_night("1998-13-01n")
     with pytest.raises(NightError, match=r"no night 1998-04-16s .*nearest: .*1998-04-16n"):
-        resolve_night(demo, "1998-04-16s")
+        resolve_night(demo_con, "1998-04-16s")
     assert parse_night("010203s") == (D(2001, 2, 3), "s")
 
 

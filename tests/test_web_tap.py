@@ -32,13 +32,8 @@ CONE = ("SELECT designation, ra, dec, j_m, date FROM psc WHERE CONTAINS(POINT('I
 
 
 @pytest.fixture(scope="module")
-def session(vo_session):
-    return vo_session
-
-
-@pytest.fixture(scope="module")
-def tap(web_server, session):
-    return pyvo.dal.TAPService(f"{web_server}/tap", session=session)
+def tap(web_server, vo_session):
+    return pyvo.dal.TAPService(f"{web_server}/tap", session=vo_session)
 
 
 def cli(db, text: str) -> Table:
@@ -92,7 +87,7 @@ def test_box_and_distance_equal_hand_written_sql(tap, web_db):
     assert box["n"][0] == inside.sum() > 50
 
 
-def test_maxrec_overflow_and_formats(tap, web_server, session):
+def test_maxrec_overflow_and_formats(tap, web_server, vo_session):
     query = CONE.format(*M17, 0.05)
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # pyvo warns of cuts below the asked MAXREC
@@ -103,16 +98,16 @@ def test_maxrec_overflow_and_formats(tap, web_server, session):
     top = tap.run_sync(query.replace("SELECT", "SELECT TOP 5"), maxrec=7)
     assert len(top) == 5 and top.query_status == "OK"          # TOP below MAXREC: no overflow
     # pyvo does not send MAXREC=0: ask by hand for the columns only
-    metadata = parse_single_table(io.BytesIO(session.post(f"{web_server}/tap/sync", data={
+    metadata = parse_single_table(io.BytesIO(vo_session.post(f"{web_server}/tap/sync", data={
         "LANG": "ADQL", "QUERY": query, "MAXREC": "0"}).content))
     assert len(metadata.array) == 0 and "j_m" in [f.name for f in metadata.fields]
-    csv = session.get(f"{web_server}/tap/sync", params={
+    csv = vo_session.get(f"{web_server}/tap/sync", params={
         "REQUEST": "doQuery", "LANG": "ADQL", "RESPONSEFORMAT": "csv",
         "QUERY": "SELECT TOP 2 pts_key, date FROM psc ORDER BY pts_key"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
     assert lines[0] == "pts_key,date" and len(lines) == 3 and "-" in lines[1]
-    fits = session.post(f"{web_server}/tap/sync", data={
+    fits = vo_session.post(f"{web_server}/tap/sync", data={
         "LANG": "ADQL", "FORMAT": "fits", "MAXREC": "2", "QUERY": "SELECT pts_key FROM psc"})
     assert fits.headers["content-type"] == "application/fits" and fits.content[:6] == b"SIMPLE"
 
@@ -193,15 +188,15 @@ def test_upload_cross_match_keeps_every_target(tap, web_db):
     ("SELECT nonsense FROM psc", "the query failed: Binder Error"),
     ("SELECT ra FROM psc WHERE", "WHERE needs a condition"),
 ])
-def test_errors_are_votables_with_the_adql_message(tap, web_server, session, query, message):
+def test_errors_are_votables_with_the_adql_message(tap, web_server, vo_session, query, message):
     with pytest.raises(pyvo.dal.DALQueryError) as error:
         tap.run_sync(query)
     assert message in str(error.value) and "Traceback" not in str(error.value)
-    raw = session.post(f"{web_server}/tap/sync", data={"LANG": "ADQL", "QUERY": query})
+    raw = vo_session.post(f"{web_server}/tap/sync", data={"LANG": "ADQL", "QUERY": query})
     assert raw.status_code == 400 and b'value="ERROR"' in raw.content
 
 
-def test_bad_requests_and_the_password(web_server, session):
+def test_bad_requests_and_the_password(web_server, vo_session):
     url = f"{web_server}/tap/sync"
     for params, message in (({"QUERY": "SELECT 1"}, "LANG is required"),
                             ({"LANG": "SQL", "QUERY": "SELECT 1"}, "unknown query language"),
@@ -210,7 +205,7 @@ def test_bad_requests_and_the_password(web_server, session):
                              "MAXREC=-1 is negative"),
                             ({"LANG": "ADQL", "QUERY": "SELECT ra FROM psc", "FORMAT": "xls"},
                              "RESPONSEFORMAT=xls is not supported")):
-        answer = session.get(url, params=params)
+        answer = vo_session.get(url, params=params)
         assert answer.status_code == 400 and message in answer.text
     plain = requests.get(url, params={"LANG": "ADQL", "QUERY": "SELECT TOP 1 ra FROM psc"})
     assert plain.status_code == 401 and b"ra" not in plain.content
@@ -219,7 +214,7 @@ def test_bad_requests_and_the_password(web_server, session):
     assert wrong.status_code == 401
 
 
-def test_a_long_query_is_stopped_while_others_are_answered(tap, web_server, session):
+def test_a_long_query_is_stopped_while_others_are_answered(tap, web_server, vo_session):
     long_query = ("SELECT COUNT(*) AS n FROM psc AS a, psc AS b "
                   "WHERE MOD(a.pts_key + b.pts_key, 7) = 0")
     outcome: dict = {}
