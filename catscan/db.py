@@ -20,6 +20,7 @@ import duckdb
 from . import __version__
 from .config import resolve_db_path
 from .errors import CatscanError, DatabaseBusy, SchemaError
+from .parallelism import serve_small_queries
 
 _SCHEMA_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
@@ -91,6 +92,8 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = True,
 
     ``path`` defaults to ``$CATSCAN_DB``, else ``./catscan.duckdb``. The file must exist and
     hold the schema version of this catscan (``catscan init`` creates or upgrades it).
+    Read-only, the database runs queries on the caller's thread; catscan's big reads take
+    DuckDB's worker threads with :func:`catscan.parallelism.parallel` (wrap your own).
     Close the connection when done (DuckDB warns about leaked UDFs otherwise).
     """
     from .udfs import register
@@ -101,6 +104,8 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = True,
     con = _open(db, read_only)
     try:
         _check_version(con, db)
+        if read_only and str(db) != ":memory:":
+            serve_small_queries(con, db)
         if memory_limit:
             if not _MEMORY.match(memory_limit):
                 raise CatscanError(f"bad memory limit {memory_limit!r}: give a size such as "

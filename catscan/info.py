@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 
 from . import __version__
+from .parallelism import parallel
 
 ROW_TABLES = ("tiles", "nights", "processing_history", "scans", "night_qa", "psc", "xsc",
               "atlas_images", "loads")
@@ -57,9 +58,10 @@ def scan_area(con: duckdb.DuckDBPyConnection, loaded_only: bool = True) -> float
 
 def source_area(con: duckdb.DuckDBPyConnection) -> float:
     shift = 2 * (29 - AREA_ORDER)
-    cells = con.execute(
-        f"SELECT count(*) FROM (SELECT hpx29 >> {shift} FROM psc UNION "
-        f"SELECT hpx29 >> {shift} FROM xsc)").fetchone()[0]
+    with parallel(con):                       # every row of both catalogs
+        cells = con.execute(
+            f"SELECT count(*) FROM (SELECT hpx29 >> {shift} FROM psc UNION "
+            f"SELECT hpx29 >> {shift} FROM xsc)").fetchone()[0]
     return cells * SKY_DEG2 / (12 * 4**AREA_ORDER)
 
 

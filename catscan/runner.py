@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from .errors import CatscanError
 from .language import Catalog, Compiled, QueryError, compile_text
 from .language.compiler import MatchPlan
+from .parallelism import parallel, rows_in_ranges, table_rows
 from .results import Provenance, as_astropy, cap_rows, content_version
 from .safety import (
     QueryTimeout,
@@ -106,6 +107,19 @@ class Session:
             cache.popitem(last=False)
         return cache[key]
 
+    def read_rows(self, compiled: Compiled) -> float:
+        """About how many rows the query reads: its source table's, narrowed by the HEALPix
+        cover of each region it is limited to (a query's regions are AND-ed)."""
+        from .language.catalog import SOURCES
+
+        table = SOURCES[compiled.source].table
+        counts = self.__dict__.setdefault("_rows", {})
+        if table not in counts:
+            counts[table] = table_rows(self.con, table)
+        covers = [r.ranges for r in compiled.regions if r.ranges]
+        return min((rows_in_ranges(counts[table], c) for c in covers),
+                   default=float(counts[table]))
+
     def comments(self, table: str) -> dict[str, tuple[str, str]]:
         from .loaders.schema_info import column_comments
 
@@ -135,7 +149,8 @@ def run_compiled(con, compiled: Compiled, *, text: str | None, limit: int | None
                              column=compiled.match.pos[1])
         sql = rewrite(sql)
     if compiled.match is None:
-        table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
+        with parallel(ses.con, ses.read_rows(compiled)):
+            table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
         table = describe(ses, table, compiled)
     else:
         table, inputs = run_match(ses, compiled, timeout)

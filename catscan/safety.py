@@ -97,17 +97,20 @@ def denied_reason(name: str) -> str | None:
 # ---------------------------------------------------------------- the connection
 
 
-def query_connection(db_path: str | os.PathLike | None,
-                     memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def query_connection(db_path: str | os.PathLike | None, memory_limit: str | None = None, *,
+                     one_thread: bool = False) -> duckdb.DuckDBPyConnection:
     """A read-only connection for user queries: catscan's UDFs registered, external access
     off, configuration locked.
 
     The order matters: a locked configuration refuses every later SET, including the one
     turning external access off. DuckDB shares one database instance among the connections
     to a file in a process, and both settings are global: while this connection is open,
-    every connection to the same file in this process is locked down too.
+    every connection to the same file in this process is locked down too. The thread count
+    is locked with them: ``one_thread`` for a server (each request runs on its own worker
+    thread, catscan.parallelism), else DuckDB's own, for a process running one query.
     """
     from .db import connect
+    from .parallelism import use_all_threads
 
     con = connect(db_path, read_only=True, memory_limit=memory_limit)
     try:
@@ -119,6 +122,8 @@ def query_connection(db_path: str | os.PathLike | None,
                                "in this process locked the configuration with external "
                                "access on")
         if not locked:         # else a query connection to this file is already open
+            if not one_thread:
+                use_all_threads(con)
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
     except BaseException:

@@ -38,6 +38,7 @@ from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
 from .errors import CatscanError
+from .parallelism import parallel, rows_in_ranges, table_rows
 from .spatial import BASE_CELL_DEG, INDEX_DEPTH, MAX_DEPTH, ranges_condition, vincenty
 
 MODES = ("nearest", "all")
@@ -254,6 +255,7 @@ def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp
     relation = relation.copy()
     carried = "".join(f", c.{_quote(c)} AS c_{i}" for i, c in enumerate(out_cols))
     select = f"SELECT p.row AS xm_row, c.xm_ra, c.xm_dec, c.xm_key{carried}"
+    scanned = None                                    # the hpx29 ranges read (None: all)
     if plan.depth is None:
         probe = pa.table({"row": rows, "t_ra": ra[rows], "t_dec": dec[rows]})
         sql = (f"{select} FROM xm_probe p CROSS JOIN ({relation.sql(dialect='duckdb')}) c "
@@ -261,14 +263,15 @@ def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp
     else:
         centres, cell_rows, cells = target_cells(ra[rows], dec[rows], plan.depth, radius_deg)
         # the ranges go inside, on the table's own column, so DuckDB prunes row groups
-        relation = relation.where(ranges_condition(scan_ranges(centres, plan.depth), "hpx29",
-                                                   index_table), copy=False)
+        scanned = scan_ranges(centres, plan.depth)
+        relation = relation.where(ranges_condition(scanned, "hpx29", index_table), copy=False)
         probe, sql = _partitioned_join(select, relation, rows[cell_rows], cells,
                                        2 * (INDEX_DEPTH - plan.depth), index_table)
         # the exact distance is cheaper in numpy (below)
     con.register("xm_probe", probe)
     try:
-        pairs = run(sql)
+        with parallel(con, rows_in_ranges(table_rows(con, catalog), scanned)):
+            pairs = run(sql)
     finally:
         con.unregister("xm_probe")
     row = pairs.column("xm_row").to_numpy()

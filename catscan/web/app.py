@@ -56,7 +56,7 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
                timeout: float = DEFAULT_TIMEOUT_S) -> Starlette:
     """The server for the database ``db`` (default: $CATSCAN_DB, else ./catscan.duckdb)."""
     db = resolve_db_path(db)
-    first = query_connection(db)              # locks the file's configuration down first
+    first = query_connection(db, one_thread=True)   # locks the file's configuration down first
     try:
         access = TeamAccess.from_connection(first)
     finally:

@@ -22,7 +22,9 @@ class SessionPool:
 
     def __init__(self, db, workers: int = DEFAULT_WORKERS, timeout: float = 30.0) -> None:
         self.db, self.timeout = db, timeout
-        self._free = [Session(query_connection(db), read_files=False) for _ in range(workers)]
+        # one thread each: the requests run in parallel on the workers (catscan.parallelism)
+        self._free = [Session(query_connection(db, one_thread=True), read_files=False)
+                      for _ in range(workers)]
         self._all = list(self._free)
         self._sessions = anyio.Semaphore(workers)
         self._threads = anyio.CapacityLimiter(workers)
