@@ -29,11 +29,8 @@ def threads(con) -> int:
 @pytest.fixture(scope="module")
 def duckdb_default() -> int:
     """The thread count DuckDB gives a new database on this machine."""
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         found = threads(con)
-    finally:
-        con.close()
     if found < 2:
         pytest.skip("DuckDB runs one thread on this machine: nothing to switch")
     return found
@@ -41,21 +38,14 @@ def duckdb_default() -> int:
 
 def test_a_read_only_database_runs_on_one_thread_a_read_write_one_on_duckdbs(
         db_path, duckdb_default):
-    con = connect(db_path, read_only=False)
-    try:
+    with connect(db_path, read_only=False) as con:
         assert threads(con) == duckdb_default
-    finally:
-        con.close()
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         assert threads(con) == 1
-    finally:
-        con.close()
 
 
 def test_parallel_gives_the_threads_back_for_big_reads_only(db_path, duckdb_default):
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         with parallel(con):                              # unknown size: taken as big
             assert threads(con) == duckdb_default
         assert threads(con) == 1
@@ -66,8 +56,6 @@ def test_parallel_gives_the_threads_back_for_big_reads_only(db_path, duckdb_defa
         with pytest.raises(duckdb.CatalogException), parallel(con):
             con.execute("SELECT * FROM no_such_table")
         assert threads(con) == 1
-    finally:
-        con.close()
 
 
 def test_overlapping_parallel_blocks_keep_the_threads_until_the_last_ends(
@@ -97,42 +85,30 @@ def test_overlapping_parallel_blocks_keep_the_threads_until_the_last_ends(
 
 
 def test_a_result_being_read_survives_the_switch(db_path, duckdb_default):
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         with parallel(con):
             result = con.execute("SELECT range FROM range(100000)")
         assert [r[0] for r in result.fetchall()] == list(range(100000))
-    finally:
-        con.close()
 
 
 def test_a_query_connection_locks_the_thread_count_with_the_configuration(
         db_path, duckdb_default):
-    con = query_connection(db_path, one_thread=True)        # the server's
-    try:
+    with query_connection(db_path, one_thread=True) as con:        # the server's
         with parallel(con):
             assert threads(con) == 1
         assert threads(con) == 1
-    finally:
-        con.close()
-    con = query_connection(db_path)                          # the CLI's: one query each
-    try:
+    with query_connection(db_path) as con:                          # the CLI's: one query each
         assert threads(con) == duckdb_default
         with parallel(con):
             assert threads(con) == duckdb_default
         assert threads(con) == duckdb_default
-    finally:
-        con.close()
 
 
 def test_a_database_catscan_did_not_open_is_left_alone(duckdb_default):
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         con.execute("SET threads = 1")
         with parallel(con):
             assert threads(con) == 1
-    finally:
-        con.close()
 
 
 def test_rows_in_ranges_is_the_covered_share_of_the_sky():
