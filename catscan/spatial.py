@@ -52,9 +52,9 @@ def cells_to_ranges(ipix: np.ndarray, depth: np.ndarray) -> list[tuple[int, int]
     """Multi-order cells as coalesced half-open ranges ``[lo, hi)`` of order-29 indices.
     Plain Python integers: a cover has tens of cells, for which numpy's per-call cost is
     more than the work (~20 us of a cone's ~1 ms)."""
-    return coalesce(((p << (2 * (INDEX_DEPTH - d))), (p + 1) << (2 * (INDEX_DEPTH - d)))
-                    for p, d in zip(np.asarray(ipix).tolist(), np.asarray(depth).tolist(),
-                                    strict=True))
+    cells = zip(np.asarray(ipix).tolist(), np.asarray(depth).tolist(), strict=True)
+    return coalesce((p << 2 * (INDEX_DEPTH - d), (p + 1) << 2 * (INDEX_DEPTH - d))
+                    for p, d in cells)
 
 
 def coalesce(ranges) -> list[tuple[int, int]]:
