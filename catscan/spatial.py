@@ -37,6 +37,14 @@ INDEX_DEPTH = 29
 PAD_DEG = 1e-3 / 3600.0          # 1 mas: covers stay supersets despite rounding
 MAX_DEPTH = 16                    # cells of ~3": finer covers only add ranges
 BASE_CELL_DEG = 58.6              # order-0 cell size (design notes §8)
+# The catalogs' stored cross-match cell (schema/140_match_cells.sql): order-11 cells of 1.7'
+MATCH_DEPTH = 11
+MATCH_CELL_COLUMN = "hpx11"
+
+
+def match_cell_sql(hpx29: str) -> str:
+    """SQL for the stored cross-match cell of the order-29 index ``hpx29`` (SQL)."""
+    return f"({hpx29} >> {2 * (INDEX_DEPTH - MATCH_DEPTH)})::INTEGER"
 
 
 def cover_depth(radius_deg: float) -> int:

@@ -25,6 +25,7 @@ from catscan import __version__
 from catscan.db import schema_version, transaction
 from catscan.errors import LoadError
 from catscan.progress import Progress
+from catscan.spatial import MATCH_CELL_COLUMN, match_cell_sql
 
 from .optimize import mark_unsorted, optimize
 from .readers import STAGE, ReleaseSource, detect_format, stage_file
@@ -155,7 +156,8 @@ def _finish_load(con: duckdb.DuckDBPyConnection, rules: TableRules, load_id: int
 
 def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
                     hpx29: str) -> tuple[list[str], list[str]]:
-    """Target column names and the SQL for each value, from a source of file columns."""
+    """Target column names and the SQL for each value, from a source of file columns and
+    ``hpx29``, the name of a source column holding the HEALPix index."""
     names, values = [], []
     for col in table_columns(con, table):
         names.append(quote(col.name))
@@ -163,6 +165,8 @@ def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
             values.append(str(int(load_id)))
         elif col.name == "hpx29":
             values.append(hpx29)
+        elif col.name == MATCH_CELL_COLUMN:
+            values.append(match_cell_sql(hpx29))
         elif col.name in DERIVED_COLUMNS:
             values.append(DERIVED_COLUMNS[col.name])
         else:
@@ -218,14 +222,15 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
         joined = f" JOIN {OWNERS} ON o_file = filename"
     hpx29 = "hpx29(ra, dec)" if not rules_sql else \
         f"CASE WHEN {' AND '.join(rules_sql)} THEN hpx29(ra, dec) END"
-    names, values = _insert_columns(con, table, load_id, hpx29)
+    names, values = _insert_columns(con, table, load_id, "catscan_hpx29")
     con.execute("SET preserve_insertion_order = false")  # parse on every core
     if owners is not None:
         con.register(OWNERS, owners)
     try:
         rows = source.run(con, f"INSERT INTO {quote(table)} ({', '.join(names)}) "
-                               f"SELECT {', '.join(values)} FROM "
-                               f"{source.sql(with_filename=owners is not None)}{joined}"
+                               f"SELECT {', '.join(values)} FROM (SELECT *, {hpx29} AS "
+                               f"catscan_hpx29 FROM "
+                               f"{source.sql(with_filename=owners is not None)}{joined})"
                           ).fetchone()[0]
     finally:
         con.execute("RESET preserve_insertion_order")

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catscan.spatial import MATCH_CELL_COLUMN, match_cell_sql
+
 # Columns a loader computes instead of reading: never present in input files. The value is
-# SQL over the staging table (the readers add ``hpx29`` while staging, see readers.py).
+# SQL over the staging table (the readers add ``hpx29`` while staging, see readers.py;
+# load.py derives the cross-match cell from whichever ``hpx29`` it inserts).
 DERIVED_COLUMNS = {
     "hpx29": "hpx29",
+    MATCH_CELL_COLUMN: match_cell_sql("hpx29"),
     "load_id": "$load_id",
     "loaded": "scan_key IN (SELECT scan_key FROM psc)",
     "load_reason": "CASE WHEN scan_key IN (SELECT scan_key FROM psc) THEN 'sources loaded' "

@@ -44,8 +44,9 @@ def test_init_creates_every_table_and_a_second_init_does_nothing(tmp_path):
                 "atlas_images", "loads", "schema_version"} <= tables
         assert [c[0] for c in con.execute("DESCRIBE psc").fetchall()][:6] == [
             "ra", "dec", "err_maj", "err_min", "err_ang", "designation"]
-        assert len(con.execute("DESCRIBE psc").fetchall()) == 60 + 2
-        assert len(con.execute("DESCRIBE xsc").fetchall()) == 389 + 2
+        # the release columns plus hpx29, load_id and the cross-match cell hpx11
+        assert len(con.execute("DESCRIBE psc").fetchall()) == 60 + 3
+        assert len(con.execute("DESCRIBE xsc").fetchall()) == 389 + 3
         assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == \
             schema_version()
     finally:

@@ -165,7 +165,7 @@ def test_a_match_clause_plans_the_cross_match(catalog):
     assert [(name, desc) for name, desc, _ in plan.order_by] == \
         [("sep_arcsec", True), ("designation", False)]
     assert [e.alias_or_name for e in compiled.expression.expressions] == \
-        ["designation", "xm_hpx", "xm_ra", "xm_dec", "xm_key"]
+        ["designation", "xm_hpx", "xm_cell", "xm_ra", "xm_dec", "xm_key"]
     assert compile_text("select designation from psc", catalog).match is None
 
 

@@ -20,6 +20,7 @@ from astropy.coordinates import SkyCoord
 from catscan.db import memory_database
 from catscan.designation import designations
 from catscan.loaders.duplicates import _matches, resolve_duplicates
+from catscan.spatial import match_cell_sql
 from catscan.survey.footprint import Footprint, edge_columns
 from catscan.survey.tiles import tile_grid
 
@@ -184,9 +185,10 @@ def add_scan(con, survey: Survey, key: int, rng_seed: int | None = None) -> None
         "use": rng.integers(0, 2, n).astype(np.int16)})
     con.register("new_rows", table)
     con.execute("INSERT INTO psc (ra, dec, designation, pts_key, scan_key, dist_edge_ns, "
-                "dist_edge_ew, dist_edge_flg, dup_src, use_src, hpx29, load_id) "
+                "dist_edge_ew, dist_edge_flg, dup_src, use_src, hpx29, hpx11, load_id) "
                 "SELECT ra, dec, designation, pts_key, scan_key, ns, ew, flg, dup, use, "
-                "hpx29(ra, dec), 1 FROM new_rows ORDER BY hpx29(ra, dec)")
+                f"hpx29(ra, dec), {match_cell_sql('hpx29(ra, dec)')}, 1 FROM new_rows "
+                "ORDER BY hpx29(ra, dec)")
     con.unregister("new_rows")
     con.execute("UPDATE scans SET loaded = true WHERE scan_key = ?", [key])
 

@@ -184,7 +184,7 @@ def test_gzipped_and_plain_files_give_the_same_rows(con, write_release):
     assert a == b and len(a) == 100
 
 
-def test_hpx29_is_the_cdshealpix_order_29_index_and_the_table_stays_sorted(
+def test_hpx29_and_hpx11_are_the_cdshealpix_index_and_cell_and_the_table_stays_sorted(
         con, write_release):
     from astropy import units as u
     from astropy.coordinates import Latitude, Longitude
@@ -193,10 +193,12 @@ def test_hpx29_is_the_cdshealpix_order_29_index_and_the_table_stays_sorted(
     paths = [_psc_file(write_release, f"f{i}.psc", n=3000, seed=i, first_key=1 + 10_000 * i)
              for i in range(3)]
     load_files(con, "psc", paths)
-    ra, dec, hpx = (np.array(c) for c in zip(*con.execute(
-        "SELECT ra, dec, hpx29 FROM psc").fetchall(), strict=True))
+    ra, dec, hpx, cell = (np.array(c) for c in zip(*con.execute(
+        "SELECT ra, dec, hpx29, hpx11 FROM psc").fetchall(), strict=True))
     expected = nested.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), 29)
     assert np.array_equal(hpx, expected.astype(np.int64))
+    expected = nested.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), 11)
+    assert np.array_equal(cell, expected.astype(np.int64))      # the cross-match cell
     assert np.all(np.diff(hpx) >= 0), "psc must be stored in hpx29 order"
     assert is_sorted(con, "psc")
 

@@ -102,6 +102,9 @@ def test_the_m31_rows_are_where_gator_says(con, real_2mass):
     assert worst < 1.3e-5 + 1e-6
     assert con.execute("SELECT DISTINCT date, scan FROM psc ORDER BY 1, 2").fetchall() == [
         (dt.date(1997, 10, 24), 8), (dt.date(1997, 10, 24), 9), (dt.date(1998, 11, 23), 72)]
+    # staged loads (Gator tables) fill the cross-match cell too
+    assert con.execute("SELECT count(*), count(*) FILTER (hpx11 = hpx29 >> 36) FROM psc"
+                       ).fetchall() == [(len(rows), len(rows))]
 
 
 def test_the_hcg7_xsc_gator_table_loads_every_value(con, real_2mass):

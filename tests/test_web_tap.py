@@ -115,7 +115,7 @@ def test_maxrec_overflow_and_formats(tap, web_server, vo_session):
 def test_tap_schema_vosi_tables_and_capabilities(tap, web_server):
     columns = tap.run_sync("SELECT column_name, unit FROM TAP_SCHEMA.columns WHERE "
                            "table_name = 'psc'").to_table()
-    assert len(columns) == 62 and dict(zip(columns["column_name"], columns["unit"],
+    assert len(columns) == 63 and dict(zip(columns["column_name"], columns["unit"],
                                            strict=True))["ra"] == "deg"
     assert "psc" in tap.tables and "TAP_SCHEMA.columns" in tap.tables
     assert [c.name for c in tap.tables["psc"].columns][:2] == ["ra", "dec"]
@@ -145,7 +145,7 @@ def test_astroquery_irsa_pointed_at_the_server(web_server, web_db):
                            f"{M31[1]} order by designation")
     assert sorted(table["designation"]) == [str(d).rstrip() for d in expected["designation"]]
     assert len(table) > 5
-    assert len(table.colnames) == 62                              # SELECT *: every column
+    assert len(table.colnames) == 63                              # SELECT *: every column
     assert "psc" in irsa.list_catalogs() and "nights" not in irsa.list_catalogs()
     assert "j_m" in irsa.list_columns("psc")
     result = irsa.query_tap("SELECT TOP 3 tile FROM tiles ORDER BY tile").to_table()

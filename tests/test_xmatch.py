@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from catscan import xmatch as xmatch_module
 from catscan.db import memory_database
+from catscan.spatial import match_cell_sql
 from catscan.xmatch import Plan, XmatchError, _ranked, scan_ranges, target_cells, xmatch
 
 
@@ -29,7 +30,8 @@ def insert_psc(con, ra, dec) -> None:
                                   "dec": np.asarray(dec, float),
                                   "designation": [f"s{i}" for i in range(n)],
                                   "pts_key": np.arange(n), "j_m": np.linspace(5, 17, n)}))
-    con.execute("INSERT INTO psc BY NAME SELECT *, hpx29(ra, dec) AS hpx29, 0 AS load_id "
+    con.execute("INSERT INTO psc BY NAME SELECT *, hpx29(ra, dec) AS hpx29, "
+                f"{match_cell_sql('hpx29(ra, dec)')} AS hpx11, 0 AS load_id "
                 "FROM raw ORDER BY hpx29")
     con.unregister("raw")
 
@@ -344,3 +346,65 @@ def test_the_command_explains_bad_input(tmp_path, db_path):
     done = run_cli("xmatch", str(tmp_path / "ok.csv"), "--radius", "2 furlongs", "--db",
                    str(db_path))
     assert done.returncode == 1 and "cannot read the angle" in done.stderr
+
+
+@pytest.mark.parametrize("radius_arcsec", [0.3, 2.0, 40.0])
+def test_the_stored_cells_and_the_index_find_the_same_pairs(catalog, monkeypatch,
+                                                              radius_arcsec):
+    """Radii up to 41" join on the stored order-11 cells (hpx11); the same match on
+    ``hpx29 >> shift`` at the radius's own depth gives the same table, and brute force agrees."""
+    con, cat = catalog
+    radius = radius_arcsec / 3600
+    assert Plan.for_radius(radius) == Plan(11, stored=True)
+    rng = np.random.default_rng(6)
+    ra, dec = sky()
+    pick = rng.choice(len(ra), 300, replace=False)
+    ra = (ra[pick] + rng.normal(0, radius / 3, 300)) % 360.0
+    dec = np.clip(dec[pick] + rng.normal(0, radius / 3, 300), -90, 90)
+    targets = pa.table({"ra": ra, "dec": dec, "name": [str(i) for i in range(len(ra))]})
+    stored = xmatch(con, targets, radius, mode="all")
+    plain = Plan.for_radius(radius, stored_cells=False)
+    assert not plain.stored
+    monkeypatch.setattr(Plan, "for_radius", classmethod(lambda cls, r, stored_cells=True: plain))
+    assert xmatch(con, targets, radius, mode="all").equals(stored)
+    expected, unsure, _ = brute_force(SkyCoord(ra * u.deg, dec * u.deg), cat, radius)
+    got = {(int(n), k) for n, k in zip(stored["name"].to_pylist(),
+                                       stored["pts_key"].to_pylist(), strict=True)
+           if k is not None}
+    assert got - unsure == expected and len(expected) > 100
+
+
+def test_an_upgraded_database_gets_the_cells_of_its_rows(tmp_path):
+    """Schema step 140 adds hpx11 to a database that already holds sources: every row gets
+    hpx29 >> 36, and a cross-match on the upgraded file finds its rows."""
+    import duckdb
+
+    from catscan import __version__
+    from catscan.db import connect, init_database, schema_files
+    from catscan.udfs import register
+
+    db = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(db))
+    try:
+        register(raw)
+        for step in schema_files():
+            if step.name == "140_match_cells.sql":
+                continue
+            raw.execute(step.sql)
+            raw.execute("INSERT INTO schema_version (version, name, catscan_version) "
+                        "VALUES (?, ?, ?)", [step.version, step.name, __version__])
+        ra, dec = sky(3)
+        raw.register("raw", pa.table({"ra": ra % 360.0, "dec": dec,
+                                      "designation": [f"s{i}" for i in range(len(ra))],
+                                      "pts_key": np.arange(len(ra))}))
+        raw.execute("INSERT INTO psc BY NAME SELECT *, hpx29(ra, dec) AS hpx29, "
+                    "0 AS load_id FROM raw ORDER BY hpx29")
+    finally:
+        raw.close()
+    assert init_database(db)[1] == ["140_match_cells.sql"]
+    with connect(db) as con:
+        hpx29, hpx11 = con.execute("SELECT hpx29, hpx11 FROM psc").fetchnumpy().values()
+        assert len(hpx11) == len(ra) and np.array_equal(hpx11, hpx29 >> 36)
+        targets = pa.table({"ra": ra[:50] % 360.0, "dec": dec[:50]})
+        found = xmatch(con, targets, 1 / 3600, columns=["pts_key"])
+        assert found["pts_key"].to_pylist() == list(range(50))

@@ -18,7 +18,7 @@ class Source:
     dec: str | None = "dec"
     index: str | None = "hpx29"     # HEALPix order-29 column the table is sorted by
     scan_key: str | None = None     # column joining to scans (survey terms)
-    hidden: tuple[str, ...] = ("hpx29", "load_id")      # left out of select *
+    hidden: tuple[str, ...] = ("hpx29", "hpx11", "load_id")     # left out of select *
     presets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # rows that cover an area (Atlas Images): the corner columns for the SQL macro
     # atlas_edge_distance, and how far (deg) a footprint reaches from its (ra, dec)

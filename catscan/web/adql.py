@@ -40,7 +40,7 @@ from ..errors import CatscanError
 from ..polygon import PolygonError
 from ..safety import UnsafeQuery, validate_tree
 from ..spatial import (
-    INDEX_DEPTH,
+    MATCH_CELL_COLUMN,
     box_condition,
     cone_condition,
     cone_ranges,
@@ -482,7 +482,9 @@ class _Translator:
         source, ra_name, dec_name = upload
         catalog = next(s for s in self.sources_of(compared or point.node)
                        if s.alias == alias) if compared is not None else None
-        plan = Plan.for_radius(radius) if radius > 0 else None
+        stored = catalog is not None and catalog.info is not None and any(
+            c.name == MATCH_CELL_COLUMN for c in catalog.info.columns)
+        plan = Plan.for_radius(radius, stored_cells=stored) if radius > 0 else None
         if plan is None or plan.depth is None:
             return exact
         table = self.uploads[source.upload]
@@ -501,10 +503,9 @@ class _Translator:
         self.registered[numbered] = table.append_column(
             ROW_COLUMN, pa.array(np.arange(table.num_rows), type=pa.int64()))
         self.registered[probe] = pa.table({"row": pa.array(rows[cell_rows], type=pa.int64()),
-                                           "cell": pa.array(cells, type=pa.int64())})
+                                           "cell": cells.astype(plan.cell_type())})
         self.numbered[id(source.node)] = numbered
-        self.probed[id(catalog.node)] = _Probe(probe, 2 * (INDEX_DEPTH - plan.depth), cover,
-                                               index)
+        self.probed[id(catalog.node)] = _Probe(probe, plan, cover, index)
         for select in _enclosing_selects(compared):
             self.exclude.add(id(select))
             break
@@ -827,19 +828,20 @@ class _Probe:
     """A catalog table read through a cross-match probe table (rows, cells)."""
 
     table: str
-    shift: int
+    plan: Plan
     cover: list[tuple[int, int]]
     index: str
 
     def read(self, columns: exp.Select) -> exp.Select:
         """``columns`` (a SELECT over the catalog aliased xm_c) joined to the probe."""
-        cell = exp.BitwiseRightShift(this=exp.column(self.index, table="xm_c", quoted=True),
-                                     expression=exp.Literal.number(self.shift))
+        cell = exp.column(MATCH_CELL_COLUMN, table="xm_c", quoted=True) if self.plan.stored \
+            else exp.BitwiseRightShift(this=exp.column(self.index, table="xm_c", quoted=True),
+                                       expression=exp.Literal.number(self.plan.shift))
         on = exp.EQ(this=cell, expression=exp.column("cell", table="xm_p", quoted=True))
         return columns.select(exp.alias_(exp.column("row", table="xm_p", quoted=True),
                                          ROW_COLUMN, quoted=True), copy=False) \
             .join(_table(self.table, "xm_p"), on=on, copy=False) \
-            .where(ranges_condition(self.cover, self.index, "xm_c"), copy=False)
+            .where(self.plan.scan_condition(self.cover, self.index, "xm_c"), copy=False)
 
 
 def _table(name: str, alias: str | None) -> exp.Table:

@@ -285,7 +285,7 @@ def _survey_table(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> Table
             ucd(name, field.name) or _positional_ucd(field.name, names),
             indexed=position is not None and field.name == position[2],
             principal=field.name in principal if principal else
-            field.name not in ("hpx29", "load_id")))
+            field.name not in ("hpx29", "hpx11", "load_id")))
     description = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND "
         "schema_name = 'main' AND table_name = ? UNION ALL SELECT comment FROM duckdb_views() "
