@@ -1,26 +1,29 @@
 """Cross-match a list of positions against the PSC or the XSC, exactly, with LEFT semantics.
 
-The spatial join is a hash equi-join on HEALPix cells (design notes §9): each target is given
-its cell at a depth whose cells are larger than the radius, and that cell's 8 neighbours
-(cdshealpix, so RA 0/360 and the poles need no special case); catalog rows join on
-``hpx29 >> 2(29 - depth)`` and the exact ``ang_sep <= radius`` test keeps the true pairs.
-The catalog scan is limited to the targets' HEALPix ranges, so a list in one field reads only
-that field's row groups, and a big list joins slice by slice (``_partitioned_join``). Every
-target comes out, matched or not, with the separation in arcsec and the number of catalog
-rows within the radius.
+The spatial join is a hash equi-join on HEALPix cells (design notes §9): each target is
+given its cell at a depth whose cells are larger than the radius, and that cell's 8
+neighbours (cdshealpix, so RA 0/360 and the poles need no special case); catalog rows join
+on their stored order-11 cell ``hpx11`` for radii up to 41" (a plain column, so DuckDB
+pushes the targets' cells into the scan as a filter), else on ``hpx29 >> 2(29 - depth)``,
+and the exact distance test keeps the true pairs. The catalog scan is limited to the
+targets' HEALPix ranges, so a list in one field reads only that field's row groups, and on
+``hpx29 >> shift`` a big list joins slice by slice (``_partitioned_join``). Every target
+comes out, matched or not, with the separation in arcsec and the number of catalog rows
+within the radius.
 
-Most targets need only their own cell. The depth is chosen so that cells are about 30 times
-the radius, and a target gets a neighbour only on a side it is close to: cdshealpix gives
-its offsets (dx, dy) in [0, 1) inside the cell, and a point whose offset from the dx = 0
-edge is m lies at least 0.67 m cell sizes from that edge on the sky (measured on 1 M
-positions per depth, crowded at the poles and the corners of the base cells; only the
-poles themselves fall below, and targets near a pole get all 8 neighbours). With the
-factor 0.3 for margin, a target within ``radius / (0.3 cell)`` of an edge (in offset units)
-gets the neighbours across it, and the corner one when two edges are that close: about
-1.3 keys a target instead of 9, which halves the hash join. Why the 3 x 3 block is enough
-at all: any point within 0.6 mean cell sizes (58.6 deg / 2^depth) of a position lies in its
-cell or a neighbour (measured on 400,000 positions, including the poles and base-cell
-corners; 0.7 fails); radii above 0.4 x 58.6 deg use a plain nested loop instead.
+Most targets need only their own cell. The depth is 11 (the stored cells of 103", for radii
+up to 41") or one whose cells are about 30 times the radius, and a target gets a neighbour
+only on a side it is close to: cdshealpix gives its offsets (dx, dy) in [0, 1) inside the
+cell, and a point whose offset from the dx = 0 edge is m lies at least 0.67 m cell sizes
+from that edge on the sky (measured on 1 M positions per depth, crowded at the poles and the
+corners of the base cells; only the poles themselves fall below, and targets near a pole get
+all 8 neighbours). With the factor 0.3 for margin, a target within ``radius / (0.3 cell)``
+of an edge (in offset units) gets the neighbours across it, and the corner one when two
+edges are that close: about 1.3 keys a target instead of 9, which halves the hash join. Why
+the 3 x 3 block is enough at all: any point within 0.6 mean cell sizes (58.6 deg / 2^depth)
+of a position lies in its cell or a neighbour (measured on 400,000 positions, including the
+poles and base-cell corners; 0.7 fails); radii above 0.4 x 58.6 deg use a plain nested loop
+instead.
 """
 
 from __future__ import annotations
@@ -264,7 +267,7 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
 
 def with_match_keys(relation: exp.Select, catalog: str, table: str) -> exp.Select:
     """``relation`` (a SELECT over ``catalog`` aliased ``table``) with the columns
-    :func:`match_relation` joins on appended: position, HEALPix index and key."""
+    :func:`match_relation` joins on appended: HEALPix index, stored cell, position, key."""
     if catalog not in CATALOG_KEYS:
         raise XmatchError(f"unknown catalog {catalog!r}: choose psc or xsc")
     keys = {"xm_hpx": "hpx29", "xm_cell": MATCH_CELL_COLUMN, "xm_ra": "ra", "xm_dec": "dec",
