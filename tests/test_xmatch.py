@@ -408,3 +408,26 @@ def test_an_upgraded_database_gets_the_cells_of_its_rows(tmp_path):
         targets = pa.table({"ra": ra[:50] % 360.0, "dec": dec[:50]})
         found = xmatch(con, targets, 1 / 3600, columns=["pts_key"])
         assert found["pts_key"].to_pylist() == list(range(50))
+
+
+def test_the_stored_cell_join_lets_duckdb_filter_the_catalog_scan(catalog):
+    """Why hpx11 is stored: on a plain column DuckDB pushes the targets' cells into the
+    catalog scan (a dynamic filter), so only rows in a target cell reach the join."""
+    from sqlglot import exp
+
+    from catscan.xmatch import match_relation, with_match_keys
+
+    con, _ = catalog
+    ra, dec = sky()
+    targets = pa.table({"ra": ra[:200], "dec": dec[:200]})
+    relation = with_match_keys(exp.select(exp.column("pts_key", table="c")).from_(
+        exp.Table(this=exp.to_identifier("psc"), alias=exp.TableAlias(
+            this=exp.to_identifier("c")))), "psc", "c")
+    plans = []
+
+    def run(sql):
+        plans.append(con.sql("EXPLAIN ANALYZE " + sql).fetchall()[0][1])
+        return con.sql(sql).to_arrow_table()
+
+    match_relation(run, con, targets, 2 / 3600, relation, catalog="psc", index_table="c")
+    assert "Dynamic Filters" in plans[0] and "hpx11" in plans[0]
