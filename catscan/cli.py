@@ -30,6 +30,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     con = connect(path, read_only=False)
     try:
         ensure_tiles(con)          # the whole-sky tile grid, all "planned"
+        if applied:
+            _publish(con, path)    # an upgrade reaches the public copy of released nights
     finally:
         con.close()
     if applied:
@@ -78,6 +80,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         skipped = sum(r.skipped for r in results)
         print(f"{len(results) - skipped} file(s) loaded, {skipped} skipped, "
               f"{total:,} rows into {args.table}")
+        _publish(con, args.db)
     finally:
         con.close()
     return 0
@@ -100,6 +103,7 @@ def _load_nights(args: argparse.Namespace) -> int:
                 con, args.files, skip_bad_scans=args.skip_bad_scans, force=args.force,
                 min_score=DEFAULT_MIN_SCORE if args.min_score is None else args.min_score,
                 progress=progress, on_result=lambda r: _print_night(r))
+        _publish(con, args.db)
     finally:
         con.close()
     changed = [r for r in results if r.outcome != "unchanged"]
@@ -107,6 +111,18 @@ def _load_nights(args: argparse.Namespace) -> int:
           f"{sum(len(r.loaded_scans) for r in changed)} scans passed Quality Review, "
           f"{sum(r.psc_rows for r in changed):,} point sources")
     return 0
+
+
+def _publish(con, db) -> None:
+    """Bring the public copy of released nights up to date after a load (a released night
+    reprocessed; catscan.operations.publish)."""
+    from .config import resolve_db_path
+    from .operations.publish import publish
+
+    done = publish(con, resolve_db_path(db))
+    if done.changed:
+        print(f"public copy: {len(done.added)} released night(s) copied again, "
+              f"{done.public} public", flush=True)
 
 
 def _print_night(result) -> None:

@@ -48,27 +48,33 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Mark nights released (their data public on the server) or withdraw them."""
-    from .db import connect
+    """Mark nights released (their data public on the server) or withdraw them. The public
+    copy (catscan.operations.publish) follows: a withdrawn night leaves it before its flag
+    changes, a released one enters it after."""
+    from .config import resolve_db_path
+    from .db import connect, transaction
+    from .operations.publish import publish
     from .operations.status import night_name, resolve_night
 
-    con = connect(args.db, read_only=False)
+    if not args.nights and not args.refresh:
+        raise CatscanError("name the night(s) to release, e.g. `catscan release 1998-04-16n`")
+    db = resolve_db_path(args.db)
+    con = connect(db, read_only=False)
     try:
         nights = [resolve_night(con, text) for text in args.nights]
-        con.execute("BEGIN TRANSACTION")
-        try:
+        if args.withdraw:
+            publish(con, db, withhold=nights)
+        with transaction(con):
             for date, hemis in nights:
                 con.execute("UPDATE nights SET released = ? WHERE date = ? AND hemis = ?",
                             [not args.withdraw, date, hemis])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        public = con.execute("SELECT count(*) FROM nights WHERE released").fetchall()[0][0]
+        published = publish(con, db, refresh=args.refresh)
     finally:
         con.close()
     verb = "withdrawn" if args.withdraw else "released"
-    print(f"{', '.join(night_name(d, h) for d, h in nights)} {verb}; {public} night(s) public")
+    what = f"{', '.join(night_name(d, h) for d, h in nights)} {verb}" if nights else \
+        "public copy refreshed"
+    print(f"{what}; {published.public} night(s) public")
     return 0
 
 
@@ -88,6 +94,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_passwd)
     p = sub.add_parser("release", parents=[common],
                        help="make nights' data public on the server (docs/web.md)")
-    p.add_argument("nights", nargs="+", metavar="NIGHT", help="e.g. 1998-04-16n or 980416n")
+    p.add_argument("nights", nargs="*", metavar="NIGHT", help="e.g. 1998-04-16n or 980416n")
     p.add_argument("--withdraw", action="store_true", help="make them team-only again")
+    p.add_argument("--refresh", action="store_true", help="copy every released night into "
+                   "the public copy again (after release files changed their rows)")
     p.set_defaults(handler=cmd_release)

@@ -17,3 +17,16 @@ def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env)
     return Path(DEFAULT_DB)
+
+
+PUBLIC_SUFFIX = ".public"
+
+
+def public_db_path(db: str | os.PathLike) -> Path | None:
+    """The public copy of a database (its released nights, catscan.operations.publish):
+    ``catscan.duckdb`` -> ``catscan.public.duckdb`` in the same directory; None for an
+    in-memory database."""
+    path = Path(db)
+    if str(db) == ":memory:":
+        return None
+    return path.with_name(path.stem + PUBLIC_SUFFIX + (path.suffix or ".duckdb"))

@@ -134,20 +134,12 @@ def session(con_or_session) -> Session:
 
 
 def run_compiled(con, compiled: Compiled, *, text: str | None, limit: int | None,
-                 timeout: float | None, checked_sql: str | None = None,
-                 rewrite=None) -> QueryResult:
-    """Check and run compiled SQL on a query connection (or a :class:`Session` of one).
-    ``rewrite(sql) -> sql``: applied to the checked SQL before it runs (the server
-    restricts visitors to released nights with it, catscan.web.public)."""
+                 timeout: float | None, checked_sql: str | None = None) -> QueryResult:
+    """Check and run compiled SQL on a query connection (or a :class:`Session` of one)."""
     ses = session(con)
     sql = checked_sql or validate_tree(compiled.expression, ses.tables)
     started = time.perf_counter()
     inputs: dict[str, str] = {}
-    if rewrite is not None:
-        if compiled.match is not None:
-            raise QueryError("a cross-match needs the team login", line=compiled.match.pos[0],
-                             column=compiled.match.pos[1])
-        sql = rewrite(sql)
     if compiled.match is None:
         with parallel(ses.con, ses.read_rows(compiled)):
             table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=limit)
@@ -233,15 +225,13 @@ def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
 
 
 def run_text(con, text: str, params: dict[str, str] | None = None, *,
-             limit: int | None = DEFAULT_LIMIT, timeout: float | None = None,
-             rewrite=None) -> QueryResult:
+             limit: int | None = DEFAULT_LIMIT, timeout: float | None = None) -> QueryResult:
     """Compile a CatScan query against the connection's catalog and run it. Pass a
-    :class:`Session` to run many queries on one connection without re-reading the catalog.
-    ``rewrite``: see :func:`run_compiled`."""
+    :class:`Session` to run many queries on one connection without re-reading the catalog."""
     ses = session(con)
     compiled, sql = ses.prepared(text, params)
     return run_compiled(ses, compiled, text=text, limit=limit, timeout=timeout,
-                        checked_sql=sql, rewrite=rewrite)
+                        checked_sql=sql)
 
 
 def query(text: str, db=None, *, limit: int | None = DEFAULT_LIMIT,

@@ -14,7 +14,6 @@ import pytest
 from astropy.io.votable import parse
 
 import catscan
-from catscan.web.public import public_sql
 
 from conftest import TEAM_PASSWORD
 
@@ -89,16 +88,3 @@ def test_pages_that_are_not_released_still_need_the_password(public_server):
     wrong = httpx.get(f"{public_server}/scs/psc", params={"RA": 10, "DEC": 41, "SR": 0.1},
                       auth=("team", "not the password"))
     assert wrong.status_code == 401
-
-
-def test_the_rewrite_restricts_every_catscan_table():
-    sql = public_sql('SELECT p.ra, s.scan FROM "psc" AS p JOIN scans s USING (scan_key), '
-                     "tiles WHERE p.j_m < 10")
-    assert sql.count("WHERE rn.released") == 2                 # psc and scans, not tiles
-    assert sql.endswith(' AS "s" USING (scan_key), tiles WHERE p.j_m < 10')
-    assert sql.startswith('SELECT p.ra, s.scan FROM (SELECT * FROM main."psc" WHERE '
-                          'scan_key IN (SELECT rs.scan_key FROM main.scans AS rs JOIN ')
-    cte = public_sql("WITH x AS (SELECT * FROM psc) SELECT * FROM x")
-    assert cte.count("rn.released") == 1 and cte.endswith(' AS "psc") SELECT * FROM x')
-    assert public_sql("SELECT * FROM loads") == \
-        'SELECT * FROM (SELECT * FROM main."loads" WHERE FALSE) AS "loads"'

@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..config import resolve_db_path
+from ..config import public_db_path, resolve_db_path
 from ..safety import query_connection
 from . import image_pages, pages, scs, sia, survey_pages, tap
 from .access import TeamAccess
@@ -73,6 +73,8 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
                    session_cookie="catscan_session", same_site="strict", max_age=12 * 3600),
     ], lifespan=_lifespan)
     app.state.db, app.state.access = db, access
+    public = public_db_path(db)             # released nights, for visitors (docs/web.md)
+    app.state.public_db = public if public is not None and public.exists() else None
     app.state.extra_nav = [*survey_pages.NAV, *image_pages.NAV]
     app.state.extra_tools = [*survey_pages.TOOLS, *image_pages.TOOLS]
     app.state.has_coverage = True
@@ -87,10 +89,14 @@ def _lifespan(app: Starlette):
     @asynccontextmanager
     async def span(app: Starlette):
         app.state.pool = SessionPool(app.state.db, app.state.workers, app.state.timeout)
+        app.state.public_pool = None if app.state.public_db is None else SessionPool(
+            app.state.public_db, app.state.workers, app.state.timeout)
         try:
             yield
         finally:
             app.state.pool.close()
+            if app.state.public_pool is not None:
+                app.state.public_pool.close()
 
     return span(app)
 

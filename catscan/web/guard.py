@@ -52,8 +52,11 @@ def denied(request: Request) -> Response:
 
 
 async def any_released(request: Request) -> bool:
-    """Whether some night is released (kept per database content version)."""
-    from .public import released_nights
+    """Whether the server has a public copy holding some released night."""
+    pool = getattr(request.app.state, "public_pool", None)
+    if pool is None:
+        return False
+    from ..operations.publish import released_nights
 
     def work(ses):
         key = ses.content_version
@@ -63,32 +66,32 @@ async def any_released(request: Request) -> bool:
             cache[key] = bool(released_nights(ses.con))
         return cache[key]
 
-    return await request.app.state.pool.run(work)
+    return await pool.run(work)
 
 
 def team_or_released(handler):
     """Decorate a handler that may serve visitors the data of released nights:
-    ``request.state.public`` says whether the answer must be restricted to them."""
+    ``request.state.public`` says whether the request is a visitor's, and
+    :func:`pool_for` then gives it sessions on the public copy, which holds nothing else."""
 
     @functools.wraps(handler)
     async def guarded(request: Request):
         if await authorised(request):
-            request.state.public = False
+            request.state.public, request.state.pool = False, request.app.state.pool
             return await handler(request)
         if "authorization" not in request.headers and await any_released(request):
-            request.state.public = True
+            request.state.public, request.state.pool = True, request.app.state.public_pool
             return await handler(request)
         return denied(request)
 
     return guarded
 
 
-def rewrite_for(request: Request):
-    """The SQL rewrite a handler applies: none for the team, released nights only for
-    visitors (catscan.web.public)."""
-    from .public import public_sql
-
-    return public_sql if getattr(request.state, "public", False) else None
+def pool_for(request: Request):
+    """The sessions a request's queries run on, chosen by its guard: the team's database,
+    or for a visitor the public copy of the released nights (catscan.operations.publish).
+    A request that passed no guard has none (AttributeError), so it reads nothing."""
+    return request.state.pool
 
 
 def team_only(handler):
@@ -97,6 +100,7 @@ def team_only(handler):
     @functools.wraps(handler)
     async def guarded(request: Request):
         if await authorised(request):
+            request.state.public, request.state.pool = False, request.app.state.pool
             return await handler(request)
         if wants_page(request) and "authorization" not in request.headers:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

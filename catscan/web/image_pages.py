@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from ..errors import CatscanError
 from ..positions import PositionError, parse_position
-from .guard import team_only
+from .guard import pool_for, team_only
 from .pages import render
 
 BAND_CHOICES = ("JHK", "J", "H", "K")
@@ -108,7 +108,7 @@ def cutout_fits(ses, req: PictureRequest, band: str) -> bytes:
 async def picture(request: Request) -> Response:
     try:
         req = PictureRequest.of(request.query_params)
-        png = await request.app.state.pool.run(lambda ses: picture_png(ses, req))
+        png = await pool_for(request).run(lambda ses: picture_png(ses, req))
     except CatscanError as exc:
         return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
     return Response(png, media_type="image/png")
@@ -121,7 +121,7 @@ async def cutout_file(request: Request) -> Response:
         if band not in ("J", "H", "K"):
             raise CatscanError(f"band={band!r}: one of J, H, K")
         req = PictureRequest.of(request.query_params)
-        data = await request.app.state.pool.run(lambda ses: cutout_fits(ses, req, band))
+        data = await pool_for(request).run(lambda ses: cutout_fits(ses, req, band))
     except CatscanError as exc:
         return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
     name = f"2mass_{band.lower()}_{req.ra:.5f}{req.dec:+.5f}.fits"
@@ -185,7 +185,7 @@ async def visualizer(request: Request) -> Response:
 
     context = {"params": params, "sizes": (1, 2, 3, 4, 5), "bands": BAND_CHOICES}
     try:
-        position, found, what = await request.app.state.pool.run(work)
+        position, found, what = await pool_for(request).run(work)
     except (CatscanError, ValueError) as exc:
         return render(request, "images.html", status=400, error=str(exc), images=[],
                       position=None, **context)
@@ -225,7 +225,7 @@ async def atlas(request: Request) -> Response:
                        db=ses.con)
 
     try:
-        results = await request.app.state.pool.run(work)
+        results = await pool_for(request).run(work)
     except CatscanError as exc:
         return render(request, "atlas.html", status=400, error=str(exc), results=None,
                       **context)
@@ -247,7 +247,7 @@ async def gallery(request: Request) -> Response:
             "ORDER BY date, hemis, scan, image LIMIT ?", [GALLERY_MAX]).fetchall()
         return rows
 
-    rows = await request.app.state.pool.run(work)
+    rows = await pool_for(request).run(work)
     figures = [{"caption": f"{date:%y%m%d}{hemis} scan {scan} image {image}: "
                            f"{ra:.4f} {dec:+.4f}",
                 "query": PictureRequest(ra, dec, GALLERY_SIZE, "JHK", False, True,

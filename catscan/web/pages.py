@@ -20,7 +20,7 @@ from ..errors import CatscanError
 from ..language.saved import parse_saved, shipped
 from ..results import FILE_SUFFIXES, MEDIA_TYPES, OUTPUT_FORMATS, encode_result
 from ..runner import DEFAULT_LIMIT, run_text
-from .guard import client_of, rewrite_for, team_only, team_or_released
+from .guard import authorised, client_of, pool_for, team_only, team_or_released
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 DOWNLOADS = [f for f in OUTPUT_FORMATS if f != "table"]
@@ -38,6 +38,8 @@ def render(request: Request, template: str, status: int = 200, **context) -> Res
 # ---- home and login -----------------------------------------------------------------------
 
 async def home(request: Request) -> Response:
+    """The survey's totals: the team's database for the team, the public copy (released
+    nights) for everyone else."""
     def work(ses):
         con = ses.con
         [(nights, scans, loaded, psc, xsc)] = con.execute(
@@ -45,7 +47,10 @@ async def home(request: Request) -> Response:
             "(SELECT count(*) FROM psc), (SELECT count(*) FROM xsc) FROM scans").fetchall()
         return {"nights": nights, "scans": scans, "loaded": loaded, "psc": psc, "xsc": xsc}
 
-    info = await request.app.state.pool.run(work)
+    pool = (request.app.state.pool if await authorised(request)
+            else getattr(request.app.state, "public_pool", None))
+    info = await pool.run(work) if pool is not None else dict.fromkeys(
+        ("nights", "scans", "loaded", "psc", "xsc"), 0)
     return render(request, "home.html", info=info, base=str(request.base_url),
                   coverage=getattr(request.app.state, "has_coverage", False))
 
@@ -120,10 +125,10 @@ async def catscan_page(request: Request) -> Response:
         return render(request, "catscan.html", **context)
     if action == "explain":
         return await _explain(request, text, context)
-    timeout, rewrite = request.app.state.timeout, rewrite_for(request)
+    timeout = request.app.state.timeout
     try:
-        result = await request.app.state.pool.run(
-            lambda ses: run_text(ses, text, limit=limit, timeout=timeout, rewrite=rewrite))
+        result = await pool_for(request).run(
+            lambda ses: run_text(ses, text, limit=limit, timeout=timeout))
     except CatscanError as exc:
         return render(request, "catscan.html", status=400, error=str(exc),
                       error_at=_position(exc), **context)
@@ -155,7 +160,7 @@ async def _explain(request: Request, text: str, context: dict) -> Response:
         return "\n".join(explain(ses.con, compiled).lines())
 
     try:
-        explanation = await request.app.state.pool.run(work)
+        explanation = await pool_for(request).run(work)
     except CatscanError as exc:
         return render(request, "catscan.html", status=400, error=str(exc),
                       error_at=_position(exc), **context)
@@ -194,14 +199,14 @@ async def catscan_download(request: Request) -> Response:
         return Response(f"unknown format {fmt!r}: choose {', '.join(DOWNLOADS)}\n",
                         status_code=400, media_type="text/plain")
     limit = _int(request.query_params.get("limit"), DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
-    timeout, rewrite = request.app.state.timeout, rewrite_for(request)
+    timeout = request.app.state.timeout
 
     def work(ses):
-        result = run_text(ses, text, limit=limit, timeout=timeout, rewrite=rewrite)
+        result = run_text(ses, text, limit=limit, timeout=timeout)
         return encode_result(result.table, fmt, result.provenance)
 
     try:
-        body = await request.app.state.pool.run(work)
+        body = await pool_for(request).run(work)
     except CatscanError as exc:
         return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
     return Response(body, media_type=MEDIA_TYPES[fmt], headers={
@@ -235,7 +240,7 @@ async def findtile_page(request: Request) -> Response:
         return render(request, "findtile.html", pos="", frame=frame, results=[])
     try:
         positions = parse_positions(pos.split(), None, frame)
-        results = await request.app.state.pool.run(lambda ses: find_tiles(ses.con, positions))
+        results = await pool_for(request).run(lambda ses: find_tiles(ses.con, positions))
     except CatscanError as exc:
         return render(request, "findtile.html", status=400, pos=pos, frame=frame, results=[],
                       error=str(exc))

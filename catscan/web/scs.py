@@ -21,7 +21,7 @@ from ..results import encode_result
 from ..runner import DEFAULT_LIMIT, run_text
 from ..safety import QueryTimeout
 from ..tablefile import UCD_KEY
-from .guard import rewrite_for, team_or_released
+from .guard import pool_for, team_or_released
 from .ucds import UCD1_SCS, ucd
 
 VOTABLE = "application/x-votable+xml"
@@ -99,14 +99,14 @@ async def cone_search(request: Request) -> Response:
     except (CatscanError, ValueError) as exc:
         return vo_error(str(exc) if isinstance(exc, CatscanError) else "VERB must be 1, 2 or 3")
     text = cone_query(catalog, ra, dec, sr, verb)
-    timeout, rewrite = request.app.state.timeout, rewrite_for(request)
+    timeout = request.app.state.timeout
 
     def work(ses):
-        result = run_text(ses, text, limit=DEFAULT_LIMIT, timeout=timeout, rewrite=rewrite)
+        result = run_text(ses, text, limit=DEFAULT_LIMIT, timeout=timeout)
         return encode_result(with_ucds(result.table, catalog), "votable", result.provenance)
 
     try:
-        body = await request.app.state.pool.run(work)
+        body = await pool_for(request).run(work)
     except QueryTimeout as exc:
         return vo_error(f"{exc}: ask for a smaller SR")
     except CatscanError as exc:

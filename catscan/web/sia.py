@@ -30,7 +30,7 @@ from starlette.routing import Route
 from ..errors import CatscanError
 from ..polygon import PolygonError, SphericalPolygon
 from ..results import Provenance, encode_result
-from .guard import team_or_released
+from .guard import pool_for, team_or_released
 from .scs import VOTABLE, vo_error
 
 SIA_STANDARD = "ivo://ivoa.net/std/SIA#query-2.0"
@@ -296,12 +296,6 @@ def records(rows: list[dict], base: str) -> pa.Table:
                     schema=pa.schema(fields))
 
 
-def _released(ses) -> set[tuple]:
-    from .public import released_nights
-
-    return {(d, h) for d, h in released_nights(ses.con)}
-
-
 @team_or_released
 async def sia_query(request: Request) -> Response:
     params = multi(request)
@@ -315,13 +309,8 @@ async def sia_query(request: Request) -> Response:
         return vo_error(str(exc))
     base = str(request.base_url)
 
-    public = request.state.public
-
     def work(ses):
         rows = [] if maxrec == 0 else _rows(ses.con, params)
-        if public:                                      # visitors: released nights only
-            released = _released(ses)
-            rows = [r for r in rows if (r["date"], r["hemis"]) in released]
         table = records(rows, base)
         truncated = table.num_rows > maxrec
         table = table.slice(0, maxrec)
@@ -331,7 +320,7 @@ async def sia_query(request: Request) -> Response:
         return encode_result(table, "votable", provenance)
 
     try:
-        body = await request.app.state.pool.run(work)
+        body = await pool_for(request).run(work)
     except (CatscanError, PolygonError) as exc:
         return vo_error(str(exc))
     return Response(body, media_type=VOTABLE)
@@ -339,16 +328,15 @@ async def sia_query(request: Request) -> Response:
 
 # ---- SODA ---------------------------------------------------------------------------------
 
-def soda_fits(con, ident: str, region: tuple[str, list[float]] | None,
-              released: set[tuple] | None = None) -> bytes:
-    """``released``: for visitors, the released nights; other images are not found."""
+def soda_fits(con, ident: str, region: tuple[str, list[float]] | None) -> bytes:
+    """The Atlas Image ``ident`` (cut to ``region``) as a FITS file."""
     from ..images.store import DECODE_LOCK
     from ..loaders.images import decompress
 
     key = parse_did(ident)
-    rows = con.execute("SELECT fits, date, hemis FROM atlas_images WHERE coadd_key = ? "
-                       "AND band = ?", list(key)).fetchall()
-    if not rows or (released is not None and (rows[0][1], rows[0][2]) not in released):
+    rows = con.execute("SELECT fits FROM atlas_images WHERE coadd_key = ? AND band = ?",
+                       list(key)).fetchall()
+    if not rows:
         raise SiaError(f"no Atlas Image {ident}")
     with DECODE_LOCK:                    # astropy's HCOMPRESS decoder is not thread-safe
         header, data = decompress(rows[0][0])
@@ -387,9 +375,7 @@ async def soda_sync(request: Request) -> Response:
         return Response(f"UsageError: {exc}\n", status_code=400, media_type="text/plain")
     ident = params["ID"][0]
     try:
-        public = request.state.public
-        body = await request.app.state.pool.run(lambda ses: soda_fits(
-            ses.con, ident, region, _released(ses) if public else None))
+        body = await pool_for(request).run(lambda ses: soda_fits(ses.con, ident, region))
     except SiaError as exc:
         status = 404 if str(exc).startswith("no Atlas Image") else 400
         return Response(f"{'NotFoundFault' if status == 404 else 'UsageError'}: {exc}\n",

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import CatscanError
-from .guard import team_only
+from .guard import pool_for, team_only
 from .pages import render
 
 MAP_WIDTH = 1000
@@ -69,7 +69,7 @@ def coverage_map(ses) -> DrawnMap:
 
 
 async def coverage_png(request: Request) -> Response:
-    drawn = await request.app.state.pool.run(coverage_map)
+    drawn = await request.app.state.pool.run(coverage_map)       # tiles: public
     return Response(drawn.png, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
 
@@ -87,7 +87,7 @@ async def status_page(request: Request) -> Response:
         table = night_history(ses.con) if history else night_status(ses.con)
         return _rows(table)
 
-    columns, rows = await request.app.state.pool.run(work)
+    columns, rows = await pool_for(request).run(work)
     return render(request, "status.html", columns=columns, rows=rows, history=history,
                   night_link=lambda night: request.url_for("night_page", night=str(night)))
 
@@ -103,7 +103,7 @@ async def night_page(request: Request) -> Response:
         return night_name(date, hemis), _rows(scan_status(ses.con, date, hemis))
 
     try:
-        name, (columns, rows) = await request.app.state.pool.run(work)
+        name, (columns, rows) = await pool_for(request).run(work)
     except CatscanError as exc:
         return render(request, "night.html", status=404, error=str(exc), name=text,
                       columns=[], rows=[])
@@ -129,7 +129,7 @@ async def qa_page(request: Request) -> Response:
 
     text = request.path_params["night"]
     try:
-        name, facility, version, summary, _ = await request.app.state.pool.run(
+        name, facility, version, summary, _ = await pool_for(request).run(
             lambda ses: _night_health(ses, text))
     except CatscanError as exc:
         return render(request, "qa.html", status=404, error=str(exc), name=text, columns=[],
@@ -153,7 +153,7 @@ async def qa_png(request: Request) -> Response:
             return path.read_bytes()
 
     try:
-        png = await request.app.state.pool.run(work)
+        png = await pool_for(request).run(work)
     except CatscanError as exc:
         return Response(str(exc) + "\n", status_code=404, media_type="text/plain")
     return Response(png, media_type="image/png")

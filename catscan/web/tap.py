@@ -38,7 +38,7 @@ from ..safety import QueryFailed, QueryTimeout, run_readonly
 from ..tablefile import astropy_to_arrow, field_metadata
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
-from .guard import rewrite_for, team_or_released
+from .guard import pool_for, team_or_released
 from .scs import VOTABLE
 from .tap_schema import ColumnInfo, TapCatalog, votable_type
 from .vosi import DEFAULT_MAXREC, HARD_MAXREC, MAX_UPLOAD_BYTES, tap_catalog
@@ -198,10 +198,8 @@ def read_upload(name: str, data: bytes) -> pa.Table:
 
 # ---- running -------------------------------------------------------------------------------
 
-def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None,
-              rewrite=None) -> bytes:
-    """Translate, check and run one TAP query on a pooled session (in a worker thread).
-    ``rewrite``: applied to the checked SQL (visitors: released nights only)."""
+def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None) -> bytes:
+    """Translate, check and run one TAP query on a pooled session (in a worker thread)."""
     started = time.perf_counter()
     if ses.__dict__.get("_tap_catalog") is not catalog:
         catalog.register(ses.con)
@@ -211,8 +209,8 @@ def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None,
     for name, table in translation.tables.items():
         ses.con.register(name, table)
     try:
-        sql = translation.sql if rewrite is None else rewrite(translation.sql)
-        table, truncated = run_readonly(ses.con, sql, timeout=timeout, limit=tap.maxrec)
+        table, truncated = run_readonly(ses.con, translation.sql, timeout=timeout,
+                                        limit=tap.maxrec)
     finally:
         for name in translation.tables:
             ses.con.unregister(name)
@@ -365,9 +363,9 @@ async def sync(request: Request) -> Response:
     try:
         tap = await read_request(request)
         catalog = await tap_catalog(request)
-        timeout, rewrite = request.app.state.timeout, rewrite_for(request)
-        body = await request.app.state.pool.run(
-            lambda ses: run_query(ses, catalog, tap, timeout, rewrite))
+        timeout = request.app.state.timeout
+        body = await pool_for(request).run(
+            lambda ses: run_query(ses, catalog, tap, timeout))
     except TapError as exc:
         return error_response(str(exc), exc.status)
     except AdqlError as exc:
