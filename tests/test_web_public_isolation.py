@@ -59,7 +59,7 @@ def released_db(web_db, tmp_path_factory):
 def oracle(released_db) -> Oracle:
     con = connect(released_db)
     try:
-        night = "date = DATE '{0}' AND hemis = '{1}'".format(*RELEASED)
+        night = "date = DATE '{}' AND hemis = '{}'".format(*RELEASED)
         scans = {k for (k,) in con.execute(f"SELECT scan_key FROM scans WHERE {night}")
                  .fetchall()}
         keyed = f"scan_key IN (SELECT scan_key FROM scans WHERE {night})"
