@@ -83,6 +83,16 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
     return app
 
 
+def uvicorn_options(behind_proxy: str | None = None) -> dict:
+    """How uvicorn runs the app (``catscan serve`` and the tests): the client's address is
+    the connection's, unless ``behind_proxy`` names the proxy addresses (comma-separated)
+    whose X-Forwarded-For and X-Forwarded-Proto are trusted. uvicorn's own default trusts
+    them from 127.0.0.1, which let anyone on this machine pick their address."""
+    if behind_proxy is None:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": behind_proxy}
+
+
 def _lifespan(app: Starlette):
     from contextlib import asynccontextmanager
 
