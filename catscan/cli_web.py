@@ -14,11 +14,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from .web import create_app
+    from .web import create_app, uvicorn_options
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(args.db, workers=args.workers, timeout=args.timeout)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                **uvicorn_options(args.behind_proxy))
     return 0
 
 
@@ -87,6 +88,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=2, help="queries run at once (default 2)")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="seconds a query may run (default 30)")
+    p.add_argument("--behind-proxy", nargs="?", const="127.0.0.1", default=None,
+                   metavar="ADDRESSES", help="trust X-Forwarded-For from the reverse proxy at "
+                   "these addresses (comma-separated; default 127.0.0.1); without it a "
+                   "client is the connection's address")
     p.set_defaults(handler=cmd_serve)
     p = sub.add_parser("passwd", parents=[common],
                        help="set the team password (from the terminal, or the first line "

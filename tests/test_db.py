@@ -171,6 +171,46 @@ def test_two_connections_to_one_file_in_one_process_both_work(db_path):
         first.close()
 
 
+def test_many_threads_connecting_at_once_all_get_working_udfs(db_path, tmp_path):
+    """connect() from many threads at once: each round opens a new DuckDB instance (a
+    fresh copy of the file, nothing registered yet), so every thread races to register the
+    UDFs in the shared catalog; none may fail ("hpx29 already exists") and all compute."""
+    import shutil
+    import threading
+
+    threads, rounds = 8, 6
+    first = connect(db_path)
+    try:
+        expected = first.execute("SELECT hpx29(10.0, 20.0)").fetchone()[0]
+    finally:
+        first.close()
+    failures, values = [], []
+
+    def open_and_use(db: Path, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            con = connect(db)
+            try:
+                values.append(con.execute("SELECT hpx29(10.0, 20.0)").fetchone()[0])
+            finally:
+                con.close()
+        except Exception as exc:   # noqa: BLE001 -- collected, asserted below
+            failures.append(repr(exc))
+
+    for n in range(rounds):
+        db = tmp_path / f"round{n}.duckdb"
+        shutil.copy(db_path, db)
+        start = threading.Barrier(threads)
+        workers = [threading.Thread(target=open_and_use, args=(db, start))
+                   for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+    assert failures == []
+    assert values == [expected] * threads * rounds
+
+
 def test_a_schema_step_numbered_below_the_latest_is_still_applied(tmp_path):
     """Work merged out of order: a database that has the latest step but never got an
     earlier one is refused by connect() until `catscan init` applies the missing step."""

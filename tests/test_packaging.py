@@ -1,14 +1,17 @@
 """Packaging: both `pip install .` and `pip install -e .` give a working catscan.
 
-Each install goes into its own venv made with ``--system-site-packages`` (the dependencies
-come from the host) by ``pip install --no-deps --no-build-isolation``, the build requirements
-of pyproject.toml having been installed into the venv first. The repository is copied to a
+Each install goes into its own venv by ``pip install --no-deps --no-build-isolation``, the
+build requirements of pyproject.toml having been installed into the venv first. The
+dependencies come from the environment running the tests, whatever it is (a venv, the
+machine's Python, a user site): a ``.pth`` file in the new venv adds the running
+interpreter's site directories after its own, as ``--system-site-packages`` would for the
+base Python (which, under a venv, is not where the dependencies are). The repository is copied to a
 temporary directory and installed from there: a build writes ``build/`` and ``*.egg-info``
 into the tree it builds, and an editable install of the copy is told apart from the host's
 editable install of the repository.
 
-The host's editable install stays visible in these venvs (its import hook is on
-``sys.path``), so every test checks which files were actually imported.
+The host's editable install stays visible in these venvs (its import hook is installed by
+the host's site directory), so every test checks which files were actually imported.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import tomllib
@@ -97,9 +101,13 @@ def make_install(root: Path, kind: str) -> Install:
     source, venv, workdir = root / "source", root / "venv", root / "work"
     shutil.copytree(REPO, source, ignore=_ignore)
     workdir.mkdir()
-    _checked(subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+    _checked(subprocess.run([sys.executable, "-m", "venv", str(venv)],
                             capture_output=True, text=True, timeout=TIMEOUT), "python -m venv")
     install = Install(kind, source, venv, Path(), workdir)
+    purelib = Path(_checked(install.run(
+        install.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"),
+        "asking the venv for its site-packages").stdout.strip())
+    see_host_environment(purelib)
     build_requires = tomllib.loads((source / "pyproject.toml").read_text())["build-system"][
         "requires"]
     _checked(install.run(install.python, "-m", "pip", "install", *build_requires),
@@ -107,10 +115,24 @@ def make_install(root: Path, kind: str) -> Install:
     editable = ["-e"] if kind == "editable" else []
     _checked(install.run(install.python, "-m", "pip", "install", "--no-deps",
                          "--no-build-isolation", *editable, source), f"pip install ({kind})")
-    purelib = _checked(install.run(install.python, "-c",
-                                   "import sysconfig; print(sysconfig.get_paths()['purelib'])"),
-                       "asking the venv for its site-packages").stdout.strip()
-    return Install(kind, source, venv, Path(purelib), workdir)
+    return Install(kind, source, venv, purelib, workdir)
+
+
+def host_site_dirs() -> list[str]:
+    """The site directories the running interpreter imports its packages from: its
+    environment's (a venv's, or the machine Python's) and the user site when enabled."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if Path(d).is_dir()]
+
+
+def see_host_environment(purelib: Path) -> None:
+    """Make a new venv import the dependencies the tests run with: a ``.pth`` file (read
+    after the venv's own, "zz") adds each host site directory with ``site.addsitedir``, so
+    that their own ``.pth`` files are processed too, as for a system site directory."""
+    lines = [f"import site; site.addsitedir({d!r})" for d in host_site_dirs()]
+    (purelib / "zz_host_environment.pth").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")

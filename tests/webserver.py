@@ -9,7 +9,7 @@ import time
 
 import uvicorn
 
-from catscan.web import create_app
+from catscan.web import create_app, uvicorn_options
 
 
 def free_port() -> int:
@@ -19,10 +19,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(db, **options):
+def running_server(db, behind_proxy: str | None = None, **options):
+    """``catscan serve --db DB [--behind-proxy ADDRESSES]`` with create_app's options."""
     port = free_port()
     config = uvicorn.Config(create_app(db, **options), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False)
+                            log_level="warning", access_log=False,
+                            **uvicorn_options(behind_proxy))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -7,6 +7,8 @@ per-row work: DuckDB hands them batches of up to 2048 rows.
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 
 from .healpix import hpx29_arrow
@@ -20,10 +22,19 @@ _FUNCTIONS = (
     ("sky_polygon_contains", polygon_contains_arrow, ["DOUBLE", "DOUBLE", "VARCHAR"],
      "BOOLEAN"),
 )
+# Connections to one file in one process share a DuckDB instance and its catalog, so the
+# look-up of what is registered and the registering must not interleave between threads
+# (else two both find "hpx29" missing and the second create fails: "already exists").
+_REGISTERING = threading.Lock()
 
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
-    """Register catscan's UDFs on a connection (idempotent)."""
+    """Register catscan's UDFs on a connection (idempotent, safe from many threads)."""
+    with _REGISTERING:
+        _register(con)
+
+
+def _register(con: duckdb.DuckDBPyConnection) -> None:
     from duckdb.func import FunctionNullHandling, PythonUDFType
 
     # connections to one file in one process share a catalog, and this DuckDB lists Python

@@ -2,6 +2,6 @@
 the team password, and Simple Cone Search, TAP and SIA endpoints for VO clients, all from
 one DuckDB file through the same services as the CLI."""
 
-from .app import create_app
+from .app import create_app, uvicorn_options
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "uvicorn_options"]

@@ -1,7 +1,8 @@
 """The team password, done properly: a salted scrypt hash in the database (schema
 ``private``, never readable by user queries), checked in constant time; browsers log in
-once and keep a signed session cookie, VO clients send HTTP Basic with the user ``team``.
-Repeated failures from one client are slowed down; nothing secret is logged."""
+once and keep a session the server can end (catscan.web.sessions), VO clients send HTTP
+Basic with the user ``team``. Guessing is slowed per client and for the whole server
+(catscan.web.throttle); nothing secret is logged."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import CatscanError
+from .sessions import LiveSessions
+from .throttle import PasswordThrottle
 
 USER = "team"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1        # ~50 ms and 16 MiB per check
 SALT_BYTES, HASH_BYTES = 16, 32
 MIN_LENGTH = 8
-FAILURE_DELAY_S, MAX_DELAY_S = 0.25, 8.0            # doubles per failure, per client
 VERIFIED_KEPT_S = 300.0                             # a checked Basic password, remembered
 
 
@@ -80,7 +82,8 @@ class TeamAccess:
 
     password_hash: str | None
     session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
-    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)
+    sessions: LiveSessions = field(default_factory=LiveSessions)
+    throttle: PasswordThrottle = field(default_factory=PasswordThrottle)
     _verified: dict[bytes, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -93,48 +96,34 @@ class TeamAccess:
     def open(self) -> bool:
         return self.password_hash is None
 
-    def check_password(self, password: str) -> bool:
-        """The password against the stored hash; a recent success is remembered by the
-        password's SHA-256 (scrypt costs ~50 ms, and VO clients send it every request)."""
-        if self.password_hash is None:
-            return True
+    def remembered(self, password: str) -> bool:
+        """Whether ``password`` was checked right in the last VERIFIED_KEPT_S seconds
+        (known by its SHA-256): no scrypt and no throttle for it."""
         key = hashlib.sha256(password.encode()).digest()
-        now = time.monotonic()
         with self._lock:
             seen = self._verified.get(key)
-            if seen is not None and now - seen < VERIFIED_KEPT_S:
-                return True
+        return seen is not None and time.monotonic() - seen < VERIFIED_KEPT_S
+
+    def check_password(self, password: str) -> bool:
+        """The password against the stored hash; a success is remembered by the password's
+        SHA-256 (scrypt costs ~50 ms, and VO clients send it every request)."""
+        if self.password_hash is None or self.remembered(password):
+            return True
         ok = verify_password(password, self.password_hash)
         if ok:
             with self._lock:
-                self._verified[key] = now
+                self._verified = {hashlib.sha256(password.encode()).digest(): time.monotonic()}
         return ok
 
-    def check_basic(self, header: str | None) -> bool:
-        """An ``Authorization: Basic`` header for the user ``team``."""
-        if not header or not header.lower().startswith("basic "):
-            return False
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        user, sep, password = decoded.partition(":")
-        return bool(sep) and hmac.compare_digest(user, USER) and self.check_password(password)
 
-    def delay(self, client: str) -> float:
-        """Seconds a client waits before its next attempt is checked (0 after no failure)."""
-        with self._lock:
-            count, _ = self._failures.get(client, (0, 0.0))
-        return 0.0 if count == 0 else min(MAX_DELAY_S, FAILURE_DELAY_S * 2 ** (count - 1))
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            count, _ = self._failures.get(client, (0, 0.0))
-            self._failures[client] = (count + 1, time.monotonic())
-            if len(self._failures) > 10_000:                 # forget the oldest clients
-                for old in sorted(self._failures, key=lambda c: self._failures[c][1])[:5_000]:
-                    del self._failures[old]
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+def basic_password(header: str | None) -> str | None:
+    """The password of an ``Authorization: Basic`` header for the user ``team``; "" for
+    any other user or a malformed header (a failed attempt), None without such a header."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    user, sep, password = decoded.partition(":")
+    return password if sep and hmac.compare_digest(user, USER) else ""

@@ -19,6 +19,7 @@ from ..safety import query_connection
 from . import image_pages, pages, scs, sia, survey_pages, tap
 from .access import TeamAccess
 from .pool import DEFAULT_WORKERS, SessionPool
+from .sessions import LIFETIME_S
 
 log = logging.getLogger("catscan.web")
 STATIC = Path(__file__).with_name("static")
@@ -70,7 +71,7 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
     app = Starlette(routes=routes, middleware=[
         Middleware(RequestLog),
         Middleware(SessionMiddleware, secret_key=access.session_secret,
-                   session_cookie="catscan_session", same_site="strict", max_age=12 * 3600),
+                   session_cookie="catscan_session", same_site="strict", max_age=int(LIFETIME_S)),
     ], lifespan=_lifespan)
     app.state.db, app.state.access = db, access
     public = public_db_path(db)             # released nights, for visitors (docs/web.md)
@@ -81,6 +82,16 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS,
     app.state.workers, app.state.timeout = workers, timeout
     app.state.has_tap = True
     return app
+
+
+def uvicorn_options(behind_proxy: str | None = None) -> dict:
+    """How uvicorn runs the app (``catscan serve`` and the tests): the client's address is
+    the connection's, unless ``behind_proxy`` names the proxy addresses (comma-separated)
+    whose X-Forwarded-For and X-Forwarded-Proto are trusted. uvicorn's own default trusts
+    them from 127.0.0.1, which let anyone on this machine pick their address."""
+    if behind_proxy is None:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": behind_proxy}
 
 
 def _lifespan(app: Starlette):

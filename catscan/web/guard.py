@@ -1,37 +1,67 @@
-"""Who may see survey data: a browser with a team session cookie, or a client sending HTTP
+"""Who may see survey data: a browser with a live team session, or a client sending HTTP
 Basic ``team:<password>``. Everything else gets 401 with no detail (browsers asking for a
-page are sent to the login form instead). Failures slow the next attempt of that client."""
+page are sent to the login form instead). Password checks go through the throttle
+(catscan.web.throttle): 429 with Retry-After when too many wait."""
 
 from __future__ import annotations
 
 import functools
 
-import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .access import TeamAccess
+from .access import TeamAccess, basic_password
+from .throttle import TooManyAttempts
 
 REALM = 'Basic realm="catscan team", charset="UTF-8"'
 
 
 def client_of(request: Request) -> str:
+    """The client's address: the socket's peer, or the proxy's X-Forwarded-For when the
+    server was told to trust it (``catscan serve --behind-proxy``)."""
     return request.client.host if request.client else "-"
 
 
-async def authorised(request: Request) -> bool:
+def team_session(request: Request) -> bool:
+    """Whether the request carries a live team session (a dead one is dropped from the
+    cookie)."""
     access: TeamAccess = request.app.state.access
-    if access.open or request.session.get("team"):
-        return True
-    header = request.headers.get("authorization")
-    if not header:
+    sid = request.session.get("sid")
+    if sid is None:
         return False
-    client = client_of(request)
-    await anyio.sleep(access.delay(client))
-    ok = await anyio.to_thread.run_sync(access.check_basic, header)
-    (access.succeeded if ok else access.failed)(client)
+    if access.sessions.alive(sid):
+        return True
+    request.session.clear()
+    return False
+
+
+async def password_ok(request: Request, password: str) -> bool:
+    """Check a password under the throttle; TooManyAttempts when it cannot be checked now."""
+    access: TeamAccess = request.app.state.access
+    if access.remembered(password):
+        return True
+    async with access.throttle.turn(client_of(request)) as turn:
+        if access.remembered(password):      # checked while this request queued
+            return True
+        await turn.ready()
+        ok = await anyio.to_thread.run_sync(access.check_password, password)
+        turn.record(ok)
     return ok
+
+
+async def authorised(request: Request) -> bool:
+    """A live session, or a right Basic password (TooManyAttempts: see password_ok)."""
+    access: TeamAccess = request.app.state.access
+    if access.open or team_session(request):
+        return True
+    password = basic_password(request.headers.get("authorization"))
+    return password is not None and await password_ok(request, password)
+
+
+def too_many(exc: TooManyAttempts) -> Response:
+    return Response(str(exc) + "\n", status_code=429, media_type="text/plain",
+                    headers={"Retry-After": str(max(1, round(exc.retry_after)))})
 
 
 def wants_page(request: Request) -> bool:
@@ -76,7 +106,11 @@ def team_or_released(handler):
 
     @functools.wraps(handler)
     async def guarded(request: Request):
-        if await authorised(request):
+        try:
+            team = await authorised(request)
+        except TooManyAttempts as exc:
+            return too_many(exc)
+        if team:
             request.state.public, request.state.pool = False, request.app.state.pool
             return await handler(request)
         if "authorization" not in request.headers and await any_released(request):
@@ -99,7 +133,11 @@ def team_only(handler):
 
     @functools.wraps(handler)
     async def guarded(request: Request):
-        if await authorised(request):
+        try:
+            team = await authorised(request)
+        except TooManyAttempts as exc:
+            return too_many(exc)
+        if team:
             request.state.public, request.state.pool = False, request.app.state.pool
             return await handler(request)
         if wants_page(request) and "authorization" not in request.headers:

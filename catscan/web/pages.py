@@ -8,8 +8,6 @@ import math
 from pathlib import Path
 from urllib.parse import urlencode
 
-import anyio
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -20,19 +18,30 @@ from ..errors import CatscanError
 from ..language.saved import parse_saved, shipped
 from ..results import FILE_SUFFIXES, MEDIA_TYPES, OUTPUT_FORMATS, encode_result
 from ..runner import DEFAULT_LIMIT, run_text
-from .guard import authorised, client_of, pool_for, team_only, team_or_released
+from .guard import (
+    authorised,
+    password_ok,
+    pool_for,
+    team_only,
+    team_or_released,
+    team_session,
+)
+from .throttle import TooManyAttempts
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 DOWNLOADS = [f for f in OUTPUT_FORMATS if f != "table"]
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 5000
 
 
-def render(request: Request, template: str, status: int = 200, **context) -> Response:
+def render(request: Request, template: str, status: int = 200,
+           headers: dict[str, str] | None = None, **context) -> Response:
     state = request.app.state
     context = {"catscan_version": __version__, "extra_nav": getattr(state, "extra_nav", []),
                "extra_tools": getattr(state, "extra_tools", []),
-               "has_tap": getattr(state, "has_tap", False), **context}
-    return templates.TemplateResponse(request, template, context, status_code=status)
+               "has_tap": getattr(state, "has_tap", False),
+               "logged_in": team_session(request), **context}
+    return templates.TemplateResponse(request, template, context, status_code=status,
+                                      headers=headers)
 
 
 # ---- home and login -----------------------------------------------------------------------
@@ -47,8 +56,11 @@ async def home(request: Request) -> Response:
             "(SELECT count(*) FROM psc), (SELECT count(*) FROM xsc) FROM scans").fetchall()
         return {"nights": nights, "scans": scans, "loaded": loaded, "psc": psc, "xsc": xsc}
 
-    pool = (request.app.state.pool if await authorised(request)
-            else getattr(request.app.state, "public_pool", None))
+    try:
+        team = await authorised(request)
+    except TooManyAttempts:                 # a Basic password that cannot be checked now
+        team = False
+    pool = request.app.state.pool if team else getattr(request.app.state, "public_pool", None)
     info = await pool.run(work) if pool is not None else dict.fromkeys(
         ("nights", "scans", "loaded", "psc", "xsc"), 0)
     return render(request, "home.html", info=info, base=str(request.base_url),
@@ -62,15 +74,16 @@ async def login(request: Request) -> Response:
                       failed=False)
     form = await request.form()
     target = _safe_next(str(form.get("next", "")))
-    client = client_of(request)
-    await anyio.sleep(access.delay(client))
-    ok = await anyio.to_thread.run_sync(access.check_password, str(form.get("password", "")))
+    try:
+        ok = await password_ok(request, str(form.get("password", "")))
+    except TooManyAttempts as exc:
+        return render(request, "login.html", status=429, next=target, failed=False,
+                      busy=str(exc), headers={"Retry-After": str(round(exc.retry_after))})
     if not ok:
-        access.failed(client)
         return render(request, "login.html", status=401, next=target, failed=True)
-    access.succeeded(client)
+    access.sessions.end(request.session.get("sid"))
     request.session.clear()
-    request.session["team"] = True
+    request.session["sid"] = access.sessions.start()
     return RedirectResponse(target, status_code=303)
 
 
@@ -82,6 +95,8 @@ def _safe_next(target: str | None) -> str:
 
 
 async def logout(request: Request) -> Response:
+    """Ends the session on the server too: a saved copy of the cookie no longer works."""
+    request.app.state.access.sessions.end(request.session.get("sid"))
     request.session.clear()
     return RedirectResponse(request.url_for("home"), status_code=303)
 
