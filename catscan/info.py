@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 
 from . import __version__
+from .loaders.optimize import pending_sorts
 from .parallelism import parallel
 
 ROW_TABLES = ("tiles", "nights", "processing_history", "scans", "night_qa", "psc", "xsc",
@@ -30,6 +31,7 @@ class DatabaseInfo:
     scan_area_deg2: float                   # union of loaded scans' footprints (MOC)
     source_area_deg2: float                 # HEALPix order-10 cells holding PSC/XSC sources
     last_loads: list[tuple] = field(default_factory=list)
+    unsorted: list[str] = field(default_factory=list)  # re-sort pending: `catscan optimize`
 
 
 def _dict(rows) -> dict:
@@ -84,4 +86,5 @@ def database_info(con: duckdb.DuckDBPyConnection, path: str, file_bytes: int) ->
         last_loads=con.execute(
             "SELECT load_id, kind, path, rows_accepted, status, finished FROM loads "
             "ORDER BY load_id DESC LIMIT 5").fetchall(),
+        unsorted=pending_sorts(con),
     )

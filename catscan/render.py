@@ -50,6 +50,10 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
                   f"({100 * info.scan_area_deg2 / SKY_DEG2:.4f}% of the sky)")
     console.print(f"sky holding catalogued sources (3.4' HEALPix cells): "
                   f"{info.source_area_deg2:,.2f} deg²")
+    if info.unsorted:
+        console.print(f"[bold]not in hpx29 order[/bold]: {', '.join(info.unsorted)} (a re-sort "
+                      "was interrupted; spatial queries read more than they need): run "
+                      "`catscan optimize`, or any `catscan load`, to finish it")
     if info.last_loads:
         loads = Table(title="last loads", title_justify="left")
         for col in ("load", "kind", "file", "rows", "status", "finished (UTC)"):

@@ -55,10 +55,19 @@ def night_name(date: dt.date, hemis: str) -> str:
     return f"{date:%y%m%d}{hemis}"
 
 
+COADDS_PER_SCAN = 1000
+
+
 def coadd_key(scan_key, image):
     """Atlas Image Info key of a J/H/Ks image set, also the PSC/XSC ``coadd_key``:
-    ``1000 × scan_key + image number`` (scalars or numpy arrays)."""
-    return 1000 * scan_key + image
+    ``1000 × scan_key + image number`` (scalars or numpy arrays). A rule of the delivery
+    format only: the IRSA release files number their Atlas Images otherwise."""
+    return COADDS_PER_SCAN * scan_key + image
+
+
+def coadd_key_sql(scan_key: str, image: str) -> str:
+    """:func:`coadd_key` as SQL over two column expressions (in BIGINT: no overflow)."""
+    return f"({COADDS_PER_SCAN} * CAST({scan_key} AS BIGINT) + {image})"
 
 
 def version_key(version: str) -> tuple[int, int, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,8 @@ from catscan.errors import LoadError
 from catscan.progress import Progress
 from catscan.spatial import MATCH_CELL_COLUMN, match_cell_sql
 
-from .optimize import mark_unsorted, optimize
+from .delivery import coadd_key_sql
+from .optimize import finish_sorts, mark_unsorted
 from .readers import STAGE, ReleaseSource, detect_format, stage_file
 from .schema_info import file_columns, quote, table_columns
 from .tables import DERIVED_COLUMNS, RULES, TableRules
@@ -55,6 +57,12 @@ class LoadResult:
             if self.ignored_columns else ""
         return (f"{self.path}: {verb} {self.rows:,} rows into {self.table} "
                 f"({self.format}, load {self.load_id}, {self.seconds:.1f} s){extra}")
+
+
+def as_given(path: str | Path) -> Path:
+    """``path`` made absolute as the user named it: symlinks are not resolved, so messages
+    and the ``loads`` table name the path given, not its target."""
+    return Path(os.path.abspath(path))
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
@@ -85,7 +93,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: str | Path, *,
     """Load one release file, Gator IPAC table or VOTable into ``table`` atomically."""
     rules = RULES[table]
     progress = progress or Progress(enabled=False)
-    path = Path(path).resolve()
+    path = as_given(path)
     if not path.is_file():
         raise LoadError(str(path), "no such file")
     started = datetime.now(UTC)
@@ -204,7 +212,8 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
     """Like :func:`insert_release_file` for several files in one statement (one parse of the
     column spec, both cores on the whole set). ``owners`` has one row per file (``o_file``
     and the ``o_scan_key, o_date, o_hemis, o_scan`` its rows must carry): a row of another
-    scan fails the insert, which the caller then diagnoses file by file."""
+    scan (or a ``coadd_key`` other than the delivery format's ``1000 × scan_key + coadd``)
+    fails the insert, which the caller then diagnoses file by file."""
     table = rules.table
     columns = file_columns(con, table)
     sources = [ReleaseSource.of(p, columns) for p in paths]
@@ -218,7 +227,8 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
     joined = ""
     if owners is not None:
         rules_sql.append("scan_key = o_scan_key AND date = o_date AND hemis = o_hemis "
-                         "AND scan = o_scan")
+                         "AND scan = o_scan AND coadd_key IS NOT DISTINCT FROM "
+                         + coadd_key_sql("o_scan_key", "coadd"))
         joined = f" JOIN {OWNERS} ON o_file = filename"
     hpx29 = "hpx29(ra, dec)" if not rules_sql else \
         f"CASE WHEN {' AND '.join(rules_sql)} THEN hpx29(ra, dec) END"
@@ -267,12 +277,12 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
 def load_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[str | Path], *,
                replace: bool = False, progress: Progress | None = None,
                on_result=None) -> list[LoadResult]:
-    """Load several files, each atomically, then restore the table's hpx29 order once.
+    """Load several files, each atomically, then restore the hpx29 order once (of this
+    table, and of any other an earlier, interrupted command left unsorted).
 
     Stops at the first bad file (the files before it stay loaded, each whole).
     """
     results: list[LoadResult] = []
-    sort = RULES[table].sorted_by_hpx29
     try:
         for path in paths:
             result = load_file(con, table, path, replace=replace, progress=progress)
@@ -280,9 +290,8 @@ def load_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[str | Pat
             if on_result:
                 on_result(result)
     except BaseException:
-        if sort and any(not r.skipped for r in results):  # sort what this command loaded
-            optimize(con, table, progress=progress)
+        if any(not r.skipped for r in results):  # sort what this command loaded
+            finish_sorts(con, progress=progress)
         raise
-    if sort:  # also finishes a sort that an earlier, killed command left undone
-        optimize(con, table, progress=progress)
+    finish_sorts(con, progress=progress)  # also a sort an earlier, killed command left undone
     return results

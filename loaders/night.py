@@ -33,14 +33,14 @@ from catscan.progress import Progress
 
 from . import delivery
 from .duplicates import resolve_duplicates
-from .load import CheckFailed, insert_release_files
-from .optimize import optimize
+from .load import CheckFailed, as_given, insert_release_files
+from .optimize import finish_sorts
 from .qa_gate import DEFAULT_MIN_SCORE, gate
 from .readers import STAGE, stage_file
 from .schema_info import file_columns, quote
 from .tables import RULES
 from .tile_states import ensure_tiles, update_tiles
-from .validate import has_violations, validate
+from .validate import check_unique, has_violations, validate
 
 _SCANS = "catscan_night_scans"
 _GATE = "catscan_gate"
@@ -120,12 +120,7 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str,
         raise LoadError(str(path), f"row of night {bad[1]:%y%m%d}{bad[2]} in the delivery of "
                         f"night {manifest.name}", line=staged.locate(bad[0]), column="date")
     if table == "scans":
-        dup = _first(con.execute(f"SELECT rowid, scan FROM (SELECT rowid, scan, count(*) OVER "
-                          f"(PARTITION BY scan) n FROM {STAGE}) WHERE n > 1 ORDER BY rowid "
-                          "LIMIT 1"))
-        if dup:
-            raise LoadError(str(path), f"scan {dup[1]} appears twice",
-                            line=staged.locate(dup[0]), column="scan")
+        check_unique(con, staged, "scan")
     rows = con.sql(f"SELECT * FROM {STAGE} ORDER BY rowid").to_arrow_table()
     con.execute(f"DROP TABLE IF EXISTS {STAGE}")
     return rows
@@ -161,7 +156,7 @@ def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
                compression: dict | None = None) -> NightResult:
     """Load one night's delivery directory (see the module docstring)."""
     progress = progress or Progress(enabled=False)
-    directory = Path(directory).resolve()
+    directory = as_given(directory)
     started = datetime.now(UTC)
     manifest = delivery.read_manifest(directory)
     result = NightResult(directory, manifest.name, manifest.version, manifest.kind)
@@ -229,7 +224,7 @@ def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
 def _scan_of(directory: Path, path: Path) -> int | None:
     """The scan number a delivery file belongs to (``sNNN/...``), if any."""
     try:
-        first = path.resolve().relative_to(directory).parts[0]
+        first = as_given(path).relative_to(directory).parts[0]
     except (ValueError, IndexError):
         return None
     return int(first[1:]) if first.startswith("s") and first[1:].isdigit() else None
@@ -433,6 +428,15 @@ def _check_staged_belongs(con, staged, outcome: ScanOutcome,
                         f"{row[2]:%y%m%d}{row[3]}) in the file of scan {outcome.scan} "
                         f"(scan_key {outcome.scan_key})", line=staged.locate(row[0]),
                         column="scan_key")
+    expected = delivery.coadd_key_sql("scan_key", "coadd")
+    row = _first(con.execute(
+        f"SELECT rowid, coadd_key, {expected}, coadd FROM {STAGE} "
+        f"WHERE coadd_key IS DISTINCT FROM {expected} ORDER BY rowid LIMIT 1"))
+    if row:
+        raise LoadError(str(staged.path), f"coadd_key {row[1]} breaks the delivery rule "
+                        f"coadd_key = {delivery.COADDS_PER_SCAN} × scan_key + coadd "
+                        f"(coadd {row[3]}: {row[2]})", line=staged.locate(row[0]),
+                        column="coadd_key")
 
 
 def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
@@ -442,7 +446,8 @@ def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
     """Load night deliveries (directories, or directories holding them) in processing order:
     by processing date, then version, so a reprocessing follows the night it replaces.
     Stops at the first bad night; the nights before it stay loaded, each whole. The big
-    tables are re-sorted once at the end."""
+    tables are re-sorted once at the end (also any an earlier, killed command left
+    unsorted)."""
     found = delivery.find_deliveries([Path(p) for p in paths])
     manifests = [(delivery.read_manifest(d), d) for d in found]
     manifests.sort(key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
@@ -458,7 +463,6 @@ def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
             if on_result:
                 on_result(result)
     finally:
-        if any(r.outcome != "unchanged" for r in results):
-            for table in ("psc", "xsc"):
-                optimize(con, table, progress=progress)
+        # also when nothing changed: a sort that an earlier, killed command left undone
+        finish_sorts(con, progress=progress)
     return results

@@ -2,7 +2,11 @@
 
 Each load inserts its rows sorted; the table stays sorted as long as every load's rows start
 at or after the previous maximum. ``catalog_state.sorted`` records that, so the (costly)
-full re-sort runs only when a load broke the order, once at the end of a load command.
+full re-sort runs only when a load broke the order, once at the end of a load command. The
+mark is committed with the load and cleared with the sorted table, so a command killed in
+between leaves it set: every later load command (even one that loads nothing) and
+``catscan optimize`` finish such a pending sort (:func:`finish_sorts`), and ``catscan info``
+reports it (:func:`pending_sorts`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,21 @@ def is_sorted(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return _state(con, table)
 
 
+def pending_sorts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables a load left out of hpx29 order whose re-sort has not run (or was killed)."""
+    return [row[0] for row in con.execute(
+        "SELECT table_name FROM catalog_state WHERE NOT sorted ORDER BY table_name").fetchall()]
+
+
+def finish_sorts(con: duckdb.DuckDBPyConnection, *, progress=None) -> list[str]:
+    """Re-sort every table marked unsorted (by this command or an interrupted earlier one);
+    returns their names."""
+    tables = pending_sorts(con)
+    for table in tables:
+        optimize(con, table, progress=progress)
+    return tables
+
+
 def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
              progress=None) -> bool:
     """Rewrite ``table`` in hpx29 order if a load left it unsorted. Returns True if rewritten.
@@ -73,6 +92,7 @@ def _rewrite_sorted(con: duckdb.DuckDBPyConnection, table: str) -> None:
     indexes = [r[0] for r in con.execute(f"SELECT sql FROM duckdb_indexes() {where}",
                                          [table]).fetchall()]
     scratch = f"{table}__sorted"
+    con.execute(f"DROP TABLE IF EXISTS {quote(scratch)}")
     create, count = re.subn(rf'^CREATE TABLE "?{re.escape(table)}"?\(',
                             f"CREATE TABLE {quote(scratch)}(", ddl.strip(), count=1)
     if count != 1:

@@ -39,6 +39,8 @@ class TableRules:
     sorted_by_hpx29: bool = False             # big tables kept in hpx29 order (zone maps)
     after_insert: str | None = None           # SQL run in the load transaction afterwards
     may_be_empty: bool = False                # an empty file is fine (a scan without galaxies)
+    alphabets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # text column -> (RE2 pattern the whole value must match, what it means in words)
 
 
 # 2mass_reference.md §1.3: the PSC columns that are never null in the release files.
@@ -49,17 +51,41 @@ _PSC_REQUIRED = (
     "dist_edge_flg", "dup_src", "use_src", "a", "nopt_mchs", "scan_key", "coadd_key", "coadd",
 )
 
+# 2mass_reference.md §1.3-1.5, §2: what the text columns may hold. Three-character flags are
+# one character per band J, H, Ks. bl_flg: the reference gives at most 7 components; any
+# digit is accepted. Designations: 16 characters by the truncation rule (checked against
+# ra/dec separately), then a blank (release files pad to 17) or a suffix letter, or nothing
+# (Gator tables do not pad).
+_DESIGNATION = ("[0-9]{8}[+-][0-9]{7}[ A-Z]?", "hhmmssss+ddmmsss and a blank or a letter")
+_EDGE_FLAG = ("[ns][ew]", "n or s, then e or w")
+_PSC_ALPHABETS = {
+    "designation": _DESIGNATION,
+    "ph_qual": ("[XUFEABCD]{3}", "3 of X U F E A B C D (J, H, Ks)"),
+    "rd_flg": ("[0123469]{3}", "3 of 0 1 2 3 4 6 9 (J, H, Ks)"),
+    "bl_flg": ("[0-9]{3}", "3 digits (J, H, Ks)"),
+    "cc_flg": ("[pcdsb0]{3}", "3 of p c d s b 0 (J, H, Ks)"),
+    "ndet": ("[0-9]{6}", "6 digits NMNMNM (J, H, Ks)"),
+    "dist_edge_flg": _EDGE_FLAG,
+    "a": ("[0TU]", "0, T or U"),
+}
+_XSC_ALPHABETS = {
+    "designation": _DESIGNATION,
+    "cc_flg": ("[UCAazZ0]", "one of U C A a z Z 0"),
+    "dist_edge_flg": _EDGE_FLAG,
+}
+
 _COMMON_ALIASES = {"decl": "dec", "xdate": "date"}
 
 RULES: dict[str, TableRules] = {
     "psc": TableRules(
         "psc", key="pts_key", aliases={**_COMMON_ALIASES, "cntr": "pts_key"},
         release_required=_PSC_REQUIRED, check_designation=True, sorted_by_hpx29=True,
-        after_insert=_MARK_SCANS_LOADED),
+        after_insert=_MARK_SCANS_LOADED, alphabets=_PSC_ALPHABETS),
     "xsc": TableRules(
         "xsc", key="ext_key", aliases={**_COMMON_ALIASES, "cntr": "ext_key"},
         release_required=("jdate", "designation", "ra", "dec", "ext_key"),
-        check_designation=True, sorted_by_hpx29=True, after_insert=_MARK_SCANS_LOADED),
+        check_designation=True, sorted_by_hpx29=True, after_insert=_MARK_SCANS_LOADED,
+        alphabets=_XSC_ALPHABETS),
     "scans": TableRules(
         "scans", key="scan_key", aliases={**_COMMON_ALIASES, "cntr": "scan_key",
                                           "tile_id": "tile"}),

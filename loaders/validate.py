@@ -2,8 +2,9 @@
 names the file, the line and the column.
 
 The checks come from the schema (NOT NULL and CHECK constraints), from the release format
-(columns never null in release files; finite numbers) and from the catalogue (designation
-consistent with ra/dec; record keys unique in the file and in the table).
+(columns never null in release files; finite numbers; what each text column may hold; no
+control characters in any text) and from the catalogue (designation consistent with ra/dec;
+record keys unique in the file and in the table).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from catscan.errors import LoadError
 from .readers import STAGE, Staged
 from .schema_info import check_constraints, file_columns, quote
 from .tables import TableRules
+
+# ASCII control characters (NUL, tab, ESC, DEL, ...): never part of a catalogue text value.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
                                 else "column missing from the file"))
         if col.type in ("DOUBLE", "FLOAT") and col.name in present:
             checks.append(Check(col.name, f"NOT isfinite({q})", "not a finite number"))
+        if col.type == "VARCHAR" and col.name in present:
+            checks.append(Check(col.name, f"regexp_matches({q}, '{CONTROL_CHARACTERS}')",
+                                "control character in a text value"))
     for column, expression in check_constraints(con, rules.table):
         if column in present:
             checks.append(Check(column, f"NOT coalesce(({expression}), true)",
@@ -48,6 +55,10 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
         checks.append(Check(
             "designation", "left(designation, 16) <> tmass_designation(ra, dec)",
             "designation does not match ra/dec (truncated hhmmssss+ddmmsss rule)"))
+    for column, (pattern, meaning) in rules.alphabets.items():
+        if column in present:
+            checks.append(Check(column, f"NOT regexp_full_match({quote(column)}, '{pattern}')",
+                                f"not a valid {column}: must be {meaning}"))
     return checks
 
 
@@ -90,17 +101,27 @@ def has_violations(con: duckdb.DuckDBPyConnection, rules: TableRules, columns: l
         f"HAVING count(*) > 1)", [load_id]).fetchone()[0] > 0
 
 
+def check_unique(con: duckdb.DuckDBPyConnection, staged: Staged, column: str) -> None:
+    """Refuse the first staged record whose ``column`` repeats an earlier record's value, at
+    the repeat's line, naming the line of the first."""
+    q = quote(column)
+    found = con.execute(
+        f"SELECT rowid, {q}, first FROM (SELECT rowid, {q}, row_number() OVER w AS k, "
+        f"min(rowid) OVER w AS first FROM {STAGE} WHERE {q} IS NOT NULL "
+        f"WINDOW w AS (PARTITION BY {q} ORDER BY rowid)) WHERE k = 2 "
+        f"ORDER BY rowid LIMIT 1").fetchall()
+    if found:
+        row, value, first = found[0]
+        raise LoadError(str(staged.path), f"duplicate {column} {value}: already on "
+                        f"{staged.where} {staged.locate(first)} of this file",
+                        line=staged.locate(row), column=column, where=staged.where)
+
+
 def _check_keys(con, rules: TableRules, staged: Staged, replacing: list[int]) -> None:
     if rules.key not in staged.columns:
         return
     key = quote(rules.key)
-    dup = con.execute(
-        f"SELECT rowid, {key} FROM (SELECT rowid, {key}, count(*) OVER (PARTITION BY {key}) "
-        f"AS n FROM {STAGE} WHERE {key} IS NOT NULL) WHERE n > 1 ORDER BY rowid LIMIT 1"
-    ).fetchone()
-    if dup:
-        raise LoadError(str(staged.path), f"duplicate {rules.key} {dup[1]} within the file",
-                        line=staged.locate(dup[0]), column=rules.key, where=staged.where)
+    check_unique(con, staged, rules.key)
     kept = (f"t.load_id NOT IN ({', '.join(str(int(i)) for i in replacing)})"
             if replacing else "true")
     clash = con.execute(

@@ -22,6 +22,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 
 from catscan.designation import designations
+from catscan.loaders.delivery import coadd_key
 
 BANDS = ("j", "h", "k")
 XSC_SOURCES = 1_647_599                        # All-Sky release (2mass_reference.md §0)
@@ -301,7 +302,7 @@ def synthetic_xsc(galaxies: dict[str, np.ndarray], *, scan: Mapping, first_ext_k
         "dup_src": np.zeros(n), "use_src": np.ones(n),
         "night_key": np.full(n, np.nan if scan.get("night_key") is None
                              else float(scan["night_key"])),
-        "scan_key": np.full(n, float(scan_key)), "coadd_key": (1000 * scan_key + coadd),
+        "scan_key": np.full(n, float(scan_key)), "coadd_key": coadd_key(scan_key, coadd),
         "hemis": np.full(n, scan["hemis"], dtype=object), "scan": np.full(n, scan["scan"]),
         "coadd": coadd, "id": _rank_within(coadd),
         "ext_key": first_ext_key + np.arange(n),
