@@ -44,7 +44,7 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
                                 else "column missing from the file"))
         if col.type in ("DOUBLE", "FLOAT") and col.name in present:
             checks.append(Check(col.name, f"NOT isfinite({q})", "not a finite number"))
-        if col.type == "VARCHAR" and col.name in present:
+        if col.type == "VARCHAR" and col.name in present and col.name not in rules.alphabets:
             checks.append(Check(col.name, f"regexp_matches({q}, '{CONTROL_CHARACTERS}')",
                                 "control character in a text value"))
     for column, expression in check_constraints(con, rules.table):

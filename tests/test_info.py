@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import numpy as np
 import pyarrow as pa
+from rich.console import Console
 
 from catscan.info import MOC_DEPTH, database_info
-from catscan.loaders import load_file
+from catscan.loaders import load_file, optimize
+from catscan.render import print_info
 from catscan.survey.observe import scan_row
 from catscan.survey.plan import NightPlan, ScanPlan
 from catscan.survey.synthetic_psc import synthetic_psc
@@ -58,3 +61,24 @@ def test_info_counts_tables_and_scans_and_measures_the_area(con, write_release):
     perimeter = 2 * 6.14 + 2 * 8.5 / 60
     assert expected <= info.scan_area_deg2 <= expected + 1.5 * perimeter * cell
     assert 0 < info.source_area_deg2 < 4 * expected  # 3.4' cells around the sources
+
+
+def _printed(info) -> str:
+    console = Console(record=True, width=200, file=io.StringIO())
+    print_info(info, console)
+    return console.export_text()
+
+
+def test_info_says_which_tables_wait_for_their_re_sort(con, write_release):
+    """A load appends out of hpx29 order and marks the table; until the re-sort has run (it
+    may have been killed), info names the table and the command that finishes it."""
+    load_file(con, "psc", write_release("psc", synthetic_psc(300, seed=2), "p.psc"))
+
+    info = database_info(con, "test", 0)
+    assert info.unsorted == ["psc"]
+    assert "not in hpx29 order: psc" in _printed(info)
+    assert "catscan optimize" in _printed(info)
+
+    optimize(con, "psc")
+    info = database_info(con, "test", 0)
+    assert info.unsorted == [] and "hpx29" not in _printed(info)

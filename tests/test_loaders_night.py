@@ -188,6 +188,74 @@ def test_rows_of_another_scan_are_rejected(con, nights):
     assert con.execute("SELECT count(*) FROM scans").fetchone()[0] == 0
 
 
+def write_lines(path: Path, text: list[str]) -> None:
+    with gzip.open(path, "wt") as handle:
+        handle.write("\n".join(text) + "\n")
+
+
+# 0-based fields of scan_key, coadd_key and coadd in the release line formats
+KEY_FIELDS = {"psc": (57, 58, 59), "xsc": (361, 362, 366)}
+
+
+@pytest.mark.parametrize("catalog", ["psc", "xsc"])
+def test_a_coadd_key_off_the_delivery_rule_rejects_the_scan(con, nights, catalog):
+    """coadd_key = 1000 × scan_key + coadd in a delivery (docs/delivery_format.md): one row
+    off by one is refused at its line and column, and nothing is loaded."""
+    night = nights / "971024n"
+    file_of = delivery.psc_file if catalog == "psc" else delivery.xsc_file
+    path = next(night / file_of(int(r["scan"])) for r in scan_table(night)
+                if passes(r) and lines(night / file_of(int(r["scan"]))))
+    text = lines(path)
+    scan_key, coadd_key, coadd = KEY_FIELDS[catalog]
+    fields = text[-1].split("|")
+    assert int(fields[coadd_key]) == 1000 * int(fields[scan_key]) + int(fields[coadd])
+    fields[coadd_key] = str(int(fields[coadd_key]) + 1)
+    text[-1] = "|".join(fields)
+    write_lines(path, text)
+    before = database_checksums(con)
+    with pytest.raises(LoadError) as error:
+        load_night(con, night)
+    assert (error.value.path, error.value.line, error.value.column) == \
+        (str(path), len(text), "coadd_key")
+    assert "1000 × scan_key + coadd" in str(error.value)
+    assert database_checksums(con) == before
+
+
+def test_a_scan_listed_twice_is_reported_at_its_second_line(con, nights):
+    night = nights / "971024n"
+    table = (night / delivery.SCANS).read_text().splitlines()
+    fields = table[1].split("|")
+    fields[0] = str(int(fields[0]) + 900_000)           # a new scan_key, the same scan
+    table.append("|".join(fields))
+    (night / delivery.SCANS).write_text("\n".join(table) + "\n")
+    with pytest.raises(LoadError) as error:
+        load_night(con, night)
+    assert (error.value.line, error.value.column) == (len(table), "scan")
+    assert "already on line 2 of this file" in str(error.value)
+    assert con.execute("SELECT count(*) FROM scans").fetchone()[0] == 0
+
+
+def test_a_symlinked_night_is_named_by_the_path_given(con, nights, tmp_path):
+    """The loads row and a message about a bad file name the link, not its target."""
+    link = tmp_path / "incoming"
+    link.symlink_to(nights / "971024n")
+    result = load_night(con, link)
+    assert result.outcome == "loaded"
+    assert con.execute("SELECT path FROM loads").fetchone()[0] == str(link)
+
+    bad = tmp_path / "incoming2"
+    bad.symlink_to(nights / "981123n")
+    scan = next(int(r["scan"]) for r in scan_table(bad) if passes(r))
+    text = lines(bad / delivery.psc_file(scan))
+    fields = text[0].split("|")
+    fields[1] = "95.5"
+    text[0] = "|".join(fields)
+    write_lines(bad / delivery.psc_file(scan), text)
+    with pytest.raises(LoadError) as error:
+        load_night(con, bad)
+    assert str(error.value).startswith(f"{bad / delivery.psc_file(scan)}:1: column dec")
+
+
 def test_the_same_delivery_twice_changes_nothing(con, survey):
     first = load_night(con, survey / "971024n")
     before = database_checksums(con)

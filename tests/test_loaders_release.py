@@ -4,12 +4,18 @@ column and leaves the database exactly as it was, loads are idempotent."""
 from __future__ import annotations
 
 import gzip
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from astropy.table import Table
 
+from catscan.db import connect
 from catscan.errors import LoadError
 from catscan.loaders import is_sorted, load_file, load_files
 from catscan.loaders.schema_info import file_columns
@@ -101,6 +107,16 @@ BAD_LINES = [
     ("designation of another position", 5, "00420917+4111071 ", "designation", "designation"),
     ("null where the release never has one", 28, "\\N", "pts_key", "null"),
     ("unknown hemisphere", 29, "x", "hemis", "out of range"),
+    # what the text columns may hold (2mass_reference.md §1.3-1.4)
+    ("NUL bytes in ph_qual", 18, "A\x00\x00", "ph_qual", "not a valid ph_qual"),
+    ("ph_qual letter no band has", 18, "AAG", "ph_qual", "not a valid ph_qual"),
+    ("ph_qual of two bands", 18, "AA", "ph_qual", "not a valid ph_qual"),
+    ("rd_flg 5", 19, "225", "rd_flg", "not a valid rd_flg"),
+    ("bl_flg letter", 20, "1b1", "bl_flg", "not a valid bl_flg"),
+    ("cc_flg upper case", 21, "00C", "cc_flg", "not a valid cc_flg"),
+    ("ndet of five digits", 22, "06060", "ndet", "not a valid ndet"),
+    ("dist_edge_flg twice n", 47, "nn", "dist_edge_flg", "not a valid dist_edge_flg"),
+    ("a of another catalogue", 50, "G", "a", "not a valid a"),
 ]
 
 
@@ -131,6 +147,130 @@ def test_a_wrong_field_count_is_refused_at_its_line(con, write_release, drop, ex
     with pytest.raises(LoadError, match=r":7: wrong field count"):
         load_file(con, "psc", bad)
     assert database_checksums(con) == before
+
+
+def test_a_designation_suffix_is_a_blank_or_one_letter(con, write_release):
+    """The 17th character of a designation is its blank padding or a suffix letter; a TAB
+    there (or two letters) is refused at its line."""
+    path = _psc_file(write_release, "suffix.psc")
+    for line_no, suffix in ((4, "B"), (6, "\t")):
+        fields = path.read_text().split("\n")[line_no - 1].split("|")
+        _replace_field(path, line_no, 5, fields[5][:16] + suffix)
+    with pytest.raises(LoadError) as err:
+        load_file(con, "psc", path)
+    assert (err.value.line, err.value.column) == (6, "designation")
+    assert "not a valid designation" in str(err.value) and "\\t" in str(err.value)
+    assert con.execute("SELECT count(*) FROM psc").fetchone()[0] == 0
+
+
+def test_xsc_text_columns_refuse_control_characters_and_unknown_flags(con, write_release):
+    """Free-text XSC columns (id_cat) refuse control characters; cc_flg has its own alphabet,
+    one character (not three as in the PSC)."""
+    rows = random_rows(con, "xsc", 20, seed=3)
+    path = write_release("xsc", rows, "x.xsc")
+    names = [c.name for c in file_columns(con, "xsc")]
+    _replace_field(path, 4, names.index("id_cat"), "NGC\x1b[31m 221")
+    with pytest.raises(LoadError) as err:
+        load_file(con, "xsc", path)
+    assert (err.value.line, err.value.column) == (4, "id_cat")
+    assert "control character" in str(err.value)
+
+    path = write_release("xsc", rows, "y.xsc")
+    _replace_field(path, 2, names.index("cc_flg"), "000")
+    with pytest.raises(LoadError, match=r"y\.xsc:2: column cc_flg: not a valid cc_flg"):
+        load_file(con, "xsc", path)
+    assert con.execute("SELECT count(*) FROM xsc").fetchone()[0] == 0
+
+
+def test_a_line_longer_than_any_record_is_refused_at_once(con, write_release, tmp_path):
+    """10 MB of "|" on one line (DuckDB's reader would book one reject per surplus field,
+    for hours): `catscan load psc` refuses the line by its number within seconds, with one
+    message and no traceback, and the database is unchanged."""
+    load_file(con, "psc", _psc_file(write_release, "before.psc", seed=2, first_key=5000))
+    before = database_checksums(con)
+    db = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                     "current_database()").fetchone()[0]
+    con.close()
+    path = _psc_file(write_release, "long.psc")
+    lines = path.read_text().split("\n")
+    lines[2] = "|" * 10_000_000
+    path.write_text("\n".join(lines))
+
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "catscan.cli", "load", "psc", str(path),
+                           "--db", db], capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - began
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.startswith(f"catscan: error: {path}:3: line longer than 1,920 "
+                                  "bytes"), done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0
+    assert took < 20, f"took {took:.0f} s"
+    with connect(db) as again:
+        assert database_checksums(again) == before
+
+
+def test_surplus_fields_are_counted_exactly(con, write_release):
+    """A short line with 1,000 "|" is refused with its real field count (not DuckDB's first
+    reject, "found 61")."""
+    path = _psc_file(write_release, "fields.psc")
+    lines = path.read_text().split("\n")
+    lines[4] = "|" * 1000
+    path.write_text("\n".join(lines))
+    with pytest.raises(LoadError, match=r"fields\.psc:5: wrong field count: expected 60 "
+                                        r"fields .*found 1,000 separators"):
+        load_file(con, "psc", path)
+
+
+def test_a_duplicate_key_is_reported_where_it_repeats(con, write_release):
+    """The second occurrence of a key is the bad line; the message names the first."""
+    path = _psc_file(write_release, "dup.psc", n=20)
+    key = path.read_text().split("\n")[2].split("|")[28]
+    _replace_field(path, 9, 28, key)
+    with pytest.raises(LoadError) as err:
+        load_file(con, "psc", path)
+    assert (err.value.line, err.value.column) == (9, "pts_key")
+    assert f"duplicate pts_key {key}: already on line 3 of this file" in str(err.value)
+
+
+def test_a_bad_cell_of_a_gator_table_is_reported_at_its_line_and_column(con, tmp_path):
+    """astropy would fail the whole column ("Column err_ang failed to convert"); the cells are
+    read as text and converted by the schema types, so the message names line and column."""
+    rows = synthetic_psc(30, seed=6, ra_range=(10, 11), dec_range=(40, 42))
+    table = Table(rows.select(["ra", "dec", "designation", "err_ang", "pts_key"]).to_pydict())
+    table["err_ang"][7] = 999                            # a value no other row has
+    path = tmp_path / "gator.tbl"
+    table.write(path, format="ipac")
+    lines = path.read_text().split("\n")
+    target = next(i for i, line in enumerate(lines) if " 999 " in line)
+    lines[target] = lines[target].replace(" 999 ", " 9x9 ")
+    path.write_text("\n".join(lines))
+    with pytest.raises(LoadError) as err:
+        load_file(con, "psc", path)
+    assert (err.value.line, err.value.column) == (target + 1, "err_ang")
+    assert "cannot convert '9x9'" in str(err.value)
+    good = tmp_path / "good.tbl"
+    table.write(good, format="ipac")
+    assert load_file(con, "psc", good).rows == 30
+    assert con.execute("SELECT err_ang, pts_key FROM psc ORDER BY pts_key LIMIT 1 OFFSET 7"
+                       ).fetchone() == (999, rows["pts_key"][7].as_py())
+
+
+def test_a_symlinked_file_is_named_by_the_path_given(con, write_release, tmp_path):
+    """Messages and the loads table name the link, not its target."""
+    target = _psc_file(write_release, "target.psc")
+    link = tmp_path / "links" / "psc_aaa"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    result = load_file(con, "psc", link)
+    assert result.path == link
+    assert con.execute("SELECT path FROM loads").fetchone()[0] == str(link)
+
+    bad = _replace_field(_psc_file(write_release, "bad_target.psc", first_key=900), 2, 1, "95")
+    bad_link = tmp_path / "links" / "psc_aab"
+    bad_link.symlink_to(bad)
+    with pytest.raises(LoadError, match=rf"^{re.escape(str(bad_link))}:2: column dec"):
+        load_file(con, "psc", bad_link)
 
 
 def test_line_numbers_count_blank_lines(con, write_release):
@@ -236,6 +376,20 @@ def test_a_load_command_finishes_a_sort_that_an_earlier_kill_interrupted(con, wr
     assert all(r.skipped for r in results)
     hpx = [r[0] for r in con.execute("SELECT hpx29 FROM psc ORDER BY rowid").fetchall()]
     assert hpx == sorted(hpx) and is_sorted(con, "psc")
+
+
+def test_any_later_load_finishes_the_pending_sorts_of_every_table(con, write_release):
+    """A pending re-sort of xsc (its command killed before the sort) is finished by the next
+    load command, even a load of scans that touches neither catalogue."""
+    load_file(con, "xsc", write_release("xsc", random_rows(con, "xsc", 400, seed=8), "x.xsc"))
+    assert not is_sorted(con, "xsc")       # load_file alone leaves the sort to the command
+
+    load_files(con, "scans", [write_release("scans", random_rows(con, "scans", 5, seed=1),
+                                            "scans.tbl")])
+
+    assert is_sorted(con, "xsc")
+    hpx = [r[0] for r in con.execute("SELECT hpx29 FROM xsc ORDER BY rowid").fetchall()]
+    assert hpx == sorted(hpx) and len(hpx) == 400
 
 
 def test_the_sorted_rewrite_keeps_the_table_definition(con, write_release):
