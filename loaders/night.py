@@ -36,7 +36,7 @@ from .duplicates import resolve_duplicates
 from .load import CheckFailed, as_given, insert_release_files
 from .optimize import finish_sorts
 from .qa_gate import DEFAULT_MIN_SCORE, gate
-from .readers import STAGE, stage_file
+from .readers import STAGE, Staged, stage_file
 from .schema_info import file_columns, quote
 from .tables import RULES
 from .tile_states import ensure_tiles, update_tiles
@@ -45,6 +45,7 @@ from .validate import check_unique, has_violations, validate
 _SCANS = "catscan_night_scans"
 _GATE = "catscan_gate"
 _IMAGES = "catscan_images"
+_KEYS = "catscan_night_keys"       # record keys of the files a diagnosis has passed
 _XSC_RULES = replace(RULES["xsc"], may_be_empty=True)
 
 
@@ -187,7 +188,8 @@ def load_night(con: duckdb.DuckDBPyConnection, directory: str | Path, *,
             with progress.step(con, f"finding the bad scans of {manifest.name}"):
                 bad = _diagnose(con, directory, result, replacing, compression or {})
             if not bad:
-                raise LoadError(str(directory), str(failure).strip().split("\n")[0]) from None
+                raise LoadError(str(directory), str(failure).strip().split("\n")[0]
+                                or "a check failed that no single scan shows") from None
             if not skip_bad_scans:
                 first = bad[0]
                 raise LoadError(first.path, f"{first.detail} (scan rejected; night "
@@ -401,20 +403,43 @@ def _diagnose(con, directory: Path, result: NightResult, replacing: list[int],
     file and line of every scan that fails."""
     manifest = delivery.read_manifest(directory)
     bad: list[LoadError] = []
-    for outcome in result.scans:
-        if not outcome.loaded:
-            continue
-        try:
-            for rules, path in _source_files(directory, outcome):
-                staged = stage_file(con, path, rules)
-                validate(con, rules, staged, replacing)
-                _check_staged_belongs(con, staged, outcome, manifest)
-            _image_rows(directory, manifest, outcome, compression)
-        except LoadError as error:
-            bad.append(error)
-        finally:
-            con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_KEYS} (table_name VARCHAR, key BIGINT, "
+                "scan SMALLINT, path VARCHAR, k BIGINT)")
+    try:
+        for outcome in result.scans:
+            if not outcome.loaded:
+                continue
+            try:
+                for rules, path in _source_files(directory, outcome):
+                    staged = stage_file(con, path, rules)
+                    validate(con, rules, staged, replacing)
+                    _check_staged_belongs(con, staged, outcome, manifest)
+                    _check_night_keys(con, staged, rules, outcome.scan)
+                _image_rows(directory, manifest, outcome, compression)
+            except LoadError as error:
+                con.execute(f"DELETE FROM {_KEYS} WHERE scan = ?", [outcome.scan])
+                bad.append(error)
+            finally:
+                con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_KEYS}")
     return bad
+
+
+def _check_night_keys(con, staged: Staged, rules, scan: int) -> None:
+    """Each file passed alone; a record key must not repeat one of an earlier file of the
+    night either: refused at the repeat, naming the first."""
+    key = quote(rules.key)
+    clash = _first(con.execute(
+        f"SELECT s.rowid, s.{key}, n.path, n.k FROM {STAGE} s JOIN {_KEYS} n "
+        f"ON n.table_name = ? AND n.key = s.{key} ORDER BY s.rowid LIMIT 1", [rules.table]))
+    if clash:
+        first = Staged(Path(clash[2]), "release", 0, []).locate(clash[3])
+        raise LoadError(str(staged.path), f"duplicate {rules.key} {clash[1]}: already on line "
+                        f"{first} of {clash[2]}", line=staged.locate(clash[0]),
+                        column=rules.key)
+    con.execute(f"INSERT INTO {_KEYS} SELECT ?, {key}, ?, ?, rowid FROM {STAGE} "
+                f"WHERE {key} IS NOT NULL", [rules.table, scan, str(staged.path)])
 
 
 def _check_staged_belongs(con, staged, outcome: ScanOutcome,

@@ -235,6 +235,26 @@ def test_a_scan_listed_twice_is_reported_at_its_second_line(con, nights):
     assert con.execute("SELECT count(*) FROM scans").fetchone()[0] == 0
 
 
+def test_a_key_of_another_scan_file_is_reported_at_the_repeat(con, nights):
+    """Each file alone is fine; the night holds one pts_key twice: refused at the second
+    file's line, naming the first's (not an error without a line)."""
+    night = nights / "971024n"
+    first, second = [night / delivery.psc_file(int(r["scan"])) for r in scan_table(night)
+                     if passes(r)][:2]
+    key = lines(first)[1].split("|")[28]
+    text = lines(second)
+    fields = text[3].split("|")
+    fields[28] = key
+    text[3] = "|".join(fields)
+    write_lines(second, text)
+    with pytest.raises(LoadError) as error:
+        load_night(con, night)
+    assert (error.value.path, error.value.line, error.value.column) == \
+        (str(second), 4, "pts_key")
+    assert f"duplicate pts_key {key}: already on line 2 of {first}" in str(error.value)
+    assert con.execute("SELECT count(*) FROM scans").fetchone()[0] == 0
+
+
 def test_a_symlinked_night_is_named_by_the_path_given(con, nights, tmp_path):
     """The loads row and a message about a bad file name the link, not its target."""
     link = tmp_path / "incoming"

@@ -198,7 +198,7 @@ def test_a_line_longer_than_any_record_is_refused_at_once(con, write_release, tm
 
     began = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "catscan.cli", "load", "psc", str(path),
-                           "--db", db], capture_output=True, text=True, timeout=120)
+                           "--db", db], capture_output=True, text=True, timeout=60)
     took = time.monotonic() - began
 
     assert done.returncode == 1, done.stdout + done.stderr
