@@ -26,9 +26,10 @@ def _size(n: int) -> str:
 def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
     console = console or Console()
     console.print(f"[bold]{info.path}[/bold]: catscan {info.catscan_version}, schema version "
-                  f"{info.schema_version}, {_size(info.file_bytes)}")
+                  f"{info.schema_version}, {_size(info.file_bytes)}", soft_wrap=True)
     nights = ", ".join(f"{n} {'north' if h == 'n' else 'south'}" for h, n in info.nights.items())
-    console.print(f"nights: {sum(info.nights.values())}" + (f" ({nights})" if nights else ""))
+    console.print(f"nights: {sum(info.nights.values())}" + (f" ({nights})" if nights else ""),
+                  soft_wrap=True)
     if info.versions:
         console.print("2MAPPS versions: " + ", ".join(f"{v}: {n} night(s)"
                                                       for v, n in info.versions.items()))
