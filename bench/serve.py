@@ -18,7 +18,11 @@ The anchor, measured in the same run: the same work done in-process and sequenti
 HTTP, the event loop, the worker pool and 8-way queueing add. The clients share the
 machine's cores with the server, so the throughput is a floor for a dedicated server.
 
+``--soak``: instead, a long mixed load with abusive requests, checking errors, p99 latency
+and that the server's memory stays flat (bench/soak.py).
+
     python bench/serve.py [--seconds 10] [--clients 8] [--workdir DIR]
+    python bench/serve.py --soak [--minutes 30] [--clients 8]
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from catscan.runner import DEFAULT_LIMIT, Session, run_text
 from catscan.safety import query_connection
 from catscan.web.access import set_password
 from catscan.web.scs import cone_query, with_ucds
-from catscan.web.tap import TapQuery, run_query
+from catscan.web.tap import TapQuery, encode, run_query
 from catscan.web.tap_schema import TapCatalog
 
 PASSWORD = "bench password 1998"
@@ -66,9 +70,9 @@ def positions(n: int, seed: int = 1998) -> list[tuple[float, float]]:
     return out
 
 
-def demo_database(workdir: Path) -> Path:
+def demo_database(workdir: Path, image_scans: int = 0) -> Path:
     db = workdir / "catscan.duckdb"
-    return db if db.exists() else quiet_demo_database(workdir)
+    return db if db.exists() else quiet_demo_database(workdir, image_scans=image_scans)
 
 
 def free_port() -> int:
@@ -164,8 +168,9 @@ def direct(db: Path, places: list[tuple[float, float]], runs: int = 200) -> dict
 
     def tap(query):
         def work(ra, dec):
-            run_query(ses, catalog, TapQuery(query.format(ra=ra, dec=dec, r=1 / 60),
-                                             DEFAULT_LIMIT, "votable", ""), None)
+            table, provenance = run_query(ses, catalog, TapQuery(
+                query.format(ra=ra, dec=dec, r=1 / 60), DEFAULT_LIMIT, "votable", ""), None)
+            b"".join(encode(table, "votable", provenance))
         return work
 
     out = {}
@@ -190,7 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workdir", type=Path, default=Path(__file__).with_name("out")
                         / "serve")
+    parser.add_argument("--soak", action="store_true", help="the soak: a long mixed load "
+                        "with abusive requests (bench/soak.py)")
+    parser.add_argument("--minutes", type=float, default=30.0, help="of the soak")
     args = parser.parse_args(argv)
+    if args.soak:
+        from soak import soak
+
+        return soak(args.minutes, args.clients, args.workdir)
     source = demo_database(args.workdir)
     places = positions(1000)
     with tempfile.TemporaryDirectory(prefix="catscan-serve-") as tmp:

@@ -11,15 +11,25 @@ from .errors import CatscanError
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
+    from dataclasses import fields
 
     import uvicorn
 
     from .web import create_app, uvicorn_options
+    from .web.bounds import Server
+    from .web.limits import Limits, bound_malloc_arenas
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(args.db, workers=args.workers, timeout=args.timeout)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                **uvicorn_options(args.behind_proxy))
+    limits = Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)})
+    bound_malloc_arenas(limits.malloc_arenas)          # before DuckDB starts its threads
+    app = create_app(args.db, workers=args.workers, limits=limits)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False,
+        timeout_graceful_shutdown=limits.shutdown_grace_s + limits.slack_s,
+        limit_concurrency=limits.max_connections,
+        h11_max_incomplete_event_size=max(16 * 1024, limits.max_url_bytes + 8 * 1024),
+        **uvicorn_options(args.behind_proxy))
+    Server(config, app.state.running, limits.shutdown_grace_s).run()
     return 0
 
 
@@ -79,6 +89,19 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for each of the server's limits (catscan.web.limits, docs/web.md)."""
+    from dataclasses import fields
+
+    from .web.limits import Limits
+
+    group = parser.add_argument_group("limits", "bounds on every request (docs/web.md)")
+    for f in fields(Limits):
+        group.add_argument(f.metadata["flag"], dest=f.name, type=type(f.default),
+                           default=f.default, metavar=f.metadata["metavar"],
+                           help=f"{f.metadata['help']} (default {f.default})")
+
+
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common],
                        help="the web pages and IVOA endpoints (docs/web.md)")
@@ -86,12 +109,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    "127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2, help="queries run at once (default 2)")
-    p.add_argument("--timeout", type=float, default=30.0,
-                   help="seconds a query may run (default 30)")
     p.add_argument("--behind-proxy", nargs="?", const="127.0.0.1", default=None,
                    metavar="ADDRESSES", help="trust X-Forwarded-For from the reverse proxy at "
                    "these addresses (comma-separated; default 127.0.0.1); without it a "
                    "client is the connection's address")
+    _limit_flags(p)
     p.set_defaults(handler=cmd_serve)
     p = sub.add_parser("passwd", parents=[common],
                        help="set the team password (from the terminal, or the first line "

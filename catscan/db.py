@@ -23,7 +23,7 @@ from .errors import CatscanError, DatabaseBusy, SchemaError
 from .parallelism import serve_small_queries
 
 _SCHEMA_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-_MEMORY = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
+MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = True,
         if read_only and str(db) != ":memory:":
             serve_small_queries(con, db)
         if memory_limit:
-            if not _MEMORY.match(memory_limit):
+            if not MEMORY_SIZE.match(memory_limit):
                 raise CatscanError(f"bad memory limit {memory_limit!r}: give a size such as "
                                    "1GB, 1.5GiB or 800MB")
             con.execute(f"SET memory_limit = '{memory_limit}'")

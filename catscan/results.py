@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -31,6 +32,7 @@ from astropy.utils.xml.writer import XMLWriter
 from rich.console import Console
 
 from . import __version__
+from . import budget as budgets
 from .errors import CatscanError
 from .render import pager_command, print_text_table, text_table
 from .tablefile import (
@@ -281,12 +283,37 @@ def encode_result(table: pa.Table, fmt: str, provenance: Provenance | None = Non
     return _encode(table, fmt, provenance)
 
 
-def _encode(table: pa.Table, fmt: str, provenance: Provenance | None) -> bytes:
-    """The whole output in memory, so that a failure writes nothing."""
+# values (rows x columns) written between two checks of the running budget: ~0.2 s of
+# VOTable writing, so that a server request stops close to its deadline
+CHUNK_VALUES = 20_000
+
+
+def encode_chunks(table: pa.Table, fmt: str, provenance: Provenance | None = None
+                  ) -> Iterator[bytes]:
+    """The bytes of :func:`encode_result` in pieces: VOTable, CSV and JSON a chunk of rows
+    at a time, checking the running budget (catscan.budget) between chunks, so that a
+    server can send an answer as it is written and stop writing it at its deadline; the
+    other formats in one piece."""
     try:
-        return ENCODERS[fmt](table, provenance)
+        if fmt in CHUNKED:
+            yield from CHUNKED[fmt](table, provenance)
+        else:
+            yield ENCODERS[fmt](table, provenance)
     except (ValueError, pa.ArrowException) as exc:
         raise ResultError(f"cannot write the result as {fmt}: {exc}") from None
+
+
+def _encode(table: pa.Table, fmt: str, provenance: Provenance | None) -> bytes:
+    """The whole output in memory, so that a failure writes nothing."""
+    if fmt not in ENCODERS:
+        raise ResultError(f"unknown output format {fmt!r}")
+    return b"".join(encode_chunks(table, fmt, provenance))
+
+
+def chunk_rows(columns: int, faster: int = 1) -> int:
+    """Rows in a chunk of CHUNK_VALUES values (``faster`` times more for a format that
+    writes a value that many times faster than astropy's VOTable writer)."""
+    return max(1, CHUNK_VALUES * faster // max(1, columns))
 
 
 def column_lines(table: pa.Table) -> list[str]:
@@ -314,11 +341,18 @@ def _astropy_text(table: pa.Table, fmt: str, meta: dict) -> str:
     return text.getvalue()
 
 
-def _csv(table: pa.Table, provenance: Provenance | None) -> bytes:
+def _csv(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
     """``# key: value`` lines (provenance, units and descriptions), then the CSV (astropy's
-    CSV writer has no comments; read it back with ``comment="#"``)."""
-    text = _astropy_text(table, "ascii.csv", {})
-    return (_comment_lines(table, provenance, "# ") + text).encode()
+    CSV writer has no comments; read it back with ``comment="#"``); the header line once,
+    the rows a chunk at a time."""
+    yield _comment_lines(table, provenance, "# ").encode()
+    step = chunk_rows(table.num_columns, 10)           # ~10x faster a value than VOTable
+    for start in range(0, max(table.num_rows, 1), step):
+        text = _astropy_text(table.slice(start, step), "ascii.csv", {})
+        if start:
+            budgets.check()
+            text = text.split("\n", 1)[1]
+        yield text.encode()
 
 
 def _ecsv(table: pa.Table, provenance: Provenance | None) -> bytes:
@@ -345,7 +379,7 @@ def _ipac(table: pa.Table, provenance: Provenance | None) -> bytes:
     return _astropy_text(table, "ascii.ipac", meta).encode()
 
 
-def _votable(table: pa.Table, provenance: Provenance | None) -> bytes:
+def _votable(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
     """A TAP-style results RESOURCE: QUERY_STATUS OK and an INFO per item before the TABLE,
     and when truncated QUERY_STATUS OVERFLOW after it (DALI/TAP 1.x). Multi-line values are
     also the INFO's content, since XML turns newlines in attributes into blanks."""
@@ -356,21 +390,63 @@ def _votable(table: pa.Table, provenance: Provenance | None) -> bytes:
         resource.infos.append(_info("QUERY_STATUS", "OK"))
         resource.infos.extend(_info(key, value) for key, value in provenance.items()
                               if key != "status")
+    notice = provenance.notice if provenance is not None and provenance.truncated else None
+    yield from votable_pieces(votable, resource.tables[0], notice)
+
+
+def votable_pieces(document, element, overflow: str | None) -> Iterator[bytes]:
+    """A VOTable document with one table (``element``), written a chunk of rows at a time:
+    every piece comes from astropy's writer (the document written with a slice of the rows;
+    its TABLEDATA rows are the piece), so that the pieces joined are the document written
+    whole. ``overflow``: the OVERFLOW notice after the table, when truncated. When the
+    running budget runs out between chunks, the document ends there with QUERY_STATUS
+    ERROR after the table (DALI) instead of the rest of the rows."""
+    rows = element.array
+    step = chunk_rows(len(element.fields))
+    tail = None
+    try:
+        for start in range(0, len(rows), step):
+            if start:
+                try:
+                    budgets.check()
+                except budgets.OutOfTime as exc:
+                    yield _after_table(tail, "ERROR", f"{exc}: the rows above are the "
+                                       f"first {start} of {len(rows)}")
+                    return
+            element.array = rows[start:start + step]
+            xml = _xml(document)
+            end = xml.rindex(b"</TR>") + len(b"</TR>")
+            if tail is None:
+                tail = xml[end:]
+                yield xml[:end]
+            else:
+                yield xml[xml.index(b"<TABLEDATA>") + len(b"<TABLEDATA>"):end]
+    finally:
+        element.array = rows
+    if tail is None:                                     # no rows: no TABLEDATA
+        tail = _xml(document)
+    yield _after_table(tail, "OVERFLOW", overflow) if overflow is not None else tail
+
+
+def _xml(document) -> bytes:
     out = io.BytesIO()
-    votable.to_xml(out)
-    xml = out.getvalue()
-    if provenance is not None and provenance.truncated:
-        xml = with_overflow(xml, provenance.notice)
-    return xml
+    document.to_xml(out)
+    return out.getvalue()
 
 
 def with_overflow(xml: bytes, notice: str | None) -> bytes:
     """A VOTable with ``QUERY_STATUS`` ``OVERFLOW`` after its table (DALI)."""
+    return _after_table(xml, "OVERFLOW", notice)
+
+
+def _after_table(xml: bytes, status: str, notice: str | None) -> bytes:
+    """``xml`` (a VOTable, or its end from the table's end on) with a QUERY_STATUS INFO
+    after the table."""
     end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
-    overflow = info("QUERY_STATUS", "OVERFLOW")
-    overflow.content = notice
+    element = info("QUERY_STATUS", status)
+    element.content = notice
     text = io.StringIO()
-    overflow.to_xml(XMLWriter(text))
+    element.to_xml(XMLWriter(text))
     return xml[:end] + b"\n  " + text.getvalue().strip().encode() + xml[end:]
 
 
@@ -446,7 +522,7 @@ def _json_value(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | str) else str(value)
 
 
-def _json(table: pa.Table, provenance: Provenance | None) -> bytes:
+def _json(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
     """``{"provenance": {...} | null, "columns": [{name, datatype, unit, description}],
     "rows": [[...], ...]}``, one row a line; NaN and infinities are null (JSON has none)."""
     columns = []
@@ -456,12 +532,18 @@ def _json(table: pa.Table, provenance: Provenance | None) -> bytes:
                         "unit": meta.get(UNIT_KEY, b"").decode() or None,
                         "description": meta.get(DESCRIPTION_KEY, b"").decode() or None})
     head = json.dumps(provenance.as_dict() if provenance is not None else None)
-    data = [[_json_value(v) for v in table.column(i).to_pylist()]
-            for i in range(table.num_columns)]
-    rows = ",\n".join(json.dumps(list(row), ensure_ascii=False, allow_nan=False)
-                      for row in zip(*data, strict=True))
-    return (f'{{"provenance": {head},\n"columns": {json.dumps(columns)},\n'
-            f'"rows": [\n{rows}\n]}}\n').encode()
+    yield f'{{"provenance": {head},\n"columns": {json.dumps(columns)},\n"rows": [\n'.encode()
+    step = chunk_rows(table.num_columns, 5)
+    for start in range(0, table.num_rows, step):
+        if start:
+            budgets.check()
+        chunk = table.slice(start, step)
+        data = [[_json_value(v) for v in chunk.column(i).to_pylist()]
+                for i in range(chunk.num_columns)]
+        rows = ",\n".join(json.dumps(list(row), ensure_ascii=False, allow_nan=False)
+                          for row in zip(*data, strict=True))
+        yield ((",\n" if start else "") + rows).encode()
+    yield b"\n]}\n"
 
 
 def _text(table: pa.Table, provenance: Provenance | None) -> bytes:
@@ -470,5 +552,7 @@ def _text(table: pa.Table, provenance: Provenance | None) -> bytes:
     return (_comment_lines(table, provenance, "# ") + "\n".join(header + rows) + "\n").encode()
 
 
-ENCODERS = {"table": _text, "csv": _csv, "ipac": _ipac, "votable": _votable, "fits": _fits,
-            "parquet": _parquet, "json": _json, "ecsv": _ecsv}
+CHUNKED = {"csv": _csv, "votable": _votable, "json": _json}
+ENCODERS = {"table": _text, "ipac": _ipac, "fits": _fits, "parquet": _parquet, "ecsv": _ecsv,
+            **{fmt: lambda table, p, chunks=chunks: b"".join(chunks(table, p))
+               for fmt, chunks in CHUNKED.items()}}

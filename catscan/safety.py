@@ -17,6 +17,7 @@ the rules for users.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,6 +33,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
+from . import budget as budgets
+from .budget import QueryTimeout  # noqa: F401  (catscan.safety.QueryTimeout, as before)
 from .errors import CatscanError
 
 # statements and clauses that write, configure or leave the database, wherever they appear
@@ -76,10 +79,6 @@ class UnsafeQuery(CatscanError):
         self.reason, self.line, self.column = reason, line, column
         where = f" at line {line}, column {column}" if line is not None else ""
         super().__init__(f"SQL refused{where}: {reason}")
-
-
-class QueryTimeout(CatscanError):
-    """The query ran longer than its timeout and was interrupted."""
 
 
 class QueryFailed(CatscanError):
@@ -512,36 +511,50 @@ def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | N
 
     Rows are streamed and reading stops at ``limit + 1``, so a capped query does not
     compute its whole result. After ``timeout`` seconds the query is interrupted
-    (:class:`QueryTimeout`); the connection stays usable.
+    (:class:`QueryTimeout`); the connection stays usable. Under a :class:`catscan.budget.
+    Budget` (a server request) the query also ends at the budget's deadline or when the
+    budget is stopped, with the budget's error.
     """
     if not _single_select(con, sql):
         raise UnsafeQuery("run_readonly runs one validated query only")
+    budget = budgets.current()
+    left = budget.remaining() if budget is not None else None
+    own = timeout is not None and (left is None or timeout < left)
     fired = threading.Event()
 
     def interrupt() -> None:
-        fired.set()
-        con.interrupt()
+        if own:
+            fired.set()
+            con.interrupt()
+        else:                              # the budget's deadline comes first
+            budget.stop(budget.out_of_time())
 
-    timer = threading.Timer(timeout, interrupt) if timeout is not None else None
+    wait = timeout if own else left
+    timer = threading.Timer(wait, interrupt) if wait is not None else None
     batches: list[pa.RecordBatch] = []
     rows = 0
     try:
-        if timer is not None:
-            timer.start()
-        reader = con.sql(sql).to_arrow_reader(min(limit + 1, 65536) if limit else 65536)
-        try:
-            while limit is None or rows <= limit:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                batches.append(batch)
-                rows += batch.num_rows
-            schema = reader.schema
-        finally:
-            reader.close()
+        with budget.running(con) if budget is not None else contextlib.nullcontext():
+            if timer is not None:
+                timer.start()
+            reader = con.sql(sql).to_arrow_reader(min(limit + 1, 65536) if limit else 65536)
+            try:
+                while limit is None or rows <= limit:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        break
+                    batches.append(batch)
+                    rows += batch.num_rows
+                    if budget is not None:
+                        budget.check()
+                schema = reader.schema
+            finally:
+                reader.close()
     except (duckdb.InterruptException, OSError, pa.ArrowException) as err:
         # an interrupt while Arrow streams the result comes back as an Arrow error
+        if budget is not None and budget.error is not None:
+            raise budget.error from None
         if fired.is_set():
             raise QueryTimeout(f"query interrupted after {timeout:g} s") from None
         if isinstance(err, duckdb.InterruptException) or "INTERRUPT" in str(err):

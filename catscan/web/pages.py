@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from urllib.parse import urlencode
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,8 +17,8 @@ from starlette.templating import Jinja2Templates
 from .. import __version__
 from ..errors import CatscanError
 from ..language.saved import parse_saved, shipped
-from ..results import FILE_SUFFIXES, MEDIA_TYPES, OUTPUT_FORMATS, encode_result
-from ..runner import DEFAULT_LIMIT, run_text
+from ..results import FILE_SUFFIXES, MEDIA_TYPES, OUTPUT_FORMATS, encode_chunks
+from ..runner import run_text
 from .guard import (
     authorised,
     password_ok,
@@ -26,6 +27,8 @@ from .guard import (
     team_or_released,
     team_session,
 )
+from .limits import RequestTooLarge
+from .stream import stream
 from .throttle import TooManyAttempts
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -112,19 +115,26 @@ def _int(value, default: int, low: int, high: int) -> int:
 
 @team_or_released
 async def catscan_page(request: Request) -> Response:
+    limits = request.app.state.limits
     values = dict(request.query_params)
     upload = None
     if request.method == "POST":
-        form = await request.form()
+        try:
+            form = await request.form(max_files=1, max_fields=limits.max_params,
+                                      max_part_size=limits.max_field_bytes)
+        except HTTPException as exc:           # starlette's words for a bad form
+            too_large = "exceeded maximum size" in str(exc.detail)
+            return render(request, "catscan.html", status=413 if too_large else exc.status_code,
+                          error=str(limits.field_too_large()) if too_large else exc.detail,
+                          **_context("", PAGE_SIZE, limits.default_rows))
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         upload = form.get("upload")
     text = values.get("q", "")
     action = values.get("action", "run" if text else "")
     page_size = _int(values.get("page_size"), PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    limit = _int(values.get("limit"), DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
+    limit = _int(values.get("limit"), limits.default_rows, 1, limits.default_rows)
     page = _int(values.get("page"), 1, 1, 10 ** 9)
-    context = {"text": text, "page_size": page_size, "limit": limit,
-               "shipped": list(shipped().items()), "formats": DOWNLOADS}
+    context = _context(text, page_size, limit)
     if "saved" in values:
         saved = shipped().get(values["saved"])
         context["text"] = saved.text.strip() if saved else ""
@@ -138,9 +148,14 @@ async def catscan_page(request: Request) -> Response:
                         headers={"Content-Disposition": 'attachment; filename="query.catscan"'})
     if not text.strip() or action == "edit":
         return render(request, "catscan.html", **context)
+    try:
+        limits.check_query(text)
+    except CatscanError as exc:
+        return render(request, "catscan.html", status=413, error=str(exc),
+                      **context | {"text": ""})
     if action == "explain":
         return await _explain(request, text, context)
-    timeout = request.app.state.timeout
+    timeout = limits.timeout_s
     try:
         result = await pool_for(request).run(
             lambda ses: run_text(ses, text, limit=limit, timeout=timeout))
@@ -159,6 +174,11 @@ async def catscan_page(request: Request) -> Response:
                   columns=columns, page=page, pages=pages,
                   download_query=urlencode({"q": text, "limit": limit}),
                   page_query=lambda n: urlencode(query | {"page": n}), **context)
+
+
+def _context(text: str, page_size: int, limit: int) -> dict:
+    return {"text": text, "page_size": page_size, "limit": limit,
+            "shipped": list(shipped().items()), "formats": DOWNLOADS}
 
 
 def _position(exc: Exception) -> list[int] | None:
@@ -213,19 +233,28 @@ async def catscan_download(request: Request) -> Response:
     if fmt not in DOWNLOADS:
         return Response(f"unknown format {fmt!r}: choose {', '.join(DOWNLOADS)}\n",
                         status_code=400, media_type="text/plain")
-    limit = _int(request.query_params.get("limit"), DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
-    timeout = request.app.state.timeout
+    limits = request.app.state.limits
+    limit = _int(request.query_params.get("limit"), limits.default_rows, 1, limits.default_rows)
+    timeout = limits.timeout_s
+    try:
+        limits.check_query(text)
+    except CatscanError as exc:
+        return Response(str(exc) + "\n", status_code=413, media_type="text/plain")
 
     def work(ses):
         result = run_text(ses, text, limit=limit, timeout=timeout)
-        return encode_result(result.table, fmt, result.provenance)
+        limits.check_values(result.table.num_rows, result.table.num_columns, fmt)
+        return result
 
     try:
-        body = await pool_for(request).run(work)
+        result = await pool_for(request).run(work)
+        return await stream(request, encode_chunks(result.table, fmt, result.provenance),
+                            MEDIA_TYPES[fmt], {"Content-Disposition":
+                                               f'attachment; filename="catscan'
+                                               f'{FILE_SUFFIXES[fmt]}"'})
     except CatscanError as exc:
-        return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
-    return Response(body, media_type=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="catscan{FILE_SUFFIXES[fmt]}"'})
+        status = 413 if isinstance(exc, RequestTooLarge) else 400
+        return Response(str(exc) + "\n", status_code=status, media_type="text/plain")
 
 
 async def catscan_build(request: Request) -> Response:

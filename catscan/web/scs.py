@@ -17,11 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import CatscanError
-from ..results import encode_result
-from ..runner import DEFAULT_LIMIT, run_text
+from ..results import encode_chunks
+from ..runner import run_text
 from ..safety import QueryTimeout
 from ..tablefile import UCD_KEY
 from .guard import pool_for, team_or_released
+from .stream import stream
 from .ucds import UCD1_SCS, ucd
 
 VOTABLE = "application/x-votable+xml"
@@ -99,19 +100,19 @@ async def cone_search(request: Request) -> Response:
     except (CatscanError, ValueError) as exc:
         return vo_error(str(exc) if isinstance(exc, CatscanError) else "VERB must be 1, 2 or 3")
     text = cone_query(catalog, ra, dec, sr, verb)
-    timeout = request.app.state.timeout
+    limits = request.app.state.limits
 
     def work(ses):
-        result = run_text(ses, text, limit=DEFAULT_LIMIT, timeout=timeout)
-        return encode_result(with_ucds(result.table, catalog), "votable", result.provenance)
+        result = run_text(ses, text, limit=limits.default_rows, timeout=limits.timeout_s)
+        return with_ucds(result.table, catalog), result.provenance
 
     try:
-        body = await pool_for(request).run(work)
+        table, provenance = await pool_for(request).run(work)
+        return await stream(request, encode_chunks(table, "votable", provenance), VOTABLE)
     except QueryTimeout as exc:
         return vo_error(f"{exc}: ask for a smaller SR")
     except CatscanError as exc:
         return vo_error(str(exc))
-    return Response(body, media_type=VOTABLE)
 
 
 ROUTES = [Route("/scs/{catalog}", cone_search, methods=["GET"], name="scs")]

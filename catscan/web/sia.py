@@ -29,9 +29,10 @@ from starlette.routing import Route
 
 from ..errors import CatscanError
 from ..polygon import PolygonError, SphericalPolygon
-from ..results import Provenance, encode_result
+from ..results import Provenance, encode_chunks
 from .guard import pool_for, team_or_released
 from .scs import VOTABLE, vo_error
+from .stream import stream
 
 SIA_STANDARD = "ivo://ivoa.net/std/SIA#query-2.0"
 SODA_STANDARD = "ivo://ivoa.net/std/SODA#sync-1.0"
@@ -300,7 +301,7 @@ def records(rows: list[dict], base: str) -> pa.Table:
 async def sia_query(request: Request) -> Response:
     params = multi(request)
     try:
-        maxrec = int(params.get("MAXREC", ["1000"])[0])
+        maxrec = min(int(params.get("MAXREC", ["1000"])[0]), request.app.state.limits.max_rows)
         if maxrec < 0:
             raise SiaError("MAXREC must be 0 or more")
     except ValueError:
@@ -317,13 +318,13 @@ async def sia_query(request: Request) -> Response:
         provenance = Provenance(sql="", row_count=table.num_rows,
                                 query=str(request.url.query), truncated=truncated,
                                 limit=maxrec)
-        return encode_result(table, "votable", provenance)
+        return table, provenance
 
     try:
-        body = await pool_for(request).run(work)
+        table, provenance = await pool_for(request).run(work)
+        return await stream(request, encode_chunks(table, "votable", provenance), VOTABLE)
     except (CatscanError, PolygonError) as exc:
         return vo_error(str(exc))
-    return Response(body, media_type=VOTABLE)
 
 
 # ---- SODA ---------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part), with the VOSI endpoints
 of vosi.py under ``/tap``. There is no ``/tap/async``; the capabilities do not offer it.
 
-A query is ADQL translated by adql.py, checked by catscan.safety and run read-only with the
-server's timeout and a row cap of MAXREC (default 100,000, at most 1,000,000); a truncated
-result says so (QUERY_STATUS OVERFLOW in VOTables). Results are VOTables whose FIELD types
-are those of TAP_SCHEMA (tap_schema.votable_type), or CSV, TSV, FITS, Parquet, JSON. Errors
-are VOTables with QUERY_STATUS ERROR and a message naming what is wrong: HTTP 400 for the
-client's mistakes, 500 when a valid query could not be completed (the timeout), 401 without
-the team password. Never a stack trace.
+A query is ADQL translated by adql.py, checked by catscan.safety and run read-only with a
+row cap of MAXREC (default 100,000, at most 1,000,000: limits.py); a truncated result says
+so (QUERY_STATUS OVERFLOW in VOTables). The whole request, writing and sending the answer
+included, has the server's timeout (catscan.web.bounds, stream.py). Results are VOTables
+whose FIELD types are those of TAP_SCHEMA (tap_schema.votable_type), or CSV, TSV, FITS,
+Parquet, JSON. Errors are VOTables with QUERY_STATUS ERROR and a message naming what is
+wrong: HTTP 400 for the client's mistakes, 413 for a request over the server's limits, 500
+when a valid query could not be completed (the timeout), 401 without the team password.
+Never a stack trace.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import io
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -32,20 +35,23 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from .. import budget as budgets
+from ..budget import WorkStopped
 from ..errors import CatscanError
-from ..results import Provenance, encode_result, info, with_overflow
+from ..results import Provenance, chunk_rows, encode_chunks, info, votable_pieces
 from ..safety import QueryFailed, QueryTimeout, run_readonly
 from ..tablefile import astropy_to_arrow, field_metadata
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
 from .guard import pool_for, team_or_released
+from .limits import Limits, RequestTooLarge
 from .scs import VOTABLE
+from .stream import stream
 from .tap_schema import ColumnInfo, TapCatalog, votable_type
-from .vosi import DEFAULT_MAXREC, HARD_MAXREC, MAX_UPLOAD_BYTES, tap_catalog
+from .vosi import tap_catalog
 
 log = logging.getLogger("catscan.web.tap")
 
-MAX_UPLOAD_ROWS, MAX_UPLOADS = 100_000, 8
 LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
 SINGLE = ("REQUEST", "LANG", "QUERY", "FORMAT", "RESPONSEFORMAT", "MAXREC")
 # RESPONSEFORMAT values (DALI short forms and media types) -> (format, media type)
@@ -98,12 +104,17 @@ class TapProvenance(Provenance):
 
 async def read_request(request: Request) -> TapQuery:
     """The parameters of a sync request (names are case-insensitive, TAP 1.1), checked."""
+    limits: Limits = request.app.state.limits
     items: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
     if request.method == "POST":
         try:
-            form = await request.form(max_files=MAX_UPLOADS, max_fields=100,
-                                      max_part_size=MAX_UPLOAD_BYTES)
+            # a field (not a file) stops being read past what a query text may need
+            form = await request.form(max_files=limits.max_uploads,
+                                      max_fields=limits.max_params,
+                                      max_part_size=limits.max_field_bytes)
         except Exception as exc:               # malformed multipart, too many parts...
+            if "exceeded maximum size" in str(exc):
+                raise TapError(str(limits.field_too_large()), 413) from None
             raise TapError(f"cannot read the request body: {exc}") from None
         items += list(form.multi_items())
     params: dict[str, list] = {}
@@ -126,7 +137,8 @@ async def read_request(request: Request) -> TapQuery:
     query = text.get("QUERY")
     if query is None or not query.strip():
         raise TapError("QUERY is required: an ADQL query")
-    maxrec = DEFAULT_MAXREC
+    limits.check_query(query, "QUERY")
+    maxrec = limits.default_rows
     if "MAXREC" in text:
         try:
             maxrec = int(text["MAXREC"])
@@ -134,7 +146,7 @@ async def read_request(request: Request) -> TapQuery:
             raise TapError(f"MAXREC={text['MAXREC']} is not a whole number") from None
         if maxrec < 0:
             raise TapError(f"MAXREC={maxrec} is negative")
-    maxrec = min(maxrec, HARD_MAXREC)
+    maxrec = min(maxrec, limits.max_rows)
     wanted = text.get("RESPONSEFORMAT") or text.get("FORMAT") or "votable"
     key = wanted.strip().lower().replace(" ", "")
     if key not in FORMATS:
@@ -142,14 +154,14 @@ async def read_request(request: Request) -> TapQuery:
         raise TapError(f"RESPONSEFORMAT={wanted} is not supported: use one of {choices} "
                        "or their media types")
     fmt, media = FORMATS[key]
-    uploads = await _uploads(params.get("UPLOAD", []), params)
+    uploads = await _uploads(params.get("UPLOAD", []), params, limits)
     return TapQuery(query, maxrec, fmt, media, uploads,
                     {"LANG": lang, "MAXREC": str(maxrec), "RESPONSEFORMAT": fmt,
                      **({"UPLOAD": ";".join(v for v in params["UPLOAD"] if isinstance(v, str))}
                         if "UPLOAD" in params else {})})
 
 
-async def _uploads(values: list, params: dict[str, list]) -> dict[str, bytes]:
+async def _uploads(values: list, params: dict[str, list], limits: Limits) -> dict[str, bytes]:
     """UPLOAD=name,param:part pairs (';'-separated, as pyvo sends them) -> file bytes."""
     out: dict[str, bytes] = {}
     files = {name.lower(): v[0] for name, v in params.items()
@@ -173,16 +185,18 @@ async def _uploads(values: list, params: dict[str, list]) -> dict[str, bytes]:
             upload = files.get(part.upper()) or files.get(part.lower())
             if upload is None:
                 raise TapError(f"UPLOAD {name}: the request has no file part named {part!r}")
-            data = await upload.read(MAX_UPLOAD_BYTES + 1)
-            if len(data) > MAX_UPLOAD_BYTES:
-                raise TapError(f"UPLOAD {name} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+            data = await upload.read(limits.max_upload_bytes + 1)
+            if len(data) > limits.max_upload_bytes:
+                raise TapError(f"UPLOAD {name} is larger than this service's limit of "
+                               f"{limits.max_upload_bytes:,} bytes (max_upload_bytes)", 413)
             out[name.lower()] = data
-    if len(out) > MAX_UPLOADS:
-        raise TapError(f"at most {MAX_UPLOADS} tables can be uploaded at once")
+    if len(out) > limits.max_uploads:
+        raise TapError(f"at most {limits.max_uploads} tables can be uploaded at once "
+                       "(max_uploads)")
     return out
 
 
-def read_upload(name: str, data: bytes) -> pa.Table:
+def read_upload(name: str, data: bytes, max_rows: int = Limits.max_upload_rows) -> pa.Table:
     """An uploaded VOTable as Arrow (units, descriptions and UCDs kept)."""
     try:
         table = vo.parse(io.BytesIO(data), verify="ignore").get_first_table() \
@@ -190,22 +204,26 @@ def read_upload(name: str, data: bytes) -> pa.Table:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TapError(f"UPLOAD {name} is not a readable VOTable: {first}") from None
-    if len(table) > MAX_UPLOAD_ROWS:
-        raise TapError(f"UPLOAD {name} has {len(table)} rows; at most {MAX_UPLOAD_ROWS} "
-                       "are accepted")
+    if len(table) > max_rows:
+        raise TapError(f"UPLOAD {name} has {len(table)} rows; at most {max_rows} are "
+                       "accepted (max_upload_rows)")
     return astropy_to_arrow(table)
 
 
 # ---- running -------------------------------------------------------------------------------
 
-def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None) -> bytes:
-    """Translate, check and run one TAP query on a pooled session (in a worker thread)."""
+def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None,
+              max_upload_rows: int = Limits.max_upload_rows) -> tuple[pa.Table, TapProvenance]:
+    """Translate, check and run one TAP query on a pooled session (in a worker thread):
+    the result and its provenance, for :func:`encode`."""
     started = time.perf_counter()
     if ses.__dict__.get("_tap_catalog") is not catalog:
         catalog.register(ses.con)
         ses.__dict__["_tap_catalog"] = catalog
-    uploads = {name: read_upload(name, data) for name, data in tap.uploads.items()}
+    uploads = {name: read_upload(name, data, max_upload_rows)
+               for name, data in tap.uploads.items()}
     translation = translate(tap.query, catalog, uploads, row_cap=tap.maxrec + 1)
+    budgets.check()                      # translating a long query takes its time
     for name, table in translation.tables.items():
         ses.con.register(name, table)
     try:
@@ -222,7 +240,7 @@ def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None) ->
         parameters=tap.parameters, content_version=ses.content_version,
         elapsed_s=round(time.perf_counter() - started, 6),
         truncated=truncated or tap.maxrec == 0, limit=tap.maxrec, inputs=inputs)
-    return encode(table, tap.format, provenance)
+    return table, provenance
 
 
 def described(table: pa.Table, columns: dict[str, ColumnInfo]) -> pa.Table:
@@ -245,27 +263,34 @@ def described(table: pa.Table, columns: dict[str, ColumnInfo]) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
 
 
-def encode(table: pa.Table, fmt: str, provenance: TapProvenance) -> bytes:
+def encode(table: pa.Table, fmt: str, provenance: TapProvenance) -> Iterator[bytes]:
+    """The answer in pieces (a chunk of rows each, checking the request's budget between
+    them: stream.py sends them as they come); joined, the whole file."""
     if fmt == "votable":
         return votable(table, provenance)
     if fmt in ("csv", "tsv"):
         return delimited(table, "," if fmt == "csv" else "\t")
-    return encode_result(table, fmt, provenance)
+    return encode_chunks(table, fmt, provenance)
 
 
-def delimited(table: pa.Table, delimiter: str) -> bytes:
+def delimited(table: pa.Table, delimiter: str) -> Iterator[bytes]:
     """Plain CSV or TSV: a header line of column names, then the rows (no comments: TAP
     clients read these with any CSV reader); dates as ISO 8601."""
-    columns = [_text_dates(table.column(i)) for i in range(table.num_columns)]
-    out = io.BytesIO()
-    out.write((delimiter.join(table.column_names) + "\n").encode())
+    yield (delimiter.join(table.column_names) + "\n").encode()
     options = pacsv.WriteOptions(include_header=False, delimiter=delimiter,
                                  quoting_style="needed" if delimiter == "," else "none")
-    try:
-        pacsv.write_csv(pa.table(columns, names=table.column_names), out, options)
-    except pa.ArrowInvalid as exc:
-        raise TapError(f"cannot write the result as TSV: {exc}") from None
-    return out.getvalue()
+    step = chunk_rows(table.num_columns, 20)
+    for start in range(0, table.num_rows, step):
+        if start:
+            budgets.check()
+        chunk = table.slice(start, step)
+        columns = [_text_dates(chunk.column(i)) for i in range(chunk.num_columns)]
+        out = io.BytesIO()
+        try:
+            pacsv.write_csv(pa.table(columns, names=chunk.column_names), out, options)
+        except pa.ArrowInvalid as exc:
+            raise TapError(f"cannot write the result as TSV: {exc}") from None
+        yield out.getvalue()
 
 
 def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -290,7 +315,7 @@ def _iso(column: pa.ChunkedArray) -> list[str | None]:
     return out
 
 
-def votable(table: pa.Table, provenance: TapProvenance) -> bytes:
+def votable(table: pa.Table, provenance: TapProvenance) -> Iterator[bytes]:
     """A DALI results VOTable: QUERY_STATUS OK and the provenance as INFOs before the
     table, FIELDs typed as TAP_SCHEMA types them, QUERY_STATUS OVERFLOW after the table
     when truncated."""
@@ -315,10 +340,7 @@ def votable(table: pa.Table, provenance: TapProvenance) -> bytes:
         values, mask = _votable_values(table.column(i), votable_type(f.type)[0])
         result.array[result.fields[i].ID] = values
         result.array.mask[result.fields[i].ID] = mask
-    out = io.BytesIO()
-    document.to_xml(out)
-    xml = out.getvalue()
-    return with_overflow(xml, provenance.notice) if provenance.truncated else xml
+    return votable_pieces(document, result, provenance.notice if provenance.truncated else None)
 
 
 def _votable_values(column: pa.ChunkedArray, datatype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -360,12 +382,17 @@ def error_response(message: str, status: int) -> Response:
 
 @team_or_released
 async def sync(request: Request) -> Response:
+    limits: Limits = request.app.state.limits
     try:
         tap = await read_request(request)
         catalog = await tap_catalog(request)
-        timeout = request.app.state.timeout
-        body = await pool_for(request).run(
-            lambda ses: run_query(ses, catalog, tap, timeout))
+        timeout = limits.timeout_s
+        table, provenance = await pool_for(request).run(
+            lambda ses: run_query(ses, catalog, tap, timeout, limits.max_upload_rows))
+        limits.check_values(table.num_rows, table.num_columns, tap.format)
+        return await stream(request, encode(table, tap.format, provenance), tap.media_type)
+    except RequestTooLarge as exc:
+        return error_response(str(exc), 413)
     except TapError as exc:
         return error_response(str(exc), exc.status)
     except AdqlError as exc:
@@ -376,6 +403,8 @@ async def sync(request: Request) -> Response:
             f"the query ran longer than this service's limit of {timeout:g} s and was "
             "stopped (executionDuration in /tap/capabilities): constrain it, e.g. with "
             "CONTAINS or TOP", 500)
+    except WorkStopped as exc:                 # the server is stopping, the client gone
+        return error_response(str(exc), 503)
     except QueryFailed as exc:
         return error_response(f"the query failed: {_plain(str(exc))}", 400)
     except CatscanError as exc:
@@ -384,7 +413,6 @@ async def sync(request: Request) -> Response:
         log.exception("TAP query failed")
         return error_response("internal error: the query could not be completed; the "
                               "server log has the details", 500)
-    return Response(body, media_type=tap.media_type)
 
 
 def _plain(message: str) -> str:

@@ -13,12 +13,10 @@ from xml.sax.saxutils import escape, quoteattr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..runner import DEFAULT_LIMIT
+from .limits import Limits
 from .tap_schema import TableInfo, TapCatalog
 
 XML = "text/xml; charset=utf-8"
-DEFAULT_MAXREC, HARD_MAXREC = DEFAULT_LIMIT, 1_000_000
-MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 # (media type, short form, TAPRegExt id) of each RESPONSEFORMAT
 OUTPUT_FORMATS = (
     ("application/x-votable+xml", "votable", "ivo://ivoa.net/std/TAPRegExt#output-votable-td"),
@@ -64,7 +62,7 @@ def _base(request: Request) -> str:
 
 # ---- capabilities -------------------------------------------------------------------------
 
-def capabilities_xml(base: str, timeout: float) -> str:
+def capabilities_xml(base: str, limits: Limits) -> str:
     basic = '<securityMethod standardID="ivo://ivoa.net/sso#BasicAA"/>'
     language = "".join(
         f'\n      <languageFeatures type="{kind}">'
@@ -74,7 +72,7 @@ def capabilities_xml(base: str, timeout: float) -> str:
         f"\n    <outputFormat{f' ivo-id={quoteattr(ivo)}' if ivo else ''}>"
         f"<mime>{escape(mime)}</mime><alias>{alias}</alias></outputFormat>"
         for mime, alias, ivo in OUTPUT_FORMATS)
-    seconds = max(1, round(timeout))
+    seconds = max(1, round(limits.timeout_s))
 
     def vosi(kind: str, path: str) -> str:
         return (f'\n  <capability standardID="ivo://ivoa.net/std/VOSI#{kind}">\n'
@@ -103,9 +101,9 @@ def capabilities_xml(base: str, timeout: float) -> str:
     </language>{formats}
     <uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>
     <executionDuration><default>{seconds}</default><hard>{seconds}</hard></executionDuration>
-    <outputLimit><default unit="row">{DEFAULT_MAXREC}</default>
-      <hard unit="row">{HARD_MAXREC}</hard></outputLimit>
-    <uploadLimit><hard unit="byte">{MAX_UPLOAD_BYTES}</hard></uploadLimit>
+    <outputLimit><default unit="row">{limits.default_rows}</default>
+      <hard unit="row">{limits.max_rows}</hard></outputLimit>
+    <uploadLimit><hard unit="byte">{limits.max_upload_bytes}</hard></uploadLimit>
   </capability>
   <capability standardID="ivo://ivoa.net/std/TAP#sync-1.1">
     <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">
@@ -119,7 +117,7 @@ def capabilities_xml(base: str, timeout: float) -> str:
 
 
 async def capabilities(request: Request) -> Response:
-    return Response(capabilities_xml(_base(request), request.app.state.timeout),
+    return Response(capabilities_xml(_base(request), request.app.state.limits),
                     media_type=XML)
 
 
