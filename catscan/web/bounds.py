@@ -28,13 +28,24 @@ VO_PREFIXES = ("/tap", "/scs", "/sia", "/soda")
 
 
 class Running:
-    """The budgets of the requests in progress (the shutdown stops them)."""
+    """The budgets of the requests in progress (the shutdown stops them, from its timer's
+    thread: hence the lock)."""
 
     def __init__(self) -> None:
-        self.budgets: set[Budget] = set()
+        self._budgets: set[Budget] = set()
+        self._lock = threading.Lock()
+
+    def add(self, budget: Budget) -> None:
+        with self._lock:
+            self._budgets.add(budget)
+
+    def discard(self, budget: Budget) -> None:
+        with self._lock:
+            self._budgets.discard(budget)
 
     def stop_all(self, error: WorkStopped) -> None:
-        budgets = list(self.budgets)
+        with self._lock:
+            budgets = list(self._budgets)
         if budgets:
             log.info("stopping %d running request(s): %s", len(budgets), error)
         for budget in budgets:
@@ -99,24 +110,24 @@ class Bounds:
             return
         budget = Budget(limits.timeout_s)
         request = _Request(scope, receive, send, limits)
-        self.running.budgets.add(budget)
+        self.running.add(budget)
         # the watcher is a plain task, not a task group: this runs for every request
         watcher = asyncio.ensure_future(request.watch(budget))
         try:
             with spending(budget), anyio.CancelScope(
                     deadline=anyio.current_time() + limits.timeout_s + limits.slack_s
-            ) as request.scope:
+            ) as request.cancel:
                 await self.app(scope, request.receive, request.send)
         finally:
             watcher.cancel()
-            self.running.budgets.discard(budget)
+            self.running.discard(budget)
         if request.too_large and not request.started:
             await _respond(send, path, 413, f"the request body is larger than this "
                            f"service's limit of {limits.max_body_bytes:,} bytes "
                            "(max_body_bytes)")
-        elif request.scope.cancelled_caught and not request.too_large \
+        elif request.cancel.cancelled_caught and not request.too_large \
                 and not request.gone.is_set():
-            log.warning("%s %s: cut off %.0f s after its deadline", scope["method"], path,
+            log.warning("%s %s: cut off %.1f s after its deadline", scope["method"], path,
                         limits.slack_s)
             if not request.started:
                 await _respond(send, path, 503, f"the request ran longer than this "
@@ -157,7 +168,7 @@ class _Request:
         self._receive, self._send, self.limits = receive, send, limits
         self.body_done = anyio.Event()
         self.gone = anyio.Event()
-        self.scope: anyio.CancelScope | None = None
+        self.cancel: anyio.CancelScope | None = None     # around the application
         self.first: dict | None = None          # the empty body read for the watcher
         self.received = 0
         self.too_large = self.started = self.finished = False
@@ -176,7 +187,7 @@ class _Request:
             self.received += len(message.get("body", b""))
             if self.received > self.limits.max_body_bytes:
                 self.too_large = True
-                self.scope.cancel()
+                self.cancel.cancel()
                 await anyio.lowlevel.checkpoint()
             if not message.get("more_body", False):
                 self.body_done.set()
@@ -205,4 +216,4 @@ class _Request:
         self.gone.set()
         if not self.finished:
             budget.stop(ClientGone("the client closed its connection"))
-            self.scope.cancel()
+            self.cancel.cancel()
