@@ -206,10 +206,11 @@ async def _open_upload(request: Request, upload, context: dict) -> Response:
     if upload is None or not getattr(upload, "filename", ""):
         return render(request, "catscan.html", status=400, error="choose a .catscan file",
                       **context)
-    raw = await upload.read(256 * 1024 + 1)
-    if len(raw) > 256 * 1024:
-        return render(request, "catscan.html", status=400, error="a .catscan file is at "
-                      "most 256 KiB", **context)
+    size = request.app.state.limits.max_field_bytes      # a query text, with its header
+    raw = await upload.read(size + 1)
+    if len(raw) > size:
+        return render(request, "catscan.html", status=413, error=f"a .catscan file is at "
+                      f"most {size:,} bytes (max_query_chars)", **context)
     try:
         saved = parse_saved(raw.decode("utf-8"), Path(upload.filename).stem)
     except (UnicodeDecodeError, CatscanError) as exc:
