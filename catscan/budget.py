@@ -53,6 +53,27 @@ class Budget:
         self._lock = threading.Lock()
         self._error: WorkStopped | None = None
         self._connections: list = []        # DuckDB connections running a query now
+        self.scope = None                   # the request's anyio cancel scope, if any
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The clock stopped for the block: time the server itself makes a request wait
+        (the password throttle's delay, bounded there) is not the request's work."""
+        if self.deadline is None:
+            yield
+            return
+        started, scope_deadline = time.monotonic(), None
+        left = self.deadline - started
+        self.deadline = float("inf")
+        if self.scope is not None:
+            scope_deadline, self.scope.deadline = self.scope.deadline, float("inf")
+        try:
+            yield
+        finally:
+            waited = time.monotonic() - started
+            self.deadline = time.monotonic() + left
+            if self.scope is not None and scope_deadline is not None:
+                self.scope.deadline = scope_deadline + waited
 
     def remaining(self) -> float | None:
         """Seconds left (never below 0), None without a deadline."""

@@ -117,6 +117,7 @@ class Bounds:
             with spending(budget), anyio.CancelScope(
                     deadline=anyio.current_time() + limits.timeout_s + limits.slack_s
             ) as request.cancel:
+                budget.scope = request.cancel
                 await self.app(scope, request.receive, request.send)
         finally:
             watcher.cancel()

@@ -28,6 +28,7 @@ The server's address of a client is the socket's peer unless ``catscan serve
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections import OrderedDict
@@ -74,9 +75,14 @@ class Turn:
         self.throttle, self.client, self.token = throttle, client, False
 
     async def ready(self) -> None:
-        """Wait for the client's delay, then for a server-wide token."""
-        await anyio.sleep(self.throttle.delay(self.client))
-        await self.throttle.take_token(self.client)
+        """Wait for the client's delay, then for a server-wide token. The wait does not
+        count against the request's time limit (catscan.budget): it is the server's."""
+        from ..budget import current
+
+        budget = current()
+        with budget.paused() if budget is not None else contextlib.nullcontext():
+            await anyio.sleep(self.throttle.delay(self.client))
+            await self.throttle.take_token(self.client)
         self.token = True
 
     def record(self, ok: bool) -> None:
