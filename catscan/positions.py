@@ -8,8 +8,10 @@ Bad input raises :class:`PositionError` naming what was not understood.
 
 from __future__ import annotations
 
+import math
 import re
 
+import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle, Latitude, SkyCoord
 
@@ -35,6 +37,8 @@ def parse_angle(text: str, unit: u.Unit = u.deg) -> float:
         raise PositionError(f"cannot read the angle {text!r}: give a number with a unit, "
                             "e.g. 2\", 2arcsec, 5', 5arcmin or 0.5deg")
     value, suffix = float(match.group(1)), match.group(2)
+    if not math.isfinite(value):
+        raise PositionError(f"the angle {text!r} is not a finite number")
     if value < 0:
         raise PositionError(f"the angle {text!r} is negative")
     return float((value * (_UNITS[suffix] if suffix else unit)).to_value(u.deg))
@@ -55,6 +59,10 @@ def parse_position(lon: str, lat: str | None = None, frame: str = "icrs") -> tup
     try:
         lon_angle = Angle(lon, unit=u.hourangle if hours else u.deg)
         lat_angle = Latitude(lat, unit=u.deg)          # checks -90 <= lat <= 90
+        for text, angle in ((lon, lon_angle), (lat, lat_angle)):
+            if not np.isfinite(angle.deg):             # 1e400 reads as inf, 10.1e30868 too
+                raise PositionError(f"cannot read the position {lon} {lat} ({frame}): "
+                                    f"{text!r} is not a finite number")
         if frame == "icrs":      # no SkyCoord: it costs 0.3 ms, the language's hot path
             return float(lon_angle.wrap_at(360 * u.deg).deg % 360.0), float(lat_angle.deg)
         coord = SkyCoord(lon_angle, lat_angle, frame=frame)

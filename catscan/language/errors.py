@@ -30,3 +30,9 @@ class QueryError(CatscanError):
         """The same error with the query text, so the message shows the caret."""
         return QueryError(self.reason, text=text, line=self.line, column=self.column,
                           hint=self.hint)
+
+
+def shown(text: str, most: int = 30) -> str:
+    """A value for a message, cut when long: a message stays one short line whatever a
+    query or a parameter holds."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text)} characters)"
