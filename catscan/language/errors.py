@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import CatscanError
+from ..errors import CatscanError, shown
+
+__all__ = ["QueryError", "shown"]
 
 
 class QueryError(CatscanError):
@@ -31,8 +33,3 @@ class QueryError(CatscanError):
         return QueryError(self.reason, text=text, line=self.line, column=self.column,
                           hint=self.hint)
 
-
-def shown(text: str, most: int = 30) -> str:
-    """A value for a message, cut when long: a message stays one short line whatever a
-    query or a parameter holds."""
-    return text if len(text) <= most else f"{text[:most]}... ({len(text)} characters)"
