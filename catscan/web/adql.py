@@ -65,6 +65,7 @@ ALLOWED_FUNCTIONS = tuple(getattr(exp, name) for name in (
     "Trunc", "Lower", "Upper", "Coalesce", "Cast", "Count", "Sum", "Avg", "Min", "Max", "Case",
     "Contains", "Exists", "Connector") if hasattr(exp, name))
 GEOMETRY = ("POINT", "CIRCLE", "BOX", "POLYGON", "DISTANCE", "COORD1", "COORD2")
+MAX_DEPTH = 500          # levels of the parsed tree (check_depth)
 NUMBER_DEPTH = 100       # levels of a constant expression _number evaluates
 MAX_NESTING = 30          # levels of nesting (check_nesting); sqlglot needs ~25 frames each
 _OPENING = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE,
@@ -195,7 +196,22 @@ class _Translator:
         if not isinstance(tree, exp.Query) or isinstance(tree, exp.Values):
             raise AdqlError(f"only SELECT queries are ADQL, not {type(tree).__name__.upper()}",
                             *self.located(tree))
+        self.check_depth(tree)
         return tree
+
+    def check_depth(self, tree: exp.Expression) -> None:
+        """Refuse a tree deeper than MAX_DEPTH (without recursing): chains, which sqlglot
+        reads without recursing, are as deep as they are long, and DuckDB refuses
+        expressions 1000 levels deep."""
+        stack = [(tree, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise AdqlError(f"the query is more than {MAX_DEPTH} levels deep here (each "
+                                "operator of a chain such as a + b + c or a OR b OR c is a "
+                                "level; write long lists as x IN (a, b, c))",
+                                *self.located(node))
+            stack.extend((child, depth + 1) for child in node.iter_expressions())
 
     def after(self, tokens: list[Token]) -> int:
         """The offset of the first character after the last token read: where reading
