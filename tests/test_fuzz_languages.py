@@ -153,7 +153,8 @@ def test_any_adql_text_runs_or_is_refused_with_its_position(con, catalog, text):
 
 # ---- deep nesting -----------------------------------------------------------------------
 
-CHAINS = {"plus chain", "and chain", "unions", "geometry chain"}     # read and written without recursing
+# chains: sqlglot reads and writes them without recursing
+CHAINS = {"plus chain", "and chain", "unions", "geometry chain"}
 
 
 @pytest.mark.parametrize("depth", DEPTHS)

@@ -251,6 +251,8 @@ class _Translator:
 
     def check_functions(self, tree: exp.Expression) -> None:
         for node in tree.walk():
+            if isinstance(node, exp.Select) and not node.expressions:
+                raise AdqlError("SELECT needs a list of columns, or *", *self.located(node))
             if isinstance(node, exp.Anonymous):
                 name = node.name.upper()
                 if name in GEOMETRY:
@@ -755,6 +757,8 @@ def _syntax_message(error: dict) -> str:
         what = _CLAUSES.get(kind, f"incomplete {kind.upper() if len(kind) <= 3 else kind}"
                                   f" expression")
         return f"syntax error: {what}{near}"
+    text = re.sub(r"but got <Token token_type: TokenType.SENTINEL.*", "but the query ends",
+                  text)
     if text.startswith("Expecting"):
         return f"syntax error: {text.removeprefix('Expecting ')} expected{near}"
     if "Unexpected token" in text or "Invalid expression" in text:
