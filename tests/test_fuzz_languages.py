@@ -7,17 +7,20 @@ passes the limit, before anything recurses. The generators are tests/fuzz_querie
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import fuzz_queries as fq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catscan.language import QueryError, compile_text, parse
-from catscan.language.catalog import ARITY, FUNCTIONS
-from catscan.language.parser import MAX_DEPTH
+from catscan.language import QueryError, compile_text, parse, parser
+from catscan.language import catalog as language_catalog
 from catscan.runner import Session, run_text
 from catscan.safety import QueryFailed, QueryTimeout, query_connection, run_readonly
-from catscan.web.adql import MAX_NESTING, AdqlError, translate
+from catscan.web import adql
+from catscan.web.adql import AdqlError, translate
 from catscan.web.tap_schema import TapCatalog
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
@@ -82,8 +85,17 @@ def test_the_examples_of_the_issue_are_refused_where_they_are(session, text, col
     assert message in info.value.reason and len(str(info.value).splitlines()[0]) < 200
 
 
+def test_the_cli_says_where_in_one_line(demo_db):
+    for text, message in (("select min() from psc", "min() takes 1 argument, not 0"),
+                          ("select avg(j_m, k_m) from psc", "avg() takes 1 argument, not 2")):
+        done = subprocess.run([sys.executable, "-m", "catscan.cli", "query", text, "--db",
+                               str(demo_db)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.splitlines()[0] == f"catscan: error: line 1, column 8: {message}"
+
+
 def test_every_function_has_its_arity_and_each_count_in_it_runs(session):
-    assert set(ARITY) == FUNCTIONS
+    assert set(language_catalog.ARITY) == language_catalog.FUNCTIONS
     args = {"strftime": ["date", "'%Y'"], "substr": ["designation", "1", "2"],
             "substring": ["designation", "1", "2"], "trim": ["designation", "' '"],
             "upper": ["designation"], "lower": ["designation"], "length": ["designation"],
@@ -91,7 +103,7 @@ def test_every_function_has_its_arity_and_each_count_in_it_runs(session):
             "day": ["date"], "quantile_cont": ["j_m", "0.5"], "count_if": ["j_m > 10"],
             "round": ["j_m", "1"], "log": ["2", "j_m"], "mod": ["scan", "7"],
             "ang_sep": ["ra", "dec", "10.68", "41.27"]}
-    for name, (fewest, most) in sorted(ARITY.items()):
+    for name, (fewest, most) in sorted(language_catalog.ARITY.items()):
         for count in {fewest, most if most is not None else fewest + 2}:
             given_args = (args.get(name, []) + ["j_m"] * 4)[:count]
             text = f"select {name}({', '.join(given_args)}) as v from psc limit 1"
@@ -114,10 +126,11 @@ def test_adql_with_49_nested_parentheses_is_refused_at_the_31st(con, catalog):
     text = "SELECT " + "(" * 49 + "1" + ")" * 49 + " FROM psc"
     with pytest.raises(AdqlError) as info:
         translate(text, catalog)
-    assert (info.value.line, info.value.column) == (1, 8 + MAX_NESTING)
-    assert text[:info.value.column].count("(") == MAX_NESTING + 1
-    assert f"nests more than {MAX_NESTING} levels" in info.value.reason
-    assert run_adql(con, catalog, "SELECT " + "(" * MAX_NESTING + "1" + ")" * MAX_NESTING +
+    assert (info.value.line, info.value.column) == (1, 8 + adql.MAX_NESTING)
+    assert text[:info.value.column].count("(") == adql.MAX_NESTING + 1
+    assert f"nests more than {adql.MAX_NESTING} levels" in info.value.reason
+    deepest = adql.MAX_NESTING
+    assert run_adql(con, catalog, "SELECT " + "(" * deepest + "1" + ")" * deepest +
                     " FROM psc") == "ok"
 
 
@@ -164,13 +177,13 @@ def test_deep_catscan_runs_or_is_refused_where_it_passes_the_limit(session, kind
     try:
         parse(text)
     except QueryError as exc:
-        assert exc.reason == f"the query nests more than {MAX_DEPTH} levels deep here"
-        assert exc.line == 1 and 1 <= exc.column <= len(text) and depth > MAX_DEPTH - 10
+        assert exc.reason == f"the query nests more than {parser.MAX_DEPTH} levels deep here"
+        assert exc.line == 1 and 1 <= exc.column <= len(text) and depth > parser.MAX_DEPTH - 10
         if kind == "calls":                           # at the call that passes the limit
             assert text[exc.column - 1:].startswith("abs(")
-            assert MAX_DEPTH - 10 < text[:exc.column].count("abs(") <= MAX_DEPTH
+            assert parser.MAX_DEPTH - 10 < text[:exc.column].count("abs(") <= parser.MAX_DEPTH
     else:
-        assert depth < MAX_DEPTH or kind == "parentheses"
+        assert depth < parser.MAX_DEPTH or kind == "parentheses"
     assert run_catscan(session, text) in ("ok", "refused", "QueryFailed")
 
 
@@ -183,11 +196,11 @@ def test_deep_adql_runs_or_is_refused_where_it_passes_the_limit(con, catalog, ki
     except AdqlError as exc:
         assert exc.line == 1 and 1 <= exc.column <= len(text)
         if "nests more than" in exc.reason:
-            assert kind not in CHAINS and depth > MAX_NESTING - 3
+            assert kind not in CHAINS and depth > adql.MAX_NESTING - 3
             if kind in ("parentheses", "calls", "subqueries"):
-                assert text[:exc.column].count("(") == MAX_NESTING + 1
+                assert text[:exc.column].count("(") == adql.MAX_NESTING + 1
     else:
-        assert depth <= MAX_NESTING or kind in CHAINS
+        assert depth <= adql.MAX_NESTING or kind in CHAINS
     assert run_adql(con, catalog, text) in ("ok", "refused", "QueryFailed")
 
 

@@ -22,9 +22,8 @@ from hypothesis import strategies as st
 from starlette.responses import Response
 from starlette.routing import Route
 
-from catscan.web import create_app
-from catscan.web.adql import MAX_NESTING
-from catscan.web.sia import DID_PREFIX, HARD_MAXREC
+from catscan.web import adql, create_app, sia
+from catscan.web.sia import DID_PREFIX
 
 from conftest import TEAM_PASSWORD
 from webserver import running_app, running_server
@@ -112,8 +111,8 @@ def test_adql_with_49_parentheses_is_400_with_the_position(team, visitor):
     for client in (team, visitor):
         got = answered(client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": query}))
         assert got.status_code == 400
-        assert f"ADQL error at line 1, column {8 + MAX_NESTING}: the query nests more than " \
-               f"{MAX_NESTING} levels deep here" in got.text
+        assert f"ADQL error at line 1, column {8 + adql.MAX_NESTING}: the query nests more than " \
+               f"{adql.MAX_NESTING} levels deep here" in got.text
 
 
 def test_sia_maxrec_of_60_nines_is_read_as_the_limit_and_the_connection_stays(server):
@@ -221,5 +220,5 @@ def test_vo_endpoints_answer_any_parameters_without_500(team, path, data):
 
 
 def test_sia_maxrec_is_capped_at_the_hard_limit(team):
-    got = answered(team.get("/sia/query", params={"POS": M31, "MAXREC": str(HARD_MAXREC + 1)}))
-    assert got.status_code == 200 and f'value="{HARD_MAXREC}"' in got.text
+    got = answered(team.get("/sia/query", params={"POS": M31, "MAXREC": str(sia.HARD_MAXREC + 1)}))
+    assert got.status_code == 200 and f'value="{sia.HARD_MAXREC}"' in got.text
