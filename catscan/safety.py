@@ -499,6 +499,8 @@ def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     try:
         statements = con.extract_statements(sql)
         select = len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+    except duckdb.ParserException as err:   # SQL a translator wrote that DuckDB cannot read
+        raise QueryFailed(f"query failed: {str(err).split(chr(10))[0].strip()}") from None
     except (duckdb.Error, ValueError):
         select = False
     _SELECTS[sql] = select

@@ -262,16 +262,78 @@ def mutated(draw, base, noise: list[str]) -> str:
     return text
 
 
+# queries that mostly run: psc columns, functions with their arity, sane regions
+PSC_COLUMNS = ["ra", "dec", "j_m", "h_m", "k_m", "j_msigcom", "k_snr", "designation",
+               "ph_qual", "use_src", "date", "scan", "tile", "score", "night"]
+cs_run_atom = st.one_of(st.sampled_from(PSC_COLUMNS[:7]), st.sampled_from(NUMBERS[:12]))
+
+
+def _cs_run_extend(inner):
+    return st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(" ".join),
+        inner.map(lambda e: f"({e})"), inner.map(lambda e: f"- {e}"),
+        st.tuples(st.sampled_from(["abs", "sqrt", "floor", "sign", "log10", "radians"]),
+                  inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["round", "greatest", "least", "coalesce", "pow"]), inner,
+                  inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"))
+
+
+cs_run_expr = st.recursive(cs_run_atom, _cs_run_extend, max_leaves=6)
+cs_run_condition = st.one_of(
+    st.tuples(cs_run_expr, st.sampled_from(["<", ">", "=", ">=", "!="]), cs_run_expr).map(
+        " ".join),
+    st.sampled_from(["clean", "quality(j, h, k) >= 'B'", "detected(k)", "use_src = 1",
+                     "designation like '004%'", "night = '1997-10-24n'", "j_m is null"]))
+cs_run_query = st.builds(
+    lambda items, region, where, order, limit: _join([
+        "select", items, "from psc", region, where, order, limit]),
+    st.one_of(st.sampled_from(["*", "basic", "photometry", "flags", "count(*) as n"]),
+              st.lists(st.one_of(st.sampled_from(PSC_COLUMNS), cs_run_expr.map(
+                  lambda e: f"{e} as x")), min_size=1, max_size=4).map(", ".join)),
+    st.sampled_from(["within 2arcmin of 10.68 41.27", "within 30\" of 00:42:44.3 +41:16:09",
+                     "in box 275.2 -16.1 6 arcmin x 4 arcmin", "in tile 1",
+                     "on night 1997-10-24 n", "within 1 deg of galactic 121.17 -21.57",
+                     "in polygon 10.6 41.2, 10.8 41.2, 10.7 41.35", "hemisphere south"]),
+    st.one_of(st.just(""), st.lists(cs_run_condition, min_size=1, max_size=3).map(
+        lambda c: "where " + " and ".join(c))),
+    st.sampled_from(["", "order by j_m", "order by ra desc"]),
+    st.sampled_from(["", "limit 5", "limit 0"]))
+
+
 def catscan_texts():
-    """CatScan texts: grammar-built queries, their mutations, token soup, any text."""
-    return st.one_of(cs_query, mutated(cs_query, CS_NOISE),
+    """CatScan texts: grammar-built queries (some made to run), their mutations, token
+    soup, any text."""
+    return st.one_of(cs_query, cs_run_query, mutated(cs_query, CS_NOISE),
+                     mutated(cs_run_query, CS_NOISE),
                      st.lists(st.sampled_from(CS_NOISE + CS_COLUMNS), max_size=20).map(" ".join),
                      st.text(max_size=60))
 
 
+adql_run_query = st.builds(
+    lambda top, items, region, where, order: _join([
+        "SELECT", top, items, "FROM psc", region, where, order]),
+    st.sampled_from(["", "TOP 5", "TOP 0", "DISTINCT TOP 3"]),
+    st.one_of(st.sampled_from(["*", "COUNT(*) AS n", "ra, dec, j_m - k_m AS jk"]),
+              st.lists(st.sampled_from(["ra", "dec", "j_m", "designation", "ph_qual",
+                                        "ABS(dec)", "ROUND(j_m, 1)", "j_m - k_m",
+                                        "DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', "
+                                        "10.68, 41.27))"]),
+                       min_size=1, max_size=3, unique=True).map(", ".join)),
+    st.sampled_from(["WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 10.68, 41.27, "
+                     "0.05)) = 1", "WHERE DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', "
+                     "275.2, -16.1)) < 0.05", "WHERE CONTAINS(POINT('ICRS', ra, dec), BOX("
+                     "'ICRS', 275.2, -16.1, 0.1, 0.1)) = 1", "WHERE CONTAINS(POINT('ICRS', "
+                     "ra, dec), POLYGON('ICRS', 10.6, 41.2, 10.8, 41.2, 10.7, 41.35)) = 1",
+                     "WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10.68, 41.27, 1.0 / 60))"]),
+    st.sampled_from(["", "AND j_m < 15", "AND ph_qual LIKE 'A%'", "AND k_m IS NOT NULL"]),
+    st.sampled_from(["", "ORDER BY j_m", "ORDER BY 1 DESC"]))
+
+
 def adql_texts():
-    """ADQL texts: grammar-built queries, their mutations, token soup, any text."""
-    return st.one_of(adql_query, mutated(adql_query, ADQL_NOISE),
+    """ADQL texts: grammar-built queries (some made to run), their mutations, token soup,
+    any text."""
+    return st.one_of(adql_query, adql_run_query, mutated(adql_query, ADQL_NOISE),
+                     mutated(adql_run_query, ADQL_NOISE),
                      st.lists(st.sampled_from(ADQL_NOISE + ADQL_COLUMNS), max_size=20).map(
                          " ".join),
                      st.text(max_size=60))

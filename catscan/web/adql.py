@@ -253,6 +253,9 @@ class _Translator:
         for node in tree.walk():
             if isinstance(node, exp.Select) and not node.expressions:
                 raise AdqlError("SELECT needs a list of columns, or *", *self.located(node))
+            if isinstance(node, exp.Join) and node.args.get("method") == "NATURAL" and (
+                    node.args.get("on") or node.args.get("using")):
+                raise AdqlError("a NATURAL JOIN takes no ON or USING", *self.located(node))
             if isinstance(node, exp.Anonymous):
                 name = node.name.upper()
                 if name in GEOMETRY:
