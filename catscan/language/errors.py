@@ -32,4 +32,3 @@ class QueryError(CatscanError):
         """The same error with the query text, so the message shows the caret."""
         return QueryError(self.reason, text=text, line=self.line, column=self.column,
                           hint=self.hint)
-
