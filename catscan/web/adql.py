@@ -191,11 +191,11 @@ class _Translator:
         if not trees:
             raise AdqlError("QUERY holds no statement", 1, 1)
         if len(trees) > 1:
-            raise AdqlError(f"one query only, not {len(trees)}", *self.located(trees[1]))
+            raise AdqlError(f"one query only, not {len(trees)}", *self.where(trees[1]))
         tree = trees[0]
         if not isinstance(tree, exp.Query) or isinstance(tree, exp.Values):
             raise AdqlError(f"only SELECT queries are ADQL, not {type(tree).__name__.upper()}",
-                            *self.located(tree))
+                            *self.where(tree))
         self.check_depth(tree)
         return tree
 
@@ -210,7 +210,7 @@ class _Translator:
                 raise AdqlError(f"the query is more than {MAX_DEPTH} levels deep here (each "
                                 "operator of a chain such as a + b + c or a OR b OR c is a "
                                 "level; write long lists as x IN (a, b, c))",
-                                *self.located(node))
+                                *self.where(node))
             stack.extend((child, depth + 1) for child in node.iter_expressions())
 
     def after(self, tokens: list[Token]) -> int:
@@ -220,11 +220,6 @@ class _Translator:
         while end < len(self.adql) and self.adql[end].isspace():
             end += 1
         return end
-
-    def located(self, node: exp.Expression) -> tuple[int, int]:
-        """:meth:`where`, or the start of the text when sqlglot kept no position."""
-        line, column = self.where(node)
-        return (line, column) if line is not None else (1, 1)
 
     def check_nesting(self, tokens: list[Token]) -> None:
         """Refuse more than MAX_NESTING levels, at the token that passes it, before sqlglot's
@@ -252,10 +247,10 @@ class _Translator:
     def check_functions(self, tree: exp.Expression) -> None:
         for node in tree.walk():
             if isinstance(node, exp.Select) and not node.expressions:
-                raise AdqlError("SELECT needs a list of columns, or *", *self.located(node))
+                raise AdqlError("SELECT needs a list of columns, or *", *self.where(node))
             if isinstance(node, exp.Join) and node.args.get("method") == "NATURAL" and (
                     node.args.get("on") or node.args.get("using")):
-                raise AdqlError("a NATURAL JOIN takes no ON or USING", *self.located(node))
+                raise AdqlError("a NATURAL JOIN takes no ON or USING", *self.where(node))
             if isinstance(node, exp.Anonymous):
                 name = node.name.upper()
                 if name in GEOMETRY:
@@ -703,11 +698,15 @@ class _Translator:
 
     # ---- positions in the text ------------------------------------------------------------
 
-    def where(self, node: exp.Expression) -> tuple[int | None, int | None]:
-        starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
-        if not starts:
-            return None, None
-        return self.offset_position(min(starts))
+    def where(self, node: exp.Expression) -> tuple[int, int]:
+        """(line, column) where ``node`` starts in the text; for a node sqlglot kept no
+        position of (one a rewrite made), where its query does, else the text's start."""
+        while node is not None:
+            starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+            if starts:
+                return self.offset_position(min(starts))
+            node = node.parent
+        return 1, 1
 
     def line_col(self, error: dict) -> tuple[int | None, int | None]:
         line, col = error.get("line"), error.get("col")
