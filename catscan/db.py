@@ -63,10 +63,11 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 def _applied_version(con: duckdb.DuckDBPyConnection) -> int | None:
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = 'schema_version'").fetchone()[0]
+        "AND schema_name = 'main' AND table_name = 'schema_version'").fetchall()[0][0]
     if not exists:
         return None
-    return con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    # fetchall: a fetchone leaves the result open, and a following con.sql() fails
+    return con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -27,3 +27,9 @@ class LoadError(CatscanError):
         if column is not None:
             place += f": column {column}"
         super().__init__(f"{place}: {message}")
+
+
+def shown(text: str, most: int = 30) -> str:
+    """A value for a message, cut when long: a message stays one short line whatever a
+    query or a parameter holds."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text)} characters)"

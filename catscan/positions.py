@@ -8,12 +8,14 @@ Bad input raises :class:`PositionError` naming what was not understood.
 
 from __future__ import annotations
 
+import math
 import re
 
+import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle, Latitude, SkyCoord
 
-from .errors import CatscanError
+from .errors import CatscanError, shown
 
 FRAMES = ("icrs", "galactic")
 _ANGLE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*"
@@ -32,11 +34,13 @@ def parse_angle(text: str, unit: u.Unit = u.deg) -> float:
     taken in ``unit``."""
     match = _ANGLE.match(str(text))
     if not match:
-        raise PositionError(f"cannot read the angle {text!r}: give a number with a unit, "
-                            "e.g. 2\", 2arcsec, 5', 5arcmin or 0.5deg")
+        raise PositionError(f"cannot read the angle {shown(repr(str(text)))}: give a number "
+                            "with a unit, e.g. 2\", 2arcsec, 5', 5arcmin or 0.5deg")
     value, suffix = float(match.group(1)), match.group(2)
+    if not math.isfinite(value):
+        raise PositionError(f"the angle {shown(repr(str(text)))} is not a finite number")
     if value < 0:
-        raise PositionError(f"the angle {text!r} is negative")
+        raise PositionError(f"the angle {shown(repr(str(text)))} is negative")
     return float((value * (_UNITS[suffix] if suffix else unit)).to_value(u.deg))
 
 
@@ -47,18 +51,23 @@ def parse_position(lon: str, lat: str | None = None, frame: str = "icrs") -> tup
     if lat is None:
         parts = str(lon).split()
         if len(parts) != 2:
-            raise PositionError(f"cannot read the position {lon!r}: give two coordinates, "
-                                "e.g. '10.68479 +41.26906' or '00:42:44.3 +41:16:09'")
+            raise PositionError(f"cannot read the position {shown(repr(str(lon)))}: give two "
+                                "coordinates, e.g. '10.68479 +41.26906' or '00:42:44.3 +41:16:09'")
         lon, lat = parts
     # RA in hours when written 00:42:44.3 or 00h42m44.3s; 10d41m or 10.68 are degrees
     hours = frame == "icrs" and (":" in lon or "h" in lon)
     try:
         lon_angle = Angle(lon, unit=u.hourangle if hours else u.deg)
         lat_angle = Latitude(lat, unit=u.deg)          # checks -90 <= lat <= 90
+        for text, angle in ((lon, lon_angle), (lat, lat_angle)):
+            if not np.isfinite(angle.deg):             # 1e400 reads as inf, 10.1e30868 too
+                raise PositionError(f"cannot read the position {shown(str(lon))} {shown(str(lat))} "
+                                    f"({frame}): {shown(text)!r} is not a finite number")
         if frame == "icrs":      # no SkyCoord: it costs 0.3 ms, the language's hot path
             return float(lon_angle.wrap_at(360 * u.deg).deg % 360.0), float(lat_angle.deg)
         coord = SkyCoord(lon_angle, lat_angle, frame=frame)
-    except (ValueError, u.UnitsError) as exc:
-        raise PositionError(f"cannot read the position {lon} {lat} ({frame}): {exc}") from None
+    except (ValueError, OverflowError, u.UnitsError) as exc:  # 400 digits: OverflowError
+        raise PositionError(f"cannot read the position {shown(str(lon))} {shown(str(lat))} "
+                            f"({frame}): {shown(str(exc), 120)}") from None
     icrs = coord.icrs
     return float(icrs.ra.wrap_at(360 * u.deg).deg % 360.0), float(icrs.dec.deg)

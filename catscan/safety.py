@@ -113,9 +113,11 @@ def query_connection(db_path: str | os.PathLike | None, memory_limit: str | None
 
     con = connect(db_path, read_only=True, memory_limit=memory_limit)
     try:
-        external, locked = con.execute(
+        # fetchall: after fetchone DuckDB 2 holds the result open, and the connection's
+        # next relation (con.sql) fails with "unfinished result"
+        [(external, locked)] = con.execute(
             "SELECT current_setting('enable_external_access'), "
-            "current_setting('lock_configuration')").fetchone()
+            "current_setting('lock_configuration')").fetchall()
         if locked and external:
             raise CatscanError("cannot lock down the query connection: another connection "
                                "in this process locked the configuration with external "
@@ -497,6 +499,8 @@ def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     try:
         statements = con.extract_statements(sql)
         select = len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+    except duckdb.ParserException as err:   # SQL a translator wrote that DuckDB cannot read
+        raise QueryFailed(f"query failed: {str(err).split(chr(10))[0].strip()}") from None
     except (duckdb.Error, ValueError):
         select = False
     _SELECTS[sql] = select

@@ -21,10 +21,16 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_server(db, behind_proxy: str | None = None, **options):
     """``catscan serve --db DB [--behind-proxy ADDRESSES]`` with create_app's options."""
+    with running_app(create_app(db, **options), behind_proxy) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_app(app, behind_proxy: str | None = None):
+    """``app`` (an ASGI app, e.g. create_app's with a route added) served by uvicorn."""
     port = free_port()
-    config = uvicorn.Config(create_app(db, **options), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False,
-                            **uvicorn_options(behind_proxy))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            access_log=False, **uvicorn_options(behind_proxy))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -16,6 +16,9 @@ def compile_text(text: str, catalog: Catalog, params: dict[str, str] | None = No
         return compile_query(query, catalog, params)
     except QueryError as exc:
         raise exc.located(text) from None
+    except RecursionError:       # the last resort: parse() bounds the depth (MAX_DEPTH)
+        raise QueryError("the query nests too deeply to compile", text=text, line=1,
+                         column=1) from None
 
 
 __all__ = ["Catalog", "Compiled", "QueryError", "compile_query", "compile_text", "parse"]

@@ -94,6 +94,23 @@ AGGREGATES = {"count", "count_if", "sum", "avg", "min", "max", "stddev", "stddev
               "variance", "median", "quantile_cont", "mode", "any_value", "arg_min", "arg_max"}
 FUNCTIONS |= AGGREGATES
 
+# (fewest, most) arguments of each function (None: no most), as DuckDB takes them: the
+# compiler refuses other counts at the call, before sqlglot or DuckDB see it
+ARITY: dict[str, tuple[int, int | None]] = {
+    **dict.fromkeys(("abs", "sqrt", "cbrt", "exp", "ln", "log10", "log2", "floor", "ceil",
+                     "sign", "sin", "cos", "tan", "asin", "acos", "atan", "radians", "degrees",
+                     "upper", "lower", "length", "year", "month", "day"), (1, 1)),
+    **dict.fromkeys(("log", "round", "trim"), (1, 2)),
+    **dict.fromkeys(("pow", "power", "atan2", "nullif", "mod", "strftime"), (2, 2)),
+    **dict.fromkeys(("greatest", "least", "coalesce", "concat"), (1, None)),
+    **dict.fromkeys(("substr", "substring"), (2, 3)),
+    "pi": (0, 0), "ang_sep": (4, 4),
+    "count": (0, 1),
+    **dict.fromkeys(("count_if", "sum", "avg", "min", "max", "stddev", "stddev_samp",
+                     "variance", "median", "mode", "any_value"), (1, 1)),
+    **dict.fromkeys(("quantile_cont", "arg_min", "arg_max"), (2, 2)),
+}
+
 BANDS = {"j": 1, "h": 2, "k": 3, "ks": 3}
 QUALITY_ORDER = "ABCDEFUX"          # ph_qual, best first (2MASS Explanatory Supplement 1.4)
 

@@ -22,6 +22,7 @@ from ..xmatch import CATALOG_KEYS, with_match_keys
 from . import ir
 from .catalog import (
     AGGREGATES,
+    ARITY,
     BANDS,
     FUNCTIONS,
     QUALITY_ORDER,
@@ -30,7 +31,7 @@ from .catalog import (
     Catalog,
     Source,
 )
-from .errors import QueryError
+from .errors import QueryError, shown
 
 SCANS_ALIAS = "s"
 CLEAN_CC_FLG = {"psc": "000", "xsc": "0"}           # no artifact or confusion in any band
@@ -272,7 +273,17 @@ class _Compiler:
                 raise _error(f"{node.name}(*) is not a function; did you mean count(*)?",
                              node.pos)
             return exp.Count(this=exp.Star())
-        return exp.func(node.name, *[self._expr(a) for a in node.args], dialect="duckdb")
+        fewest, most = ARITY[node.name]
+        if not fewest <= len(node.args) <= (len(node.args) if most is None else most):
+            count = f"{fewest}" if fewest == most else f"at least {fewest}" if most is None \
+                else f"{fewest} or {most}" if most == fewest + 1 else f"{fewest} to {most}"
+            noun = "argument" if count in ("1", "at least 1") else "arguments"
+            raise _error(f"{node.name}() takes {count} {noun}, not {len(node.args)}", node.pos)
+        args = [self._expr(a) for a in node.args]
+        try:
+            return exp.func(node.name, *args, dialect="duckdb")
+        except ValueError as exc:           # an arity sqlglot knows better: still the call's
+            raise _error(f"{node.name}(): {exc}", node.pos) from None
 
     # -- 2MASS flags
     def _flag_char(self, column: str, band_node, pos) -> exp.Expression:
@@ -333,10 +344,12 @@ class _Compiler:
     def _param_literal(self, node: ir.Param) -> exp.Expression:
         value = self._param(node)
         try:
-            number = float(value)
+            number = ir.number_value(value)
         except ValueError:
             return exp.Literal.string(value)
-        return _literal(int(number) if value.strip().lstrip("+-").isdigit() else number)
+        if not math.isfinite(number):
+            raise _error(f"${node.name} = {shown(value)} is not a finite number", node.pos)
+        return _literal(number)
 
     def _text_value(self, node) -> object:
         if isinstance(node, ir.Literal):
@@ -350,13 +363,14 @@ class _Compiler:
 
     def _integer(self, node: ir.Integer, what: str) -> int:
         value = self._value(node.value)
-        try:
-            number = int(value)
-        except ValueError:
-            raise _error(f"{what} must be a whole number, not {value!r}", node.pos) from None
-        if number < 0:
+        digits = value.strip().lstrip("+-")
+        if not digits.isdigit():
+            raise _error(f"{what} must be a whole number, not {shown(repr(value))}", node.pos)
+        if value.strip().startswith("-"):
             raise _error(f"{what} must not be negative", node.pos)
-        return number
+        if len(digits) > len(str(ir.MAX_INTEGER)) or int(digits) > ir.MAX_INTEGER:
+            raise _error(f"{what} must be at most {ir.MAX_INTEGER}", node.pos)
+        return int(digits)
 
     def _angle(self, node: ir.Angle) -> float:
         text = self._value(node.text)

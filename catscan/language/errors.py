@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import CatscanError
+from ..errors import CatscanError, shown
+
+__all__ = ["QueryError", "shown"]
 
 
 class QueryError(CatscanError):

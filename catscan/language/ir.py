@@ -6,6 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 Pos = tuple[int, int]
+MAX_INTEGER = 2**63 - 1              # DuckDB's BIGINT: a LIMIT, a tile or a scan number
+
+
+def number_value(text: str) -> int | float:
+    """A number as the query writes it: a whole number of up to 18 digits as int (BIGINT in
+    DuckDB), else a float (DOUBLE). ValueError for text that is not a number; 1e400 or 400
+    digits give inf, which the caller refuses (``math.isfinite``)."""
+    digits = text.strip().lstrip("+-")
+    if digits.isdigit() and len(digits) <= 18:
+        return int(text)
+    return float(text)
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,18 @@ would have accepted there, in words (``expected a number, a position or an angle
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from . import ir
-from .errors import QueryError
+from .errors import QueryError, shown
 
 GRAMMAR = Path(__file__).with_name("catscan.lark")
+MAX_DEPTH = 100           # levels of the parse tree (see _check_depth)
 
 # what a terminal means to a person, for "expected ..." messages
 TERMINAL_WORDS = {
@@ -41,12 +43,31 @@ def parse(text: str) -> ir.Query:
         tree = grammar().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
+    _check_depth(tree, text)
     try:
         return ToIR().transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc.located(text) from None
         raise
+
+
+def _check_depth(tree: Tree, text: str) -> None:
+    """Refuse a parse tree deeper than MAX_DEPTH, at the node that passes it. The LALR parser
+    builds any depth without recursion, but the transformer, the compiler and sqlglot
+    recurse once or more per level: ``abs(abs(...))``, ``- - x``, ``not not x`` and every
+    operator of a chain (``a + b + c``, ``a and b and c``) are one level each; parentheses
+    alone are none."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            line, column = _pos(node.meta)
+            raise QueryError(f"the query nests more than {MAX_DEPTH} levels deep here",
+                             text=text, line=line or 1, column=column or 1,
+                             hint="each function call, sign, not and operator of a chain is "
+                             "a level: write a long list of values as x in (a, b, c)")
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _expected(names) -> str:
@@ -195,7 +216,12 @@ class ToIR(Transformer):
         return ir.Date(_value(items[0]), pos=_pos(meta))
 
     def integer_value(self, meta, items):
-        return ir.Integer(int(items[0]), pos=_pos(meta))
+        text = str(items[0])
+        if len(text) > len(str(ir.MAX_INTEGER)) or int(text) > ir.MAX_INTEGER:
+            line, column = _pos(meta)
+            raise QueryError(f"the whole number {shown(text)} is too large (at most "
+                             f"{ir.MAX_INTEGER})", line=line, column=column)
+        return ir.Integer(int(text), pos=_pos(meta))
 
     def integer_param(self, meta, items):
         return ir.Integer(_value(items[0]), pos=_pos(meta))
@@ -242,7 +268,11 @@ class ToIR(Transformer):
 
     def number(self, meta, items):
         text = str(items[0])
-        value = int(text) if text.isdigit() else float(text)
+        value = ir.number_value(text)
+        if not math.isfinite(value):
+            line, column = _pos(meta)
+            raise QueryError(f"the number {shown(text)} is too large (a DOUBLE holds up to "
+                             "about 1.8e308)", line=line, column=column)
         return ir.Literal(value, pos=_pos(meta))
 
     def string(self, meta, items):

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.tsql import TSQL
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from ..errors import CatscanError
 from ..polygon import PolygonError
@@ -65,6 +65,14 @@ ALLOWED_FUNCTIONS = tuple(getattr(exp, name) for name in (
     "Trunc", "Lower", "Upper", "Coalesce", "Cast", "Count", "Sum", "Avg", "Min", "Max", "Case",
     "Contains", "Exists", "Connector") if hasattr(exp, name))
 GEOMETRY = ("POINT", "CIRCLE", "BOX", "POLYGON", "DISTANCE", "COORD1", "COORD2")
+MAX_DEPTH = 500          # levels of the parsed tree (check_depth)
+NUMBER_DEPTH = 100       # levels of a constant expression _number evaluates
+MAX_NESTING = 30          # levels of nesting (check_nesting); sqlglot needs ~25 frames each
+_OPENING = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE,
+                      TokenType.CASE})
+_CLOSING = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE,
+                      TokenType.END})
+_PREFIX = frozenset({TokenType.NOT, TokenType.DASH, TokenType.PLUS, TokenType.TILDE})
 UNSUPPORTED = {
     "INTERSECTS": "use CONTAINS(POINT(...), CIRCLE|BOX|POLYGON(...)) = 1",
     "REGION": "use CIRCLE, BOX or POLYGON", "AREA": None, "CENTROID": None,
@@ -126,7 +134,10 @@ def translate(adql: str, catalog: TapCatalog, uploads: dict[str, pa.Table] | Non
     """The checked DuckDB SQL for ``adql``, or :class:`AdqlError`. ``uploads``: TAP_UPLOAD
     tables by name; ``row_cap``: at most this many rows (a LIMIT DuckDB can plan with, e.g.
     MAXREC + 1 to detect an overflow)."""
-    return _Translator(adql, catalog, dict(uploads or {})).run(row_cap)
+    try:
+        return _Translator(adql, catalog, dict(uploads or {})).run(row_cap)
+    except RecursionError:     # the last resort: check_nesting bounds what recurses
+        raise AdqlError("the query nests too deeply for this service", 1, 1) from None
 
 
 class _Translator:
@@ -160,26 +171,86 @@ class _Translator:
 
     def parse(self) -> exp.Query:
         if not self.adql.strip():
-            raise AdqlError("QUERY is empty")
+            raise AdqlError("QUERY is empty", 1, 1)
+        dialect = Adql()
+        tokenizer = dialect.tokenizer()
         try:
-            trees = [t for t in sqlglot.parse(self.adql, read=Adql) if t is not None]
+            tokens = tokenizer.tokenize(self.adql)
+        except TokenError:
+            raise AdqlError("syntax error: a string, a quoted name or a comment is not closed, "
+                            "or a character cannot start a token",
+                            *self.offset_position(self.after(tokenizer.tokens))) from None
+        self.check_nesting(tokens)
+        try:
+            trees = [t for t in dialect.parser().parse(tokens, self.adql) if t is not None]
         except ParseError as err:
             first = err.errors[0] if err.errors else {}
             raise AdqlError(_syntax_message(first), *self.line_col(first)) from None
         except TokenError:
-            raise AdqlError("syntax error: a string is not closed, or a character cannot "
-                            "start a token") from None
+            raise AdqlError("syntax error", 1, 1) from None
         if not trees:
-            raise AdqlError("QUERY holds no statement")
+            raise AdqlError("QUERY holds no statement", 1, 1)
         if len(trees) > 1:
             raise AdqlError(f"one query only, not {len(trees)}", *self.where(trees[1]))
         tree = trees[0]
         if not isinstance(tree, exp.Query) or isinstance(tree, exp.Values):
-            raise AdqlError(f"only SELECT queries are ADQL, not {type(tree).__name__.upper()}")
+            raise AdqlError(f"only SELECT queries are ADQL, not {type(tree).__name__.upper()}",
+                            *self.where(tree))
+        self.check_depth(tree)
         return tree
+
+    def check_depth(self, tree: exp.Expression) -> None:
+        """Refuse a tree deeper than MAX_DEPTH (without recursing): chains, which sqlglot
+        reads without recursing, are as deep as they are long, and DuckDB refuses
+        expressions 1000 levels deep."""
+        stack = [(tree, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise AdqlError(f"the query is more than {MAX_DEPTH} levels deep here (each "
+                                "operator of a chain such as a + b + c or a OR b OR c is a "
+                                "level; write long lists as x IN (a, b, c))",
+                                *self.where(node))
+            stack.extend((child, depth + 1) for child in node.iter_expressions())
+
+    def after(self, tokens: list[Token]) -> int:
+        """The offset of the first character after the last token read: where reading
+        stopped."""
+        end = tokens[-1].end + 1 if tokens else 0
+        while end < len(self.adql) and self.adql[end].isspace():
+            end += 1
+        return end
+
+    def check_nesting(self, tokens: list[Token]) -> None:
+        """Refuse more than MAX_NESTING levels, at the token that passes it, before sqlglot's
+        parser (which recurses some 20 frames per level) and the rewrites see the text: a
+        level is an open parenthesis (function calls and subqueries too), a CASE, or a sign
+        or NOT in a row (``- - x``, ``NOT NOT x``). Chains (``a AND b AND c``) are not levels:
+        sqlglot reads and writes them without recursing."""
+        depth = run = 0
+        for token in tokens:
+            kind = token.token_type
+            if kind in _OPENING:
+                depth += 1
+            elif kind in _CLOSING:
+                depth = max(depth - 1, 0)
+            run = run + 1 if kind in _PREFIX else 0
+            if depth + run > MAX_NESTING:
+                raise AdqlError(f"the query nests more than {MAX_NESTING} levels deep here "
+                                "(parentheses, function calls, subqueries, CASE, signs and "
+                                "NOT in a row)", *self.offset_position(token.start))
+
+    def offset_position(self, offset: int) -> tuple[int, int]:
+        """(line, column) from 1 of a character offset in the text."""
+        return self.adql.count("\n", 0, offset) + 1, offset - self.adql.rfind("\n", 0, offset)
 
     def check_functions(self, tree: exp.Expression) -> None:
         for node in tree.walk():
+            if isinstance(node, exp.Select) and not node.expressions:
+                raise AdqlError("SELECT needs a list of columns, or *", *self.where(node))
+            if isinstance(node, exp.Join) and node.args.get("method") == "NATURAL" and (
+                    node.args.get("on") or node.args.get("using")):
+                raise AdqlError("a NATURAL JOIN takes no ON or USING", *self.where(node))
             if isinstance(node, exp.Anonymous):
                 name = node.name.upper()
                 if name in GEOMETRY:
@@ -571,6 +642,7 @@ class _Translator:
         if len(args) != 4 or None in numbers:
             raise AdqlError("BOX takes a coordinate system and four numbers: BOX('ICRS', "
                             "ra, dec, width, height), in degrees", *self.where(node))
+        self.check_finite(numbers, node)
         ra, dec, width, height = numbers
         if not (0 < width < 180 and 0 < height < 180):
             raise AdqlError("BOX sides must be between 0 and 180 degrees", *self.where(node))
@@ -587,14 +659,22 @@ class _Translator:
             raise AdqlError("POLYGON takes a coordinate system and at least three vertices "
                             "as constant numbers: POLYGON('ICRS', ra1, dec1, ra2, dec2, ra3, "
                             "dec3)", *self.where(node))
+        self.check_finite(numbers, node)
         return [(numbers[i] % 360.0, numbers[i + 1]) for i in range(0, len(numbers), 2)]
 
     def check_circle(self, ra: float, dec: float, radius: float, node: exp.Expression) -> None:
+        self.check_finite([ra, dec, radius], node)
         if not 0 <= radius <= 180:
             raise AdqlError(f"a radius must be between 0 and 180 degrees, not {radius:g}",
                             *self.where(node))
         if not -90 <= dec <= 90:
             raise AdqlError(f"Dec {dec:g} is outside [-90, 90]", *self.where(node))
+
+    def check_finite(self, numbers: list[float], node: exp.Expression) -> None:
+        """1e400 reads as infinity: no position, radius or side is."""
+        if not all(math.isfinite(n) for n in numbers):
+            raise AdqlError(f"{node.sql(dialect=Adql)[:60]}: a number here is not finite "
+                            "(a DOUBLE holds up to about 1.8e308)", *self.where(node))
 
     def without_system(self, node: exp.Anonymous) -> list[exp.Expression]:
         """The arguments after the optional coordinate system, which must be ICRS (or an
@@ -618,12 +698,15 @@ class _Translator:
 
     # ---- positions in the text ------------------------------------------------------------
 
-    def where(self, node: exp.Expression) -> tuple[int | None, int | None]:
-        starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
-        if not starts:
-            return None, None
-        start = min(starts)
-        return self.adql.count("\n", 0, start) + 1, start - self.adql.rfind("\n", 0, start)
+    def where(self, node: exp.Expression) -> tuple[int, int]:
+        """(line, column) where ``node`` starts in the text; for a node sqlglot kept no
+        position of (one a rewrite made), where its query does, else the text's start."""
+        while node is not None:
+            starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+            if starts:
+                return self.offset_position(min(starts))
+            node = node.parent
+        return 1, 1
 
     def line_col(self, error: dict) -> tuple[int | None, int | None]:
         line, col = error.get("line"), error.get("col")
@@ -676,6 +759,8 @@ def _syntax_message(error: dict) -> str:
         what = _CLAUSES.get(kind, f"incomplete {kind.upper() if len(kind) <= 3 else kind}"
                                   f" expression")
         return f"syntax error: {what}{near}"
+    text = re.sub(r"but got <Token token_type: TokenType.SENTINEL.*", "but the query ends",
+                  text)
     if text.startswith("Expecting"):
         return f"syntax error: {text.removeprefix('Expecting ')} expected{near}"
     if "Unexpected token" in text or "Invalid expression" in text:
@@ -698,17 +783,20 @@ def _is_point(node: exp.Expression) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.upper() == "POINT"
 
 
-def _number(node: exp.Expression) -> float | None:
-    """The value of a constant numeric expression (literals and arithmetic), else None."""
+def _number(node: exp.Expression, depth: int = 0) -> float | None:
+    """The value of a constant numeric expression (literals and arithmetic), else None (also
+    past NUMBER_DEPTH levels: a chain ``1 + 1 + ...`` is as deep as it is long)."""
+    if depth > NUMBER_DEPTH:
+        return None
     if isinstance(node, exp.Paren):
-        return _number(node.this)
+        return _number(node.this, depth + 1)
     if isinstance(node, exp.Literal) and not node.is_string:
         try:
             return float(node.this)
         except ValueError:
             return None
     if isinstance(node, exp.Neg):
-        value = _number(node.this)
+        value = _number(node.this, depth + 1)
         return None if value is None else -value
     if isinstance(node, exp.Pi):
         return math.pi
@@ -717,7 +805,7 @@ def _number(node: exp.Expression) -> float | None:
                   exp.Div: lambda a, b: a / b if b else math.nan}
     for kind, apply in operations.items():
         if type(node) is kind:
-            a, b = _number(node.this), _number(node.expression)
+            a, b = _number(node.this, depth + 1), _number(node.expression, depth + 1)
             if a is None or b is None:
                 return None
             value = apply(a, b)

@@ -22,6 +22,7 @@ from ..safety import query_connection
 from . import image_pages, pages, scs, sia, survey_pages, tap
 from .access import TeamAccess
 from .bounds import Bounds, Running
+from .errors import LastResort
 from .limits import Limits
 from .pool import DEFAULT_WORKERS, SessionPool
 from .sessions import LIFETIME_S
@@ -84,6 +85,7 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS, timeout: float | None
               Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(RequestLog),
+        Middleware(LastResort),
         Middleware(Bounds, limits=limits, running=running),
         Middleware(SessionMiddleware, secret_key=access.session_secret,
                    session_cookie="catscan_session", same_site="strict", max_age=int(LIFETIME_S)),

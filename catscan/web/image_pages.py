@@ -12,13 +12,14 @@ Pictures and FITS files are made per request (a 5' composite takes ~0.1 s)."""
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import CatscanError
+from ..errors import CatscanError, shown
 from ..positions import PositionError, parse_position
 from .guard import pool_for, team_only
 from .pages import render
@@ -26,6 +27,18 @@ from .pages import render
 BAND_CHOICES = ("JHK", "J", "H", "K")
 DEFAULT_SIZE = 5.0
 GALLERY_SIZE, GALLERY_MAX = 4.0, 12
+
+
+def picture_size(params) -> float:
+    """``size=``: arcminutes, a positive finite number (DEFAULT_SIZE when not given)."""
+    text = params.get("size") or str(DEFAULT_SIZE)
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size > 0):
+        raise CatscanError(f"size={shown(text)!r}: arcminutes, a positive number, e.g. 5")
+    return size
 
 
 @dataclass(frozen=True)
@@ -44,16 +57,13 @@ class PictureRequest:
     def of(cls, params) -> PictureRequest:
         try:
             ra, dec = parse_position(params.get("pos", "")) if params.get("pos") else \
-                (float(params["ra"]), float(params["dec"]))
-        except (KeyError, ValueError):
+                parse_position(params["ra"], params["dec"])
+        except KeyError:
             raise CatscanError("give the position as pos=... or ra= and dec= "
                                "(degrees)") from None
         except PositionError as exc:
             raise CatscanError(str(exc)) from None
-        try:
-            size = float(params.get("size") or DEFAULT_SIZE)
-        except ValueError:
-            raise CatscanError(f"size={params.get('size')!r}: arcminutes, e.g. 5") from None
+        size = picture_size(params)
         bands = (params.get("bands") or "JHK").upper()
         if bands not in BAND_CHOICES:
             raise CatscanError(f"bands={bands!r}: choose JHK, J, H or K")
@@ -175,6 +185,7 @@ async def visualizer(request: Request) -> Response:
     params = request.query_params
 
     def work(ses):
+        picture_size(params)                      # refused before any work
         drawn = coverage_map(ses)
         clicked = None
         if "map.x" in params and "map.y" in params:
@@ -191,8 +202,8 @@ async def visualizer(request: Request) -> Response:
                       position=None, **context)
     picture_query = None
     if position is not None and found:
-        req = PictureRequest(position[0], position[1],
-                             float(params.get("size") or DEFAULT_SIZE),
+        size = picture_size(params)
+        req = PictureRequest(position[0], position[1], size,
                              (params.get("bands") or "JHK").upper(),
                              params.get("whole") in ("1", "on"),
                              params.get("grid", "on") in ("1", "on"),

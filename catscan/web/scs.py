@@ -9,6 +9,7 @@ standard asks; SR=0 returns the columns without rows (the service's metadata).""
 from __future__ import annotations
 
 import math
+import re
 from xml.sax.saxutils import quoteattr
 
 import pyarrow as pa
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import CatscanError
+from ..errors import CatscanError, shown
 from ..results import encode_chunks
 from ..runner import run_text
 from ..safety import QueryTimeout
@@ -62,6 +63,22 @@ def _number(params: dict[str, str], name: str, low: float, high: float) -> float
     if not (math.isfinite(value) and low <= value <= high):
         raise CatscanError(f"{name}={params[name]} is outside [{low:g}, {high:g}]")
     return value
+
+
+_WHOLE = re.compile(r"\s*([+-]?)0*(\d+)\s*")
+
+
+def whole_number(text: str, name: str, most: int) -> int:
+    """A whole-number parameter (MAXREC) from 0: a larger value, whatever its size, is read
+    as ``most`` (DALI: a MAXREC above the service's limit gets the limit); text, fractions
+    and negative numbers are refused."""
+    match = _WHOLE.fullmatch(text)
+    if not match:
+        raise CatscanError(f"{name}={shown(text)!r} is not a whole number")
+    sign, digits = match.groups()
+    if sign == "-" and digits != "0":
+        raise CatscanError(f"{name}={shown(text.strip())} is negative")
+    return most if len(digits) > len(str(most)) else min(int(digits), most)
 
 
 def cone_query(catalog: str, ra: float, dec: float, sr: float, verb: int) -> str:

@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import CatscanError
+from ..errors import CatscanError, shown
 from ..polygon import PolygonError, SphericalPolygon
 from ..results import Provenance, encode_chunks
 from .guard import pool_for, team_or_released
-from .scs import VOTABLE, vo_error
+from .scs import VOTABLE, vo_error, whole_number
 from .stream import stream
 
 SIA_STANDARD = "ivo://ivoa.net/std/SIA#query-2.0"
@@ -42,6 +42,7 @@ BANDS = {"j": (1.235e-6, 0.162e-6), "h": (1.662e-6, 0.251e-6), "k": (2.159e-6, 0
 EXPOSURE_S = 7.8                    # six 1.3 s frames per position (Explanatory Supplement)
 SCAN_DAYS = 6.0 / 1440              # a survey scan takes about 6 minutes
 MAX_RADIUS_DEG = 10.0
+DEFAULT_MAXREC = 1000              # records; a larger MAXREC than --max-rows gets that
 
 COLUMNS = [
     # name, type, unit, ucd, description
@@ -103,6 +104,8 @@ def parse_pos(text: str) -> tuple[str, list[float]]:
     shape, _, rest = text.strip().partition(" ")
     shape = shape.upper()
     values = _numbers(rest, "POS")
+    if not all(math.isfinite(v) for v in values):
+        raise SiaError(f"POS={shown(text)!r}: positions and radii are finite numbers")
     if shape == "CIRCLE" and len(values) == 3:
         ra, dec, r = values
         if not (-90 <= dec <= 90 and 0 <= r <= MAX_RADIUS_DEG):
@@ -253,10 +256,10 @@ def did(coadd_key: int, band: str) -> str:
 
 
 def parse_did(text: str) -> tuple[int, str]:
-    match = re.fullmatch(re.escape(DID_PREFIX) + r"(\d+)/([jhk])", text.strip())
-    if not match:
-        raise SiaError(f"ID={text!r} is not an Atlas Image of this service (IDs look like "
-                       f"{DID_PREFIX}1420198/j)")
+    match = re.fullmatch(re.escape(DID_PREFIX) + r"(\d{1,18})/([jhk])", text.strip())
+    if not match:                        # coadd_key is a BIGINT: 18 digits are plenty
+        raise SiaError(f"ID={shown(text, 60)!r} is not an Atlas Image of this service (IDs look "
+                       f"like {DID_PREFIX}1420198/j)")
     return int(match.group(1)), match.group(2)
 
 
@@ -301,12 +304,9 @@ def records(rows: list[dict], base: str) -> pa.Table:
 async def sia_query(request: Request) -> Response:
     params = multi(request)
     try:
-        maxrec = min(int(params.get("MAXREC", ["1000"])[0]), request.app.state.limits.max_rows)
-        if maxrec < 0:
-            raise SiaError("MAXREC must be 0 or more")
-    except ValueError:
-        return vo_error(f"MAXREC={params['MAXREC'][0]!r} is not a whole number")
-    except SiaError as exc:
+        maxrec = whole_number(params.get("MAXREC", [str(DEFAULT_MAXREC)])[0], "MAXREC",
+                              request.app.state.limits.max_rows)
+    except CatscanError as exc:
         return vo_error(str(exc))
     base = str(request.base_url)
 

@@ -45,7 +45,7 @@ from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
 from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
-from .scs import VOTABLE
+from .scs import VOTABLE, whole_number
 from .stream import stream
 from .tap_schema import ColumnInfo, TapCatalog, votable_type
 from .vosi import tap_catalog
@@ -138,15 +138,11 @@ async def read_request(request: Request) -> TapQuery:
     if query is None or not query.strip():
         raise TapError("QUERY is required: an ADQL query")
     limits.check_query(query, "QUERY")
-    maxrec = limits.default_rows
-    if "MAXREC" in text:
-        try:
-            maxrec = int(text["MAXREC"])
-        except ValueError:
-            raise TapError(f"MAXREC={text['MAXREC']} is not a whole number") from None
-        if maxrec < 0:
-            raise TapError(f"MAXREC={maxrec} is negative")
-    maxrec = min(maxrec, limits.max_rows)
+    try:
+        maxrec = whole_number(text.get("MAXREC", str(limits.default_rows)), "MAXREC",
+                              limits.max_rows)
+    except CatscanError as exc:
+        raise TapError(str(exc)) from None
     wanted = text.get("RESPONSEFORMAT") or text.get("FORMAT") or "votable"
     key = wanted.strip().lower().replace(" ", "")
     if key not in FORMATS:
