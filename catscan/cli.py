@@ -170,6 +170,17 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from .config import resolve_db_path
+    from .loaders.compact import compact
+    from .progress import Progress
+
+    with Progress() as progress:
+        result = compact(resolve_db_path(args.db), progress=progress)
+    print(result.summary())
+    return 0
+
+
 def cmd_xmatch(args: argparse.Namespace) -> int:
     import numpy as np
     from astropy import units as u
@@ -324,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rewrite even if already in order")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB)")
     p.set_defaults(handler=cmd_optimize)
+
+    p = sub.add_parser("compact", parents=[common],
+                       help="write a fresh copy of the database and swap it in (gives "
+                            "back the space of deleted rows)")
+    p.set_defaults(handler=cmd_compact)
 
     p = sub.add_parser("findtile", parents=[common],
                        help="the tiles holding a position: state, quality and scans")

@@ -23,6 +23,7 @@ from .errors import CatscanError, DatabaseBusy, SchemaError
 from .parallelism import serve_small_queries
 
 _SCHEMA_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+MAX_VACUUM_TASKS = 0
 MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
 
 
@@ -51,13 +52,18 @@ def schema_version() -> int:
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseBusy(
                 f"database busy: {path} is open for writing by another process "
                 "(a load is probably running); retry when it has finished") from None
         raise SchemaError(f"cannot open {path}: {exc}") from None
+    if not read_only:
+        # no merging of row groups at checkpoints: neighbours in the file are sorted runs
+        # from different parts of the sky (loaders/optimize.py, docs/storage.md)
+        con.execute(f"SET max_vacuum_tasks = {MAX_VACUUM_TASKS}")
+    return con
 
 
 def _applied_version(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -249,7 +249,7 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
     if source.first_reject(con) is not None or (rows == 0 and not rules.may_be_empty):
         raise CheckFailed()
     if rules.sorted_by_hpx29:
-        mark_unsorted(con, table)
+        mark_unsorted(con, table, load_id=load_id)
     return rows, [c.name for c in columns]
 
 

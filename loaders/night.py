@@ -34,7 +34,7 @@ from catscan.progress import Progress
 from . import delivery
 from .duplicates import resolve_duplicates
 from .load import CheckFailed, as_given, insert_release_files
-from .optimize import finish_sorts
+from .optimize import finish_sorts, mark_dirty
 from .qa_gate import DEFAULT_MIN_SCORE, gate
 from .readers import STAGE, Staged, stage_file
 from .schema_info import file_columns, quote
@@ -329,6 +329,8 @@ def _remove_night(con, manifest: delivery.Manifest, previous, load_id: int) -> l
                                       [manifest.date, manifest.hemis]).fetchall()]
     if keys:
         listed = ", ".join(str(int(k)) for k in keys)
+        for table in ("psc", "xsc"):   # their storage cells settle after the load
+            mark_dirty(con, table, f"FROM {table} WHERE scan_key IN ({listed})")
         for table in ("psc", "xsc", "atlas_images", "scans"):
             con.execute(f"DELETE FROM {table} WHERE scan_key IN ({listed})")
     con.execute("DELETE FROM night_qa WHERE date = ? AND hemis = ?",
@@ -485,6 +487,7 @@ def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
                                 skip_bad_scans=skip_bad_scans, force=force, progress=progress,
                                 compression=compression)
             results.append(result)
+            finish_sorts(con, progress=progress)   # settle this night's sky cells
             if on_result:
                 on_result(result)
     finally:

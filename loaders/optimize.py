@@ -1,12 +1,29 @@
-"""Keep big tables in hpx29 order so that DuckDB's zone maps prune spatial queries.
+"""Keep big tables clustered by hpx29 so that DuckDB's zone maps prune spatial queries, at a
+cost that follows what a load changed, not the size of the catalogue.
 
-Each load inserts its rows sorted; the table stays sorted as long as every load's rows start
-at or after the previous maximum. ``catalog_state.sorted`` records that, so the (costly)
-full re-sort runs only when a load broke the order, once at the end of a load command. The
-mark is committed with the load and cleared with the sorted table, so a command killed in
-between leaves it set: every later load command (even one that loads nothing) and
-``catscan optimize`` finish such a pending sort (:func:`finish_sorts`), and ``catscan info``
-reports it (:func:`pending_sorts`).
+The unit of work is a *storage cell*: a HEALPix NESTED cell of order
+:data:`STORAGE_CELL_ORDER`, which is one contiguous hpx29 range. A load appends its rows (in
+its own transaction) and records the cells they fall in (``storage_dirty``); a deletion
+records the cells of the rows it removes. :func:`finish_sorts` then *settles* those cells in
+one more transaction: the rows of the dirty cells are read (the read prunes to those cells),
+appended again in hpx29 order, and their old copies deleted. The table becomes a sequence of
+sorted runs, each a union of whole cells, so every row group spans a narrow hpx29 range
+wherever it sits in the file; the old copies' row groups empty out and DuckDB drops them at
+the next checkpoint. Only when the dirty cells hold more than
+:data:`FULL_REWRITE_SHARE` of the table (a whole-sky release file) is the whole table
+rewritten instead, which costs the same and leaves one sorted run.
+
+DuckDB's checkpoint would otherwise *vacuum* row groups with deletions by merging physical
+neighbours, which here are runs from different parts of the sky (measured: merged row groups
+spanning the whole sky, 6x more row groups read per cone); :func:`catscan.db.connect` turns
+that off (``max_vacuum_tasks = 0``) for writers, and ``catscan compact`` reclaims the space
+that partly deleted row groups keep (docs/storage.md).
+
+A ``catalog_state.sorted = false`` mark (an append in no known order, or a database from
+before storage cells) asks for the whole-table rewrite. Both marks are committed with the
+load, so a command killed before it settles leaves them: every later load command (even one
+that loads nothing) and ``catscan optimize`` finish them, and ``catscan info`` reports them
+(:func:`pending_sorts`).
 """
 
 from __future__ import annotations
@@ -17,44 +34,85 @@ from contextlib import nullcontext
 import duckdb
 
 from catscan.db import transaction
+from catscan.spatial import coalesce, ranges_sql
 
 from .schema_info import quote
+
+STORAGE_CELL_ORDER = 3            # 768 cells of ~54 deg²; one contiguous hpx29 range each
+CELL_SHIFT = 2 * (29 - STORAGE_CELL_ORDER)
+FULL_REWRITE_SHARE = 0.5          # settle by one whole-table rewrite above this share
+MIN_CELL_ROWS = 160_000           # rows an average settle cell should hold (> a row group)
 
 
 def _state(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     row = con.execute("SELECT sorted FROM catalog_state WHERE table_name = ?",
-                      [table]).fetchone()
-    return True if row is None else bool(row[0])
+                      [table]).fetchall()
+    return True if not row else bool(row[0][0])
+
+
+def _set_state(con: duckdb.DuckDBPyConnection, table: str, sorted_: bool,
+               optimized: bool = False) -> None:
+    stamp = "now()" if optimized else "NULL"
+    update = ", optimized_at = excluded.optimized_at" if optimized else ""
+    con.execute("INSERT INTO catalog_state (table_name, sorted, optimized_at) "
+                f"VALUES (?, ?, {stamp}) ON CONFLICT (table_name) DO UPDATE SET "
+                f"sorted = excluded.sorted{update}", [table, sorted_])
+
+
+def cell_of(hpx29_sql: str = "hpx29") -> str:
+    """SQL for the storage cell of an hpx29 value."""
+    return f"({hpx29_sql} >> {CELL_SHIFT})"
+
+
+def mark_dirty(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str,
+               params: list | None = None) -> None:
+    """Record the storage cells of the rows ``rows_sql`` selects (a ``FROM ... WHERE ...``
+    clause yielding an ``hpx29`` column), inside the caller's transaction."""
+    con.execute(f"INSERT OR IGNORE INTO storage_dirty (table_name, cell) "
+                f"SELECT DISTINCT ?, {cell_of()}::INTEGER {rows_sql}",
+                [table, *(params or [])])
 
 
 def mark_unsorted(con: duckdb.DuckDBPyConnection, table: str,
-                  new_rows: str | None = None) -> None:
-    """Inside a load transaction, before rows are appended: record whether the table stays
-    in hpx29 order. ``new_rows`` names a relation that is appended in hpx29 order; without
-    it the rows are appended in no particular order."""
-    if new_rows is None:
-        still = False
+                  new_rows: str | None = None, load_id: int | None = None) -> None:
+    """Inside a load transaction: record what the load's appended rows leave to settle.
+
+    ``new_rows`` names a relation appended in hpx29 order; if its rows all sort after the
+    table's (an empty table, or a catalogue loaded in sky order) nothing needs settling.
+    Otherwise the cells of the new rows are marked dirty: those of ``new_rows``, or of the
+    table's rows carrying ``load_id``. With neither, the whole table is marked unsorted.
+    """
+    if new_rows is not None:
+        old_max = con.execute(f"SELECT max(hpx29) FROM {quote(table)}").fetchall()[0][0]
+        new_min = con.execute(f"SELECT min(hpx29) FROM {new_rows}").fetchall()[0][0]
+        if old_max is None or new_min is None or new_min >= old_max:
+            return
+        mark_dirty(con, table, f"FROM {new_rows}")
+    elif load_id is not None:
+        mark_dirty(con, table, f"FROM {quote(table)} WHERE load_id = ?", [load_id])
     else:
-        old_max = con.execute(f"SELECT max(hpx29) FROM {quote(table)}").fetchone()[0]
-        new_min = con.execute(f"SELECT min(hpx29) FROM {new_rows}").fetchone()[0]
-        still = _state(con, table) and (old_max is None or new_min is None
-                                        or new_min >= old_max)
-    con.execute("INSERT OR REPLACE INTO catalog_state (table_name, sorted) VALUES (?, ?)",
-                [table, still])
+        _set_state(con, table, False)
+
+
+def dirty_cells(con: duckdb.DuckDBPyConnection, table: str) -> list[int]:
+    return [r[0] for r in con.execute(
+        "SELECT cell FROM storage_dirty WHERE table_name = ? ORDER BY cell", [table]).fetchall()]
 
 
 def is_sorted(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return _state(con, table)
+    """True when no rewrite is pending for ``table`` (every row sits in a sorted run)."""
+    return _state(con, table) and not dirty_cells(con, table)
 
 
 def pending_sorts(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Tables a load left out of hpx29 order whose re-sort has not run (or was killed)."""
+    """Tables a load left with rows to settle (or a whole re-sort) that has not run yet."""
     return [row[0] for row in con.execute(
-        "SELECT table_name FROM catalog_state WHERE NOT sorted ORDER BY table_name").fetchall()]
+        "SELECT table_name FROM catalog_state WHERE NOT sorted UNION "
+        "SELECT DISTINCT table_name FROM storage_dirty ORDER BY table_name").fetchall()]
 
 
 def finish_sorts(con: duckdb.DuckDBPyConnection, *, progress=None) -> list[str]:
-    """Re-sort every table marked unsorted (by this command or an interrupted earlier one);
+    """Settle every table with pending work (by this command or an interrupted earlier one);
     returns their names."""
     tables = pending_sorts(con)
     for table in tables:
@@ -62,28 +120,86 @@ def finish_sorts(con: duckdb.DuckDBPyConnection, *, progress=None) -> list[str]:
     return tables
 
 
+def settle_order(total_rows: int) -> int:
+    """The HEALPix order a settle works at: the finest (at most :data:`STORAGE_CELL_ORDER`)
+    whose average cell holds :data:`MIN_CELL_ROWS`. Each contiguous range of cells is moved
+    as its own run; a run shorter than a row group shares one with the next run, whose sky
+    may be far away, and that row group's zone map then spans both."""
+    order = STORAGE_CELL_ORDER
+    while order > 0 and total_rows < MIN_CELL_ROWS * 12 * 4 ** order:
+        order -= 1
+    return order
+
+
+def cell_ranges(cells: list[int], order: int = STORAGE_CELL_ORDER) -> list[tuple[int, int]]:
+    """Half-open hpx29 ranges covering the storage cells (given at STORAGE_CELL_ORDER),
+    widened to cells of ``order`` and merged where adjacent."""
+    shift = 2 * (29 - order)
+    coarse = {c >> (2 * (STORAGE_CELL_ORDER - order)) for c in cells}
+    return coalesce([(c << shift, (c + 1) << shift) for c in coarse])
+
+
 def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
              progress=None) -> bool:
-    """Rewrite ``table`` in hpx29 order if a load left it unsorted. Returns True if rewritten.
+    """Settle ``table``'s pending cells, or rewrite it whole when it is marked unsorted, most
+    of it is dirty, or ``force``. Returns True if rows moved.
 
-    The sorted copy is built as a new table (the table's own DDL, constraints included),
-    which then replaces the old one, all in one transaction: readers see either the old or
-    the new order, never a half-written table. Column comments and indexes are carried over;
-    views bind by name and keep working. This is about twice as fast as re-inserting into
-    the same table.
+    Each contiguous range of cells moves in its own transaction (its own sorted run, see
+    :func:`settle_order`): readers see either the old or the new layout of the same rows,
+    never a half-moved range. A command killed in between leaves the marks; the next one
+    moves the ranges again.
     """
-    if not force and _state(con, table):
+    cells = dirty_cells(con, table)
+    whole = force or not _state(con, table)
+    if not whole and not cells:
         return False
-    step = progress.step(con, f"sorting {table} by hpx29") if progress else nullcontext()
-    with step, transaction(con):
-        _rewrite_sorted(con, table)
-        con.execute("INSERT OR REPLACE INTO catalog_state (table_name, sorted, optimized_at) "
-                    "VALUES (?, true, current_timestamp)", [table])
+    ranges: list[tuple[int, int]] = []
+    if not whole:
+        total = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchall()[0][0]
+        ranges = cell_ranges(cells, settle_order(total))
+        moving = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE "
+                             f"{ranges_sql(ranges)}").fetchall()[0][0]
+        whole = moving > FULL_REWRITE_SHARE * total
+    label = f"sorting {table} by hpx29" if whole else \
+        f"settling {len(ranges)} sky range{'s' if len(ranges) != 1 else ''} of {table}"
+    step = progress.step(con, label) if progress else nullcontext()
+    with step:
+        if whole:
+            with transaction(con):
+                _rewrite_sorted(con, table)
+                _settled(con, table, whole=True)
+        else:
+            for i, cell_range in enumerate(ranges):
+                with transaction(con):
+                    _rewrite_cells(con, table, ranges_sql([cell_range]))
+                    if i == len(ranges) - 1:
+                        _settled(con, table, whole=False)
     con.execute("CHECKPOINT")
     return True
 
 
+def _settled(con: duckdb.DuckDBPyConnection, table: str, *, whole: bool) -> None:
+    con.execute("DELETE FROM storage_dirty WHERE table_name = ?", [table])
+    _set_state(con, table, True, optimized=whole)
+
+
+def _rewrite_cells(con: duckdb.DuckDBPyConnection, table: str, where: str) -> None:
+    """Append the rows of the cells again in hpx29 order, then delete their old copies.
+
+    The copies are told apart by rowid: rows appended in this transaction carry rowids
+    above every committed row's (DuckDB numbers transaction-local rows from 2^55)."""
+    last = con.execute(f"SELECT max(rowid) FROM {quote(table)}").fetchall()[0][0]
+    if last is None:
+        return
+    con.execute(f"INSERT INTO {quote(table)} SELECT * FROM {quote(table)} WHERE {where} "
+                "ORDER BY hpx29")
+    con.execute(f"DELETE FROM {quote(table)} WHERE {where} AND rowid <= {int(last)}")
+
+
 def _rewrite_sorted(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The whole table again in hpx29 order, as a new table with the same DDL, constraints,
+    comments and indexes that replaces the old one (about twice as fast as re-inserting
+    into the same table); views bind by name and keep working."""
     where = ("WHERE database_name = current_database() AND schema_name = 'main' "
              "AND table_name = ?")
     ddl = con.execute(f"SELECT sql FROM duckdb_tables() {where}", [table]).fetchone()[0]

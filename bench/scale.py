@@ -1,0 +1,234 @@
+"""Nightly loads at scale: does a night's cost follow the night or the catalogue?
+
+    python bench/scale.py                                # 0, 25 M, 50 M, 100 M PSC rows
+    python bench/scale.py --sizes 0,2M,5M,10M --runs 15  # a quicker curve
+
+One bench-scale survey (``catscan generate --scale bench``, cached under
+``bench/out/scale-<rows>/``) is loaded night by night, in processing order, into one growing
+database; its last night is held back. At each size the growing database is copied and, on
+the copy, in separate ``catscan`` processes (wall time and peak RSS from ``wait4``):
+
+* the held-back night is loaded, then reprocessed (the same delivery with a newer 2MAPPS
+  version): goal, at the largest size, at most 1.3x the time into an empty database and
+  peak RSS < 2 GiB;
+* a freshly sorted copy of the same rows is written (``catscan compact`` to another file):
+  the file's size over the copy's (goal <= 1.3), and cones of 1', 6', 60' and a 100 k
+  cross-match at 2" on both (warm medians; goal within 1.2x of the copy).
+
+Anchors are measured in the same run: the empty database for loads, the fresh sorted copy
+for queries and size. When ``bench/live.py`` is present, it runs 8 loopback clients against
+``catscan serve`` during the held-back night's load at the largest size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from catscan.db import connect, init_database  # noqa: E402
+from catscan.loaders import delivery  # noqa: E402
+from catscan.loaders.compact import compact  # noqa: E402
+from catscan.loaders.night import load_nights  # noqa: E402
+from catscan.parallelism import parallel  # noqa: E402
+from catscan.spatial import cone_search  # noqa: E402
+from catscan.xmatch import xmatch  # noqa: E402
+
+CONES_ARCMIN = (1, 6, 60)
+XMATCH_TARGETS = 100_000
+XMATCH_RADIUS_DEG = 2 / 3600
+SEED = 19
+
+
+def size_arg(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: e.g. 0, 500k, 25M")
+    scale = {"": 1, "k": 10**3, "m": 10**6}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def survey(rows: int) -> tuple[list[Path], Path]:
+    """The survey's deliveries in processing order (cached), and the held-back night."""
+    out = HERE / "out" / f"scale-{rows}"
+    if not (out / "done").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run(["catscan", "generate", str(out / "deliveries"), "--scale", "bench",
+                        "--rows", str(rows)], check=True, stdout=subprocess.DEVNULL)
+        (out / "done").write_text("")
+    found = delivery.find_deliveries([out / "deliveries"])
+    manifests = sorted(((delivery.read_manifest(d), d) for d in found),
+                       key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
+                                       md[0].date, md[0].hemis))
+    nights = [d for _, d in manifests]
+    return nights[:-1], nights[-1]
+
+
+def reprocessed(night: Path, workdir: Path) -> Path:
+    """A copy of ``night`` delivered again by a newer 2MAPPS version (same rows)."""
+    copy = workdir / f"{night.name}-v3"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(night, copy)
+    manifest = json.loads((copy / delivery.MANIFEST).read_text())
+    manifest["version"] = "3.0"
+    manifest["kind"] = "reprocessing"
+    (copy / delivery.MANIFEST).write_text(json.dumps(manifest))
+    return copy
+
+
+def run(args: list[str]) -> tuple[float, float]:
+    """Run a catscan command; (wall seconds, peak RSS in GiB) of that process alone."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(["catscan", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"catscan {' '.join(args)} failed: {proc.stderr.read().decode()}")
+    return wall, usage.ru_maxrss / 2**20
+
+
+def remove(db: Path) -> None:
+    for path in (db, Path(f"{db}.wal"), Path(f"{db}.compact")):
+        path.unlink(missing_ok=True)
+
+
+def fresh_copy(db: Path, copy: Path) -> None:
+    remove(copy)
+    shutil.copyfile(db, copy)
+    compact(copy)
+
+
+def queries(db: Path, runs: int) -> dict[str, float]:
+    """Warm medians (ms) of cones and a cross-match at positions taken from the catalogue."""
+    con = connect(db)
+    try:
+        rng = np.random.default_rng(SEED)
+        total = con.execute("SELECT count(*) FROM psc").fetchall()[0][0]
+        sample = con.execute(f"SELECT ra, dec FROM psc USING SAMPLE {min(total, 200_000)} "
+                             f"ROWS (reservoir, {SEED})").fetchnumpy()
+        centres = [(float(sample["ra"][i]), float(sample["dec"][i]))
+                   for i in rng.integers(0, len(sample["ra"]), runs)]
+        out = {}
+        for arcmin in CONES_ARCMIN:
+            times = []
+            for ra, dec in centres:
+                cone_search(con, ra, dec, arcmin / 60)          # warm
+                started = time.perf_counter()
+                cone_search(con, ra, dec, arcmin / 60)
+                times.append(time.perf_counter() - started)
+            out[f"cone {arcmin}'"] = 1000 * statistics.median(times)
+        pick = rng.integers(0, len(sample["ra"]), XMATCH_TARGETS)
+        import pyarrow as pa
+        targets = pa.table({"ra": sample["ra"][pick] + rng.normal(0, 1e-4, len(pick)),
+                            "dec": sample["dec"][pick] + rng.normal(0, 1e-4, len(pick))})
+        times = []
+        with parallel(con):
+            for _ in range(max(3, runs // 5)):
+                started = time.perf_counter()
+                xmatch(con, targets, XMATCH_RADIUS_DEG)
+                times.append(time.perf_counter() - started)
+        out["xmatch 100k"] = 1000 * statistics.median(times)
+        return out
+    finally:
+        con.close()
+
+
+def psc_rows(db: Path) -> int:
+    con = connect(db)
+    try:
+        return con.execute("SELECT count(*) FROM psc").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def measure(db: Path, held: Path, workdir: Path, runs: int) -> dict:
+    """Load and reprocess the held-back night on a copy of ``db``; sizes and queries."""
+    trial, fresh = workdir / "trial.duckdb", workdir / "fresh.duckdb"
+    remove(trial)
+    shutil.copyfile(db, trial)
+    load_s, load_rss = run(["load", "night", str(held), "--db", str(trial)])
+    again = reprocessed(held, workdir)
+    reproc_s, reproc_rss = run(["load", "night", str(again), "--db", str(trial)])
+    fresh_copy(trial, fresh)
+    result = {"rows": psc_rows(trial), "load_s": load_s, "load_rss_gib": load_rss,
+              "reprocess_s": reproc_s, "reprocess_rss_gib": reproc_rss,
+              "file_ratio": trial.stat().st_size / fresh.stat().st_size}
+    if result["rows"]:
+        mine, anchor = queries(trial, runs), queries(fresh, runs)
+        result["queries"] = {k: (mine[k], anchor[k]) for k in mine}
+    remove(trial)
+    remove(fresh)
+    return result
+
+
+def report(size: int, m: dict, empty: dict | None) -> None:
+    base = empty or m
+    print(f"\n== PSC {m['rows']:,} rows (target {size:,})")
+    print(f"  load held-back night   {m['load_s']:7.1f} s  {m['load_s'] / base['load_s']:5.2f}x "
+          f"empty   peak {m['load_rss_gib']:.2f} GiB   (goal <= 1.3x, < 2 GiB)")
+    print(f"  reprocess it           {m['reprocess_s']:7.1f} s  "
+          f"{m['reprocess_s'] / base['reprocess_s']:5.2f}x empty   peak "
+          f"{m['reprocess_rss_gib']:.2f} GiB")
+    print(f"  file / fresh sorted copy  {m['file_ratio']:.2f}   (goal <= 1.3)")
+    for name, (mine, anchor) in m.get("queries", {}).items():
+        print(f"  {name:<12} {mine:8.2f} ms  fresh copy {anchor:8.2f} ms  ratio "
+              f"{mine / anchor:5.2f}   (goal <= 1.2)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="0,25M,50M,100M",
+                        help="PSC sizes to measure at, comma-separated (default 0,25M,50M,100M)")
+    parser.add_argument("--runs", type=int, default=25, help="query centres per cone size")
+    args = parser.parse_args(argv)
+    sizes = sorted(size_arg(s) for s in args.sizes.split(","))
+    nights, held = survey(int(max(sizes) * 1.02) + 200_000)
+    workdir = HERE / "out" / "scale-work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "growing.duckdb"
+    remove(db)
+    init_database(db)
+    print(f"{len(nights)} nights before the held-back {held.name}; sizes {sizes}")
+    empty = None
+    loaded = 0
+    for size in sizes:
+        started, count = time.perf_counter(), 0
+        con = connect(db, read_only=False)
+        try:
+            while loaded < len(nights):
+                rows = con.execute("SELECT count(*) FROM psc").fetchall()[0][0]
+                if rows >= size:
+                    break
+                load_nights(con, [nights[loaded]])
+                loaded, count = loaded + 1, count + 1
+        finally:
+            con.close()
+        if count:
+            print(f"grew by {count} nights in {time.perf_counter() - started:.0f} s "
+                  f"({(time.perf_counter() - started) / count:.2f} s per night)")
+        m = measure(db, held, workdir, args.runs)
+        empty = empty or m
+        report(size, m, empty)
+    try:
+        from live import measure_live  # bench/live.py: clients against serve during a load
+    except ImportError:
+        return 0
+    print(measure_live(db, held))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
