@@ -52,9 +52,10 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
     console.print(f"sky holding catalogued sources (3.4' HEALPix cells): "
                   f"{info.source_area_deg2:,.2f} deg²")
     if info.unsorted:
-        console.print(f"[bold]not in hpx29 order[/bold]: {', '.join(info.unsorted)} (a re-sort "
-                      "was interrupted; spatial queries read more than they need): run "
-                      "`catscan optimize`, or any `catscan load`, to finish it")
+        console.print(f"[bold]not in hpx29 order[/bold]: {', '.join(info.unsorted)} (a load's "
+                      "settle of its sky cells, or a re-sort, was interrupted; spatial queries "
+                      "read more than they need): run `catscan optimize`, or any `catscan "
+                      "load`, to finish it")
     if info.last_loads:
         loads = Table(title="last loads", title_justify="left")
         for col in ("load", "kind", "file", "rows", "status", "finished (UTC)"):

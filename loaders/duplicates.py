@@ -491,6 +491,25 @@ def _batches(con: duckdb.DuckDBPyConnection, scans: _Scans, batch_rows: int) -> 
     return out
 
 
+def neighbours(con: duckdb.DuckDBPyConnection, scan_keys: Iterable[int]) -> set[int]:
+    """Keys of the taking-part scans whose footprints come near those of ``scan_keys``
+    (read now, e.g. before a reprocessing deletes the scans): after the scans are dropped,
+    resolving these gives the same flags as a resolution of everything."""
+    scans = _load_scans(con)
+    near = scans.near_all(scans.index(scan_keys).tolist())
+    return {int(k) for k in scans.keys[sorted(near)]}
+
+
+def sky_of_scans(con: duckdb.DuckDBPyConnection, scan_keys: Iterable[int]) -> str:
+    """An SQL predicate on hpx29 covering the footprints of ``scan_keys`` (``true`` when a
+    scan has no corners): added to a filter on ``scan_key``, it lets the zone maps of the
+    hpx29-clustered psc and xsc skip the rest of the sky."""
+    keys = sorted({int(k) for k in scan_keys})
+    scans = _load_scans(con)
+    idx = scans.index(keys)
+    return _hpx_predicate(scans, idx.tolist()) if len(idx) == len(keys) else "true"
+
+
 def resolve_duplicates(con: duckdb.DuckDBPyConnection, scan_keys: Iterable[int] | None = None,
                        *, batch_rows: int = BATCH_ROWS) -> dict:
     """Recompute ``psc.dup_src``/``use_src`` after the sources of ``scan_keys`` changed

@@ -30,11 +30,12 @@ from catscan import __version__
 from catscan.db import schema_version, transaction
 from catscan.errors import LoadError
 from catscan.progress import Progress
+from catscan.spatial import ranges_sql
 
 from . import delivery
-from .duplicates import resolve_duplicates
+from .duplicates import neighbours, resolve_duplicates, sky_of_scans
 from .load import CheckFailed, as_given, insert_release_files
-from .optimize import finish_sorts, mark_dirty
+from .optimize import cell_ranges, dirty_cells, finish_sorts, mark_dirty
 from .qa_gate import DEFAULT_MIN_SCORE, gate
 from .readers import STAGE, Staged, stage_file
 from .schema_info import file_columns, quote
@@ -280,6 +281,8 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
             "'delivery', 0, ?, ?, ?, ?)",
             [load_id, str(directory), digest, size, __version__, schema_version(), started,
              started])
+        old = _night_scan_keys(con, manifest)
+        near_old = neighbours(con, old) if old else set()
         old_keys = _remove_night(con, manifest, previous, load_id)
         _insert_scans(con, result, load_id)
         files = [(rules, path, o) for o in loaded for rules, path in _source_files(directory, o)]
@@ -306,14 +309,17 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
                 result.images += len(images)
         for table in ("psc", "xsc"):
             columns = [c.name for c in file_columns(con, table)]
-            if has_violations(con, RULES[table], columns, load_id):
+            cells = dirty_cells(con, table)     # the sky of the night's rows (and old ones)
+            sky = ranges_sql(cell_ranges(cells)) if cells else None
+            if has_violations(con, RULES[table], columns, load_id, sky):
                 raise CheckFailed()
         _write_night(con, manifest, health, load_id, result, previous)
         touched = sorted({s.scan_key for s in result.scans} | set(old_keys))
         update_tiles(con, touched)
-        # a scan the new delivery dropped has lost its corners: resolve everything then
+        # a scan the new delivery dropped has lost its corners: its old neighbours (read
+        # before the delete) are resolved again with the rest
         dropped = set(old_keys) - {s.scan_key for s in result.scans}
-        resolve_duplicates(con, None if dropped else touched)
+        resolve_duplicates(con, sorted(set(touched) | near_old) if dropped else touched)
         con.execute(
             "UPDATE loads SET rows_accepted = ?, rows_rejected = 0, scans_accepted = ?, "
             "scans_rejected = ?, rejects = ?, finished = ? WHERE load_id = ?",
@@ -323,15 +329,32 @@ def _load(con, manifest: delivery.Manifest, directory: Path, result: NightResult
              datetime.now(UTC), load_id])
 
 
-def _remove_night(con, manifest: delivery.Manifest, previous, load_id: int) -> list[int]:
-    """Delete the rows of the delivery being replaced; returns its scan keys."""
-    keys = [r[0] for r in con.execute("SELECT scan_key FROM scans WHERE date = ? AND hemis = ?",
+def _night_scan_keys(con, manifest: delivery.Manifest) -> list[int]:
+    return [r[0] for r in con.execute("SELECT scan_key FROM scans WHERE date = ? AND hemis = ?",
                                       [manifest.date, manifest.hemis]).fetchall()]
+
+
+def _remove_night(con, manifest: delivery.Manifest, previous, load_id: int) -> list[int]:
+    """Delete the rows of the delivery being replaced; returns its scan keys.
+
+    The catalogue rows are deleted within the sky of the scans' footprints, so the zone maps
+    skip the rest of psc and xsc; if that removes fewer rows than the replaced load brought
+    (a row outside its scan's footprint), the delete runs again over the whole table."""
+    keys = _night_scan_keys(con, manifest)
     if keys:
         listed = ", ".join(str(int(k)) for k in keys)
-        for table in ("psc", "xsc"):   # their storage cells settle after the load
-            mark_dirty(con, table, f"FROM {table} WHERE scan_key IN ({listed})")
-        for table in ("psc", "xsc", "atlas_images", "scans"):
+        sky = sky_of_scans(con, keys)
+        removed = 0
+        for table in ("psc", "xsc"):       # their storage cells settle after the load
+            mark_dirty(con, table, f"FROM {table} WHERE scan_key IN ({listed}) AND {sky}")
+            removed += con.execute(f"DELETE FROM {table} WHERE scan_key IN ({listed}) "
+                                   f"AND {sky}").fetchall()[0][0]
+        brought = _first(con.execute("SELECT rows_accepted FROM loads WHERE load_id = ?",
+                                     [previous[1] if previous else None]))
+        if brought is None or removed != brought[0]:
+            for table in ("psc", "xsc"):
+                con.execute(f"DELETE FROM {table} WHERE scan_key IN ({listed})")
+        for table in ("atlas_images", "scans"):
             con.execute(f"DELETE FROM {table} WHERE scan_key IN ({listed})")
     con.execute("DELETE FROM night_qa WHERE date = ? AND hemis = ?",
                 [manifest.date, manifest.hemis])
@@ -472,9 +495,9 @@ def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
                 compression: dict | None = None, on_result=None) -> list[NightResult]:
     """Load night deliveries (directories, or directories holding them) in processing order:
     by processing date, then version, so a reprocessing follows the night it replaces.
-    Stops at the first bad night; the nights before it stay loaded, each whole. The big
-    tables are re-sorted once at the end (also any an earlier, killed command left
-    unsorted)."""
+    Stops at the first bad night; the nights before it stay loaded, each whole. After each
+    night the sky cells it touched are settled (loaders/optimize.py), and at the end any
+    an earlier, killed command left unsettled."""
     found = delivery.find_deliveries([Path(p) for p in paths])
     manifests = [(delivery.read_manifest(d), d) for d in found]
     manifests.sort(key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
@@ -487,9 +510,9 @@ def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
                                 skip_bad_scans=skip_bad_scans, force=force, progress=progress,
                                 compression=compression)
             results.append(result)
-            finish_sorts(con, progress=progress)   # settle this night's sky cells
             if on_result:
                 on_result(result)
+            finish_sorts(con, progress=progress)   # settle this night's sky cells
     finally:
         # also when nothing changed: a sort that an earlier, killed command left undone
         finish_sorts(con, progress=progress)

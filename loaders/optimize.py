@@ -41,7 +41,7 @@ from .schema_info import quote
 STORAGE_CELL_ORDER = 3            # 768 cells of ~54 deg²; one contiguous hpx29 range each
 CELL_SHIFT = 2 * (29 - STORAGE_CELL_ORDER)
 FULL_REWRITE_SHARE = 0.5          # settle by one whole-table rewrite above this share
-MIN_CELL_ROWS = 160_000           # rows an average settle cell should hold (> a row group)
+MIN_RUN_ROWS = 122_880            # a settled run holds at least a row group (if it can)
 
 
 def _state(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -120,17 +120,6 @@ def finish_sorts(con: duckdb.DuckDBPyConnection, *, progress=None) -> list[str]:
     return tables
 
 
-def settle_order(total_rows: int) -> int:
-    """The HEALPix order a settle works at: the finest (at most :data:`STORAGE_CELL_ORDER`)
-    whose average cell holds :data:`MIN_CELL_ROWS`. Each contiguous range of cells is moved
-    as its own run; a run shorter than a row group shares one with the next run, whose sky
-    may be far away, and that row group's zone map then spans both."""
-    order = STORAGE_CELL_ORDER
-    while order > 0 and total_rows < MIN_CELL_ROWS * 12 * 4 ** order:
-        order -= 1
-    return order
-
-
 def cell_ranges(cells: list[int], order: int = STORAGE_CELL_ORDER) -> list[tuple[int, int]]:
     """Half-open hpx29 ranges covering the storage cells (given at STORAGE_CELL_ORDER),
     widened to cells of ``order`` and merged where adjacent."""
@@ -139,13 +128,51 @@ def cell_ranges(cells: list[int], order: int = STORAGE_CELL_ORDER) -> list[tuple
     return coalesce([(c << shift, (c + 1) << shift) for c in coarse])
 
 
+def _rows_in(con: duckdb.DuckDBPyConnection, table: str, lo: int, hi: int) -> int:
+    return con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {ranges_sql([(lo, hi)])}"
+                       ).fetchall()[0][0]
+
+
+def _parent(lo: int, hi: int) -> tuple[int, int] | None:
+    """``[lo, hi)`` widened to whole cells one order coarser than the coarsest order its
+    ends align to (None for whole base cells)."""
+    aligned = STORAGE_CELL_ORDER
+    while aligned > 0 and not (lo | hi) % (1 << (2 * (29 - aligned + 1))):
+        aligned -= 1
+    if aligned == 0:
+        return None
+    shift = 2 * (29 - aligned + 1)
+    return (lo >> shift) << shift, (((hi - 1) >> shift) + 1) << shift
+
+
+def settle_ranges(con: duckdb.DuckDBPyConnection, table: str,
+                  cells: list[int]) -> list[tuple[int, tuple[int, int]]]:
+    """The contiguous hpx29 ranges a settle moves, each as (rows, range).
+
+    Each range becomes its own sorted run. A run shorter than a row group shares one with
+    the next run, whose sky may be far away, and that row group's zone map then spans both;
+    so a range holding fewer than :data:`MIN_RUN_ROWS` rows is widened to its parent cell
+    (one order coarser), until it holds enough or is a base cell. The counts read only the
+    row groups of those ranges."""
+    ranges = cell_ranges(cells)
+    counts: dict[tuple[int, int], int] = {}
+    while True:
+        for r in ranges:
+            if r not in counts:
+                counts[r] = _rows_in(con, table, *r)
+        small = {r for r in ranges if counts[r] < MIN_RUN_ROWS and _parent(*r) is not None}
+        if not small:
+            return [(counts[r], r) for r in ranges]
+        ranges = coalesce([r for r in ranges if r not in small] + [_parent(*r) for r in small])
+
+
 def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
              progress=None) -> bool:
     """Settle ``table``'s pending cells, or rewrite it whole when it is marked unsorted, most
     of it is dirty, or ``force``. Returns True if rows moved.
 
     Each contiguous range of cells moves in its own transaction (its own sorted run, see
-    :func:`settle_order`): readers see either the old or the new layout of the same rows,
+    :func:`settle_ranges`): readers see either the old or the new layout of the same rows,
     never a half-moved range. A command killed in between leaves the marks; the next one
     moves the ranges again.
     """
@@ -156,10 +183,9 @@ def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
     ranges: list[tuple[int, int]] = []
     if not whole:
         total = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchall()[0][0]
-        ranges = cell_ranges(cells, settle_order(total))
-        moving = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE "
-                             f"{ranges_sql(ranges)}").fetchall()[0][0]
-        whole = moving > FULL_REWRITE_SHARE * total
+        counted = settle_ranges(con, table, cells)
+        ranges = [r for n, r in counted if n]
+        whole = sum(n for n, _ in counted) > FULL_REWRITE_SHARE * total
     label = f"sorting {table} by hpx29" if whole else \
         f"settling {len(ranges)} sky range{'s' if len(ranges) != 1 else ''} of {table}"
     step = progress.step(con, label) if progress else nullcontext()
@@ -169,12 +195,13 @@ def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
                 _rewrite_sorted(con, table)
                 _settled(con, table, whole=True)
         else:
-            for i, cell_range in enumerate(ranges):
+            for cell_range in ranges:
                 with transaction(con):
                     _rewrite_cells(con, table, ranges_sql([cell_range]))
-                    if i == len(ranges) - 1:
-                        _settled(con, table, whole=False)
-    con.execute("CHECKPOINT")
+            with transaction(con):
+                _settled(con, table, whole=False)
+    if ranges or whole:
+        con.execute("CHECKPOINT")
     return True
 
 

@@ -82,9 +82,11 @@ def validate(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged,
 
 
 def has_violations(con: duckdb.DuckDBPyConnection, rules: TableRules, columns: list[str],
-                   load_id: int) -> bool:
+                   load_id: int, sky: str | None = None) -> bool:
     """The same checks on release rows already inserted with ``load_id`` (the fast path):
-    only whether any fails; the staged path then says where."""
+    only whether any fails; the staged path then says where. ``sky`` (an SQL predicate on
+    hpx29 covering the new rows) limits the key-uniqueness check to that part of the table:
+    a night's check then reads the row groups of its own sky, not the whole catalogue."""
     table = quote(rules.table)
     checks = checks_for(con, rules, "release", columns)
     if checks:
@@ -95,9 +97,10 @@ def has_violations(con: duckdb.DuckDBPyConnection, rules: TableRules, columns: l
     if rules.key not in columns:
         return False
     key = quote(rules.key)
+    where = f" AND {sky}" if sky else ""
     return con.execute(
         f"SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {key} IN "
-        f"(SELECT {key} FROM {table} WHERE load_id = ?) GROUP BY {key} "
+        f"(SELECT {key} FROM {table} WHERE load_id = ?){where} GROUP BY {key} "
         f"HAVING count(*) > 1)", [load_id]).fetchone()[0] > 0
 
 

@@ -14,7 +14,7 @@ import pytest
 from catscan.db import connect, init_database
 from catscan.loaders.optimize import (
     CELL_SHIFT,
-    cell_ranges,
+    MIN_RUN_ROWS,
     dirty_cells,
     finish_sorts,
     is_sorted,
@@ -22,12 +22,12 @@ from catscan.loaders.optimize import (
     mark_unsorted,
     optimize,
     pending_sorts,
-    settle_order,
+    settle_ranges,
 )
 from catscan.spatial import cone_sql
 from catscan.udfs.healpix import hpx29
 
-BASE_ROWS = 2_400_000        # 200 k rows per base cell: settles work on base cells
+BASE_ROWS = 2_400_000        # 200 k rows per base cell, 12 k per order-3 cell
 NIGHT_ROWS = 60_000
 
 
@@ -76,7 +76,7 @@ def _row_groups_read(con, table: str, centres, radius_deg: float) -> list[int]:
 def test_cones_on_settled_nights_read_as_little_as_on_a_sorted_copy(wcon):
     """40 nights, every fourth one a reprocessing of an earlier night (its rows deleted and
     loaded again). With DuckDB's checkpoint vacuum left on, merged row groups spanning
-    different parts of the sky make 1' cones read ~1.9 row groups instead of ~1.4."""
+    different parts of the sky make 1' cones read ~3.5 row groups instead of ~1.5."""
     rng = np.random.default_rng(5)
     _append(wcon, *_sky(rng, BASE_ROWS), 0, 1, ordered=True)
     centres = []
@@ -99,10 +99,10 @@ def test_cones_on_settled_nights_read_as_little_as_on_a_sorted_copy(wcon):
         centres.append((float(ra[0]), float(dec[0])))
     centres += [(float(a), float(d)) for a, d in zip(*_sky(rng, 10), strict=True)]
     wcon.execute("CREATE TABLE fresh AS SELECT * FROM t ORDER BY hpx29")
-    for radius in (1 / 60, 1.0):
+    for radius, slack in ((1 / 60, 0.5), (1.0, 1.0)):
         settled = _row_groups_read(wcon, "t", centres, radius)
         fresh = _row_groups_read(wcon, "fresh", centres, radius)
-        assert np.mean(settled) <= np.mean(fresh) + 0.5, (radius, settled, fresh)
+        assert np.mean(settled) <= np.mean(fresh) + slack, (radius, settled, fresh)
     expected = wcon.execute("SELECT count(*), count(DISTINCT k) FROM fresh").fetchall()
     assert wcon.execute("SELECT count(*), count(DISTINCT k) FROM t").fetchall() == expected
     assert expected[0][0] == BASE_ROWS + 30 * NIGHT_ROWS
@@ -118,7 +118,8 @@ def test_a_settle_moves_only_the_rows_of_the_dirty_cells(wcon):
     mark_unsorted(wcon, "t", load_id=2)
     cells = set(dirty_cells(wcon, "t"))
     assert cells == {int(c) for c in np.unique(hpx29(ra, dec) >> CELL_SHIFT)}
-    ranges = cell_ranges(sorted(cells), settle_order(BASE_ROWS + NIGHT_ROWS))
+    ranges = [r for _, r in settle_ranges(wcon, "t", sorted(cells))]
+    assert all(n >= MIN_RUN_ROWS for n, _ in settle_ranges(wcon, "t", sorted(cells)))
     assert optimize(wcon, "t") and is_sorted(wcon, "t") and not pending_sorts(wcon)
     after = wcon.execute("SELECT k, rowid, hpx29 FROM t").fetchall()
     unmoved = {k for k, rowid, _ in after if before.get(k) == rowid}
