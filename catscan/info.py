@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 
 from . import __version__
+from .loaders.compact import fresh_size_estimate
 from .loaders.optimize import pending_sorts
 from .parallelism import parallel
 
@@ -32,6 +33,7 @@ class DatabaseInfo:
     source_area_deg2: float                 # HEALPix order-10 cells holding PSC/XSC sources
     last_loads: list[tuple] = field(default_factory=list)
     unsorted: list[str] = field(default_factory=list)  # re-sort pending: `catscan optimize`
+    fresh_bytes: int | None = None          # a fresh copy's estimated size (`catscan compact`)
 
 
 def _dict(rows) -> dict:
@@ -87,4 +89,5 @@ def database_info(con: duckdb.DuckDBPyConnection, path: str, file_bytes: int) ->
             "SELECT load_id, kind, path, rows_accepted, status, finished FROM loads "
             "ORDER BY load_id DESC LIMIT 5").fetchall(),
         unsorted=pending_sorts(con),
+        fresh_bytes=fresh_size_estimate(con),
     )

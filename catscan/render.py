@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .info import SKY_DEG2, DatabaseInfo
+from .loaders.compact import COMPACT_HINT
 
 
 def _size(n: int) -> str:
@@ -56,6 +57,10 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
                       "settle of its sky cells, or a re-sort, was interrupted; spatial queries "
                       "read more than they need): run `catscan optimize`, or any `catscan "
                       "load`, to finish it")
+    if info.fresh_bytes and info.file_bytes > COMPACT_HINT * info.fresh_bytes:
+        console.print(f"[bold]file {info.file_bytes / info.fresh_bytes:.1f}x a fresh copy"
+                      f"[/bold]: `catscan compact` would bring {info.file_bytes / 2**20:,.0f} "
+                      f"MiB to about {info.fresh_bytes / 2**20:,.0f} MiB")
     if info.last_loads:
         loads = Table(title="last loads", title_justify="left")
         for col in ("load", "kind", "file", "rows", "status", "finished (UTC)"):

@@ -93,7 +93,35 @@ def compact(path: str | os.PathLike, *, progress=None) -> CompactResult:
     _fsync(tmp)
     os.replace(tmp, db)
     _fsync(db.parent)
+    after = db.stat().st_size
+    con = connect(db, read_only=False)
+    try:
+        con.execute("INSERT INTO storage_compacted VALUES (now(), ?, ?)",
+                    [after, big_rows(con)])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
     return CompactResult(db, before, db.stat().st_size, time.perf_counter() - started)
+
+
+BIG_TABLES = ("psc", "xsc", "atlas_images")
+COMPACT_HINT = 1.3          # `catscan info` suggests a compact above this file/fresh ratio
+
+
+def big_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in BIG_TABLES)
+
+
+def fresh_size_estimate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bytes a fresh copy of the database would take: the last compaction's bytes per row
+    of the big tables times today's rows, or (never compacted) the blocks in use."""
+    last = con.execute("SELECT file_bytes, big_rows FROM storage_compacted "
+                       "ORDER BY compacted_at DESC LIMIT 1").fetchall()
+    if last and last[0][1]:
+        return int(last[0][0] * big_rows(con) / last[0][1])
+    block, used = con.execute("SELECT block_size, used_blocks FROM pragma_database_size()"
+                              ).fetchall()[0]
+    return int(block * used)
 
 
 def _check_same(con: duckdb.DuckDBPyConnection, source: str) -> None:

@@ -18,10 +18,12 @@ from conftest import database_checksums
 
 
 def _checksums(db) -> dict:
-    """Every table's content but catalog_state's, whose optimized_at records the compact."""
+    """Every table's content but the records of the compaction itself (catalog_state's
+    optimized_at, storage_compacted)."""
     con = connect(db)
     try:
         sums = database_checksums(con)
+        sums.pop("main.storage_compacted")
         sums["main.catalog_state"] = con.execute(
             "SELECT list(table_name ORDER BY table_name), bool_and(sorted) FROM catalog_state"
         ).fetchall()
@@ -75,3 +77,27 @@ def test_compact_killed_at_any_moment_leaves_a_whole_database(demo_db, tmp_path)
     compact(db)                                   # a stale .compact file is cleared
     assert not db.with_name(db.name + SUFFIX).exists()
     assert _checksums(db) == before
+
+
+def test_info_says_when_a_compact_would_help(demo_db, tmp_path):
+    db = tmp_path / "i.duckdb"
+    shutil.copyfile(demo_db, db)
+    compact(db)
+
+    def info() -> str:
+        out = subprocess.run([sys.executable, "-m", "catscan", "info", "--db", str(db)],
+                             capture_output=True, text=True, check=True).stdout
+        return " ".join(out.split())
+
+    assert "catscan compact" not in info()
+    con = connect(db, read_only=False)
+    con.execute("CREATE TABLE ballast AS SELECT range AS i, random() AS v FROM range(4000000)")
+    con.execute("CHECKPOINT")
+    con.execute("CREATE TABLE after_it AS SELECT random() AS v FROM range(300000)")  # after it
+    con.execute("CHECKPOINT")
+    con.execute("DROP TABLE ballast")
+    con.execute("CHECKPOINT")
+    con.close()
+    assert "`catscan compact` would bring" in info()
+    compact(db)
+    assert "catscan compact" not in info()
