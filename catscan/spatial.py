@@ -424,7 +424,9 @@ def _with_border_ring(ipix, depths, full, depth: int) -> tuple[np.ndarray, np.nd
 # Footprints (scans, tiles): the sky of the survey words of the query language
 FOOTPRINT_DEPTH = 9               # one footprint: cells of 6.9' beside a scan's 8.5' width
 FOOTPRINT_MIN_DEPTH = 4           # thousands of scans: cells of 3.7 deg
-FOOTPRINT_RANGES = 64             # most ranges of a footprint cover, however many scans
+FOOTPRINT_RANGES = 8              # most ranges of a footprint cover, however many scans:
+# DuckDB tests every row of a row group it reads against each range (~0.7 ns a range
+# a row, docs/performance.md), so a long OR costs more than the groups it skips
 
 
 def footprint_depth(count: int) -> int:
@@ -442,7 +444,7 @@ def footprint_cover(corners: np.ndarray, most: int = FOOTPRINT_RANGES
     4, 3), great-circle edges. Each is cdshealpix's polygon search at
     :func:`footprint_depth` with the partly covered cells' neighbours added (as
     :func:`polygon_cover`); the union is then cut to at most ``most`` ranges by closing
-    the smallest gaps (:func:`merge_ranges`)."""
+    the smallest gaps (:func:`merge_ranges`: the least sky for that many ranges)."""
     corners = np.asarray(corners, float)
     if corners.size == 0:
         return []
@@ -453,7 +455,7 @@ def footprint_cover(corners: np.ndarray, most: int = FOOTPRINT_RANGES
     ipix = np.concatenate([np.asarray(f[0], np.int64) for f in found])
     full = np.concatenate([np.asarray(f[2], bool) for f in found])
     cells = np.unique(_with_border_ring(ipix, np.full(len(ipix), depth), full, depth)[0])
-    return merge_ranges(cells_to_ranges(cells, np.full(len(cells), depth)), most=most)
+    return merge_ranges(cells_to_ranges(cells, np.full(len(cells), depth)), 1.0, most)
 
 
 def _check_convex(corners: np.ndarray) -> None:
