@@ -403,7 +403,7 @@ def test_explain_shows_the_ranges_and_the_row_groups_read(demo_small):
                           f"select count(*) from psc in scan {d} {h} {s}",
                           "--db", str(demo_small)], capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
-    assert any(line.startswith(f"region 1: scan scan {s} of night {d}{h}: 1 scan footprint")
+    assert any(line.startswith(f"region 1: scan {s} of night {d}{h}: 1 scan footprint")
                for line in lines), out.stdout
     shown = [line for line in lines if line.strip().startswith("hpx29 ranges: [")]
     assert len(shown) == 1

@@ -456,25 +456,25 @@ class _Compiler:
             column = self._resolve(ir.Column("tile", pos=node.pos))
             tile = self._integer(node.tile, "a tile")
             exact = column.eq(exp.Literal.number(tile))
-            return self._scan_sky("tile", f"tile {tile}", exact, sky.tile_sky, tile)
+            return self._scan_sky("tile", f"{tile}", exact, sky.tile_sky, tile)
         if isinstance(node, ir.InScan):
             scan = self._integer(node.scan, "a scan number")
             day = self._day(node.date)
             exact = exp.and_(self._night(node.date, node.hemis, node.pos),
                              self._resolve(ir.Column("scan", pos=node.pos)).eq(
                                  exp.Literal.number(scan)), copy=False)
-            return self._scan_sky("scan", f"scan {scan} of night {day}{node.hemis}", exact,
+            return self._scan_sky("scan", f"{scan} of night {day}{node.hemis}", exact,
                                   sky.scan_sky, day, node.hemis, scan)
         if isinstance(node, ir.OnNight):
             day = self._day(node.date)
             exact = self._night(node.date, node.hemis, node.pos)
-            return self._scan_sky("night", f"night {day}{node.hemis}", exact, sky.night_sky,
+            return self._scan_sky("night", f"{day}{node.hemis}", exact, sky.night_sky,
                                   day, node.hemis)
         if isinstance(node, ir.ObservedBetween):
             exact = exp.Between(this=self._resolve(ir.Column("date", pos=node.pos)),
                                 low=self._date(node.start), high=self._date(node.end))
             start, end = self._day(node.start), self._day(node.end)
-            return self._scan_sky("observed", f"observed between {start} and {end}", exact,
+            return self._scan_sky("observed", f"between {start} and {end}", exact,
                                   sky.dates_sky, start, end)
         if isinstance(node, ir.Hemisphere):
             return self._resolve(ir.Column("hemis", pos=node.pos)).eq(
