@@ -424,7 +424,7 @@ def _with_border_ring(ipix, depths, full, depth: int) -> tuple[np.ndarray, np.nd
 # Footprints (scans, tiles): the sky of the survey words of the query language
 FOOTPRINT_DEPTH = 9               # one footprint: cells of 6.9' beside a scan's 8.5' width
 FOOTPRINT_MIN_DEPTH = 4           # thousands of scans: cells of 3.7 deg
-FOOTPRINT_RANGES = 4              # most ranges of a footprint cover, however many scans:
+FOOTPRINT_RANGES = 8              # most ranges of a footprint cover, however many scans:
 # DuckDB tests every row of each row group it reads against every range of the OR, so each
 # range costs time on every row read (docs/performance.md, "Region words")
 

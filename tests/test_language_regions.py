@@ -8,6 +8,7 @@ spans ~80 of them the way the full PSC spans ~3,800."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import cdshealpix.nested as hp
 import duckdb
+import httpx
 import numpy as np
 import pytest
 from astropy import units as u
@@ -25,6 +27,9 @@ from hypothesis import strategies as st
 from catscan import spatial
 from catscan.db import connect, init_database
 from catscan.language import Catalog, QueryError, compile_text
+from catscan.web.builder import build_query
+
+from conftest import TEAM_PASSWORD
 
 ROW_GROUP_SIZE = 2048
 SCANNED = re.compile(r"Row Groups Scanned:\s*([\d,]+)\s*/\s*([\d,]+)")
@@ -431,3 +436,22 @@ def test_saved_queries_and_the_runner_prune(demo_small):
             assert result.table.num_rows == len(con.execute(plain.sql).fetchall()) > 0, name
     finally:
         con.close()
+
+
+def test_the_servers_form_builder_night_query_prunes_and_keeps_every_row(web_server, web_db):
+    """The CatScan page's builder writes ``on night`` / ``in scan``; the server explains it
+    with the ranges and returns the plain filter's row count."""
+    text = build_query({"source": "psc", "night": "1997-10-24n"})
+    con = connect(web_db)
+    try:
+        plain = compile_text(text, Catalog.from_connection(con))
+        expected = len(con.execute(plain.sql).fetchall())
+    finally:
+        con.close()
+    assert expected > 0
+    with httpx.Client(base_url=web_server, auth=("team", TEAM_PASSWORD), timeout=60) as c:
+        page = html.unescape(c.post("/catscan", data={"q": text, "action": "explain"}).text)
+        assert "region 1: night 1997-10-24n: 8 scan footprint(s)" in page
+        assert "hpx29 ranges: [" in page
+        ran = html.unescape(c.post("/catscan", data={"q": text, "action": "run"}).text)
+        assert f"{expected:,} row(s)" in ran
