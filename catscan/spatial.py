@@ -411,7 +411,7 @@ def _padded_cover(search, size_deg: float) -> list[tuple[int, int]]:
 def _with_border_ring(ipix, depths, full, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """A search's cells (``ipix`` at ``depths``) plus the neighbours at ``depth`` of each
     partly covered one: the padding that makes a cover hold its region at cell edges."""
-    border = np.asarray(ipix, np.int64)[~np.asarray(full, bool)].astype(np.uint64)
+    border = np.unique(np.asarray(ipix, np.int64)[~np.asarray(full, bool)]).astype(np.uint64)
     cells, levels = [np.asarray(ipix, np.int64)], [np.asarray(depths, np.int64)]
     if len(border):
         ring = np.asarray(hp.neighbours(border, depth), np.int64).ravel()

@@ -455,3 +455,27 @@ def test_the_servers_form_builder_night_query_prunes_and_keeps_every_row(web_ser
         assert "hpx29 ranges: [" in page
         ran = html.unescape(c.post("/catscan", data={"q": text, "action": "run"}).text)
         assert f"{expected:,} row(s)" in ran
+
+
+def test_more_scans_than_most_scans_give_no_cover(grid):
+    """An ``observed between`` over more than MOST_SCANS scans compiles to its filter
+    alone (its cover would be a tenth of the sky or more); one scan fewer gets a cover."""
+    from catscan.db import memory_database
+    from catscan.language import sky
+
+    con = memory_database()
+    try:
+        n = sky.MOST_SCANS + 1
+        day0 = dt.date(1998, 1, 1)
+        con.executemany(
+            "INSERT INTO scans (scan_key, hemis, date, scan, status, ra_1, dec_1, ra_2, dec_2, "
+            "ra_3, dec_3, ra_4, dec_4) VALUES (?, 'n', ?, ?, 'P', ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[k + 1, day0 + dt.timedelta(days=k // 100), k % 100 + 1,
+              *grid[k][0], *grid[k][1], *grid[k][3], *grid[k][2]] for k in range(n)])
+        last = day0 + dt.timedelta(days=(n - 1) // 100)
+        assert sky.dates_sky(con, day0, last).ranges is None
+        assert sky.dates_sky(con, day0, last).scans == n
+        fewer = sky.dates_sky(con, day0 + dt.timedelta(days=1), last)
+        assert fewer.scans == n - 100 and fewer.ranges
+    finally:
+        con.close()

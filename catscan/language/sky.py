@@ -29,6 +29,7 @@ from .. import spatial
 
 SKY_INDEX = 12 << (2 * spatial.INDEX_DEPTH)     # order-29 indices of the whole sky
 MOST_OF_THE_SKY = 0.5          # a cover past this fraction of the index prunes too little
+MOST_SCANS = 5_000             # a tenth of the sky or more, whose cover would take ~0.3 s
 RING = (1, 2, 4, 3)            # scan-table corners in order around the footprint
 
 
@@ -75,6 +76,8 @@ def _sky(con, where: str, values: list, *, empty: bool) -> ScanSky:
     count = len(rows["ra_1"])
     if count == 0:
         return ScanSky(0, [] if empty else None, "" if empty else "no scan in scans")
+    if count > MOST_SCANS:
+        return ScanSky(count, None, f"no cover (more than {MOST_SCANS:,} scans)")
     try:
         corners = np.stack([np.stack([np.ma.filled(rows[f"ra_{i}"].astype(float), np.nan),
                                       np.ma.filled(rows[f"dec_{i}"].astype(float), np.nan)],
