@@ -78,7 +78,7 @@ SKY_CONSTRUCTS = {
     "in_scan_sky": "select count(*) from psc in scan 1998-04-16 n 64",
     "on_night_sky": "select designation from psc on night 1997-10-24 n",
     "in_tile_sky": "select designation, tile from psc in tile 308165",
-    "observed_sky": "select count(*) from xsc observed between 1997-01-01 and 1998-06-30",
+    "observed_sky": "select count(*) from xsc observed between 1997-01-01 and 1997-12-31",
     "in_tile_unknown": "select count(*) from psc in tile 123",
 }
 

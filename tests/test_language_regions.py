@@ -145,13 +145,13 @@ def both(con, catalog, text: str):
 
 
 def words_of(con) -> list[str]:
-    """Every scan, night and tile of the database's scans, and its whole date range."""
+    """Every scan, night and tile of the database's scans, and its first two dates."""
     scans = con.execute("SELECT date, hemis, scan, tile FROM scans ORDER BY scan_key").fetchall()
-    first, last = con.execute("SELECT min(date), max(date) FROM scans").fetchone()
+    first, second = sorted({d for d, *_ in scans})[:2]
     return sorted({f"in scan {d} {h} {s}" for d, h, s, _ in scans}
                   | {f"on night {d} {h}" for d, h, _, _ in scans}
                   | {f"in tile {t}" for *_, t in scans}
-                  | {f"observed between {first} and {last}"})
+                  | {f"observed between {first} and {second}"})
 
 
 def row_groups_holding(con, table: str, where: str) -> int:
