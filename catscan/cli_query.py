@@ -69,7 +69,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     con = connect(args.db)
     try:
-        compiled = compile_text(args.text, Catalog.from_connection(con), _params(args.param))
+        compiled = compile_text(args.text, Catalog.from_connection(con), _params(args.param),
+                                con)
         targets = Session(con).targets(compiled.match)[0] if compiled.match else None
         print("\n".join(explain(con, compiled, targets).lines()))
     finally:

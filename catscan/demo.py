@@ -136,7 +136,7 @@ def run_demo(db: str | None, image_scans: int = 1, workdir: str | None = None) -
         print_info(database_info(con, str(path), path.stat().st_size), console)
         catalog = Catalog.from_connection(con)
         for title, text in EXAMPLES:
-            result = con.execute(compile_text(text, catalog).sql)
+            result = con.execute(compile_text(text, catalog, con=con).sql)
             table = Table(title=title, title_justify="left", caption=text,
                           caption_justify="left")
             for column in result.description:

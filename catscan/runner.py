@@ -95,13 +95,15 @@ class Session:
 
     def prepared(self, text: str, params: dict[str, str] | None) -> tuple[Compiled, str]:
         """The compiled query and its checked SQL, kept per (text, parameters) like a
-        prepared statement: a server answering the same query again skips the compiler."""
+        prepared statement: a server answering the same query again skips the compiler.
+        The SQL of the survey words holds the sky of their scans as ``scans`` has it now
+        (catscan.language.sky), one more reason a session must not outlive a load."""
         key = (text, tuple(sorted((params or {}).items())))
         cache: OrderedDict = self.__dict__.setdefault("_prepared", OrderedDict())
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-        compiled = compile_text(text, self.catalog, params)
+        compiled = compile_text(text, self.catalog, params, self.con)
         cache[key] = (compiled, validate_tree(compiled.expression, self.tables))
         if len(cache) > PREPARED_CACHE:
             cache.popitem(last=False)
@@ -116,6 +118,8 @@ class Session:
         counts = self.__dict__.setdefault("_rows", {})
         if table not in counts:
             counts[table] = table_rows(self.con, table)
+        if any(r.empty for r in compiled.regions):
+            return 0.0
         covers = [r.ranges for r in compiled.regions if r.ranges]
         return min((rows_in_ranges(counts[table], c) for c in covers),
                    default=float(counts[table]))

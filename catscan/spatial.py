@@ -34,6 +34,7 @@ from sqlglot import exp
 from .polygon import SphericalPolygon, remember
 
 INDEX_DEPTH = 29
+SKY_DEG2 = 4 * math.pi * (180 / math.pi) ** 2    # 41,252.96 deg²
 PAD_DEG = 1e-3 / 3600.0          # 1 mas: covers stay supersets despite rounding
 MAX_DEPTH = 16                    # cells of ~3": finer covers only add ranges
 BASE_CELL_DEG = 58.6              # order-0 cell size (design notes §8)
@@ -107,10 +108,12 @@ MERGE_GROWTH = 4.0                # merged ranges may cover up to 4x the cover's
 DEG = math.pi / 180.0
 
 
-def merge_ranges(ranges: list[tuple[int, int]], growth: float = MERGE_GROWTH
-                 ) -> list[tuple[int, int]]:
+def merge_ranges(ranges: list[tuple[int, int]], growth: float = MERGE_GROWTH,
+                 most: int | None = None) -> list[tuple[int, int]]:
     """Fewer ranges holding the given (sorted, disjoint) ones: the smallest gaps are closed
-    while the total length stays within ``growth`` times the original."""
+    while the total length stays within ``growth`` times the original, and then, if more
+    than ``most`` ranges are left, the next smallest until ``most`` are (closing the
+    smallest gaps adds the least length for a given count)."""
     if len(ranges) <= 1:
         return list(ranges)
     lengths = sum(b - a for a, b in ranges)
@@ -118,7 +121,7 @@ def merge_ranges(ranges: list[tuple[int, int]], growth: float = MERGE_GROWTH
     budget = (growth - 1.0) * lengths
     closed = set()
     for gap, i in sorted(gaps):
-        if gap > budget:
+        if gap > budget and (most is None or len(ranges) - len(closed) <= most):
             break
         budget -= gap
         closed.add(i)
@@ -399,18 +402,96 @@ def _padded_cover(search, size_deg: float) -> list[tuple[int, int]]:
     and gets coarser until the cover has at most MAX_COVER_RANGES ranges."""
     depth = min(MAX_DEPTH, cover_depth(size_deg / 8))
     while True:
-        ipix, depths, full = search(depth)
-        border = np.asarray(ipix[~full], dtype=np.uint64)
-        cells, levels = [np.asarray(ipix, np.int64)], [np.asarray(depths, np.int64)]
-        if len(border):
-            ring = np.asarray(hp.neighbours(border, depth), np.int64).ravel()
-            ring = np.unique(ring[ring >= 0])
-            cells.append(ring)
-            levels.append(np.full(len(ring), depth, np.int64))
-        ranges = cells_to_ranges(np.concatenate(cells), np.concatenate(levels))
+        ranges = cells_to_ranges(*_with_border_ring(*search(depth), depth))
         if len(ranges) <= MAX_COVER_RANGES or depth == 0:
             return ranges
         depth -= 1
+
+
+def _with_border_ring(ipix, depths, full, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """A search's cells (``ipix`` at ``depths``) plus the neighbours at ``depth`` of each
+    partly covered one: the padding that makes a cover hold its region at cell edges."""
+    border = np.unique(np.asarray(ipix, np.int64)[~np.asarray(full, bool)]).astype(np.uint64)
+    cells, levels = [np.asarray(ipix, np.int64)], [np.asarray(depths, np.int64)]
+    if len(border):
+        ring = np.asarray(hp.neighbours(border, depth), np.int64).ravel()
+        ring = np.unique(ring[ring >= 0])
+        cells.append(ring)
+        levels.append(np.full(len(ring), depth, np.int64))
+    return np.concatenate(cells), np.concatenate(levels)
+
+
+# Footprints (scans, tiles): the sky of the survey words of the query language
+FOOTPRINT_DEPTH = 9               # one footprint: cells of 6.9' beside a scan's 8.5' width
+FOOTPRINT_MIN_DEPTH = 4           # thousands of scans: cells of 3.7 deg
+FOOTPRINT_RANGES = 8              # most ranges of a footprint cover, however many scans:
+# DuckDB tests every row of each row group it reads against every range of the OR, so each
+# range costs time on every row read (docs/performance.md, "Region words")
+
+
+def footprint_depth(count: int) -> int:
+    """The cover depth for ``count`` footprints: one level coarser for each 4x more, so
+    that the cells searched stay about as many as for one footprint at FOOTPRINT_DEPTH
+    (~140 cells a 6 deg scan; a night of 42 scans at depth 7, ~24 each)."""
+    steps = int(math.log(max(count, 1), 4))
+    return max(FOOTPRINT_MIN_DEPTH, FOOTPRINT_DEPTH - steps)
+
+
+def footprint_cover(corners: np.ndarray, most: int = FOOTPRINT_RANGES
+                    ) -> list[tuple[int, int]]:
+    """Order-29 ranges covering the union of footprints: ``corners`` is (n, k, 2), each
+    footprint's (ra, dec) vertices in degrees in order around it (a scan's corners 1, 2,
+    4, 3), great-circle edges. Each is cdshealpix's polygon search at
+    :func:`footprint_depth` with the partly covered cells' neighbours added (as
+    :func:`polygon_cover`); the union is then cut to at most ``most`` ranges by closing
+    the smallest gaps (:func:`merge_ranges`: the least sky for that many ranges)."""
+    corners = np.asarray(corners, float)
+    if corners.size == 0:
+        return []
+    _check_convex(corners)
+    depth = footprint_depth(len(corners))
+    lon, lat = np.radians(corners[..., 0] % 360.0), np.radians(corners[..., 1])
+    found = [_polygon_cells(depth, lon[i], lat[i]) for i in range(len(corners))]
+    ipix = np.concatenate([np.asarray(f[0], np.int64) for f in found])
+    full = np.concatenate([np.asarray(f[2], bool) for f in found])
+    cells = np.unique(_with_border_ring(ipix, np.full(len(ipix), depth), full, depth)[0])
+    return merge_ranges(cells_to_ranges(cells, np.full(len(cells), depth)), 1.0, most)
+
+
+def _check_convex(corners: np.ndarray) -> None:
+    """ValueError unless each footprint is a convex polygon with its vertices in order, all
+    finite, Dec within +-90 (a bad row of the scans table must not give a cover that misses
+    its rows: cdshealpix would search a self-crossing or flat polygon without complaint)."""
+    ra, dec = corners[..., 0], corners[..., 1]
+    if not (np.isfinite(corners).all() and (np.abs(dec) <= 90).all()):
+        raise ValueError("a footprint corner is not a position")
+    v = np.stack([np.cos(np.radians(dec)) * np.cos(np.radians(ra)),
+                  np.cos(np.radians(dec)) * np.sin(np.radians(ra)), np.sin(np.radians(dec))],
+                 axis=-1)                                          # (n, k, 3)
+    k = v.shape[1]
+    for j in range(k):
+        normal = np.cross(v[:, j], v[:, (j + 1) % k])              # edge j's great circle
+        others = [m for m in range(k) if m not in (j, (j + 1) % k)]
+        side = np.einsum("nj,nmj->nm", normal, v[:, others])
+        if j == 0:
+            sense = np.sign(side[:, 0])
+        if not (side * sense[:, None] > 0).all():
+            raise ValueError("a footprint is not a convex polygon with its corners in order")
+
+
+def _polygon_cells(depth: int, lon: np.ndarray, lat: np.ndarray):
+    """cdshealpix's polygon search (vertices in radians) at one depth (flat), calling its
+    compiled function as :func:`_cone_cells` does: the public wrapper's astropy objects
+    cost more than the search of a small polygon; the public API is the fallback."""
+    try:
+        return _RUST_POLYGON(np.uint8(depth), np.ascontiguousarray(lon, np.float64),
+                             np.ascontiguousarray(lat, np.float64), True)
+    except (TypeError, AttributeError):
+        return hp.polygon_search(Longitude(lon, u.rad), Latitude(lat, u.rad), depth,
+                                 flat=True)
+
+
+_RUST_POLYGON = getattr(_rust, "polygon_search", None)
 
 
 def polygon_sql(vertices, **columns) -> str:

@@ -8,12 +8,13 @@ from .errors import QueryError
 from .parser import parse
 
 
-def compile_text(text: str, catalog: Catalog, params: dict[str, str] | None = None
-                 ) -> Compiled:
-    """Parse and compile a query; errors carry the query text for the caret."""
+def compile_text(text: str, catalog: Catalog, params: dict[str, str] | None = None,
+                 con=None) -> Compiled:
+    """Parse and compile a query; errors carry the query text for the caret. ``con``: the
+    database it will run on, for the survey words' sky (see :func:`compile_query`)."""
     query = parse(text)
     try:
-        return compile_query(query, catalog, params)
+        return compile_query(query, catalog, params, con)
     except QueryError as exc:
         raise exc.located(text) from None
     except RecursionError:       # the last resort: parse() bounds the depth (MAX_DEPTH)

@@ -24,6 +24,9 @@ class Source:
     # atlas_edge_distance, and how far (deg) a footprint reaches from its (ra, dec)
     footprint: tuple[str, ...] | None = None
     reach_deg: float = 0.0
+    # rows lie inside their scan's footprint and the table is kept in hpx29 order: the
+    # survey words add the hpx29 ranges of their scans' sky (catscan.language.sky)
+    scan_sky: bool = False
 
 
 PSC_PRESETS = {
@@ -43,8 +46,8 @@ XSC_PRESETS = {
 }
 
 SOURCES: dict[str, Source] = {
-    "psc": Source("psc", scan_key="scan_key", presets=PSC_PRESETS),
-    "xsc": Source("xsc", scan_key="scan_key", presets=XSC_PRESETS),
+    "psc": Source("psc", scan_key="scan_key", presets=PSC_PRESETS, scan_sky=True),
+    "xsc": Source("xsc", scan_key="scan_key", presets=XSC_PRESETS, scan_sky=True),
     "scans": Source("scans", scan_key="scan_key", presets={
         "basic": ("date", "hemis", "scan", "tile", "scan_type", "status", "qa_score",
                   "loaded")}),

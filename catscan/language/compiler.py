@@ -19,7 +19,7 @@ from .. import spatial
 from ..polygon import PolygonError, SphericalPolygon
 from ..positions import PositionError, parse_angle, parse_position
 from ..xmatch import CATALOG_KEYS, with_match_keys
-from . import ir
+from . import ir, sky
 from .catalog import (
     AGGREGATES,
     ARITY,
@@ -48,6 +48,7 @@ class RegionInfo:
     description: str
     ranges: list[tuple[int, int]] = field(default_factory=list)   # the HEALPix cover
     area_deg2: float | None = None
+    empty: bool = False             # the region can hold no row: nothing is read
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,20 @@ class Compiled:
     match: MatchPlan | None = None
 
 
-def compile_query(query: ir.Query, catalog: Catalog, params: dict[str, str] | None = None
-                  ) -> Compiled:
-    """The DuckDB SQL of a parsed query (raises QueryError with the node's position)."""
-    return _Compiler(query, catalog, dict(params or {})).run()
+def compile_query(query: ir.Query, catalog: Catalog, params: dict[str, str] | None = None,
+                  con=None) -> Compiled:
+    """The DuckDB SQL of a parsed query (raises QueryError with the node's position).
+    ``con``: the database the query will run on; with it the survey words (``in scan``,
+    ``on night``, ``in tile``, ``observed between``) look up their scans and add the
+    ``hpx29`` ranges of that sky (catscan.language.sky), so the SQL depends on the
+    ``scans`` table as it is now. Without it they compile to their plain filters."""
+    return _Compiler(query, catalog, dict(params or {}), con).run()
 
 
 class _Compiler:
-    def __init__(self, query: ir.Query, catalog: Catalog, params: dict[str, str]) -> None:
-        self.query, self.catalog, self.params = query, catalog, params
+    def __init__(self, query: ir.Query, catalog: Catalog, params: dict[str, str],
+                 con=None) -> None:
+        self.query, self.catalog, self.params, self.con = query, catalog, params, con
         if query.source not in SOURCES:
             raise _error(f"unknown source {query.source!r}", query.source_pos,
                          _suggest(query.source, SOURCES, "sources"))
@@ -387,13 +393,15 @@ class _Compiler:
         except PositionError as exc:
             raise _error(str(exc), node.pos) from None
 
-    def _date(self, node: ir.Date) -> exp.Expression:
+    def _day(self, node: ir.Date) -> dt.date:
         text = self._value(node.text)
         try:
-            day = dt.date.fromisoformat(text.strip())
+            return dt.date.fromisoformat(text.strip())
         except ValueError:
             raise _error(f"not a date: {text!r} (write 1998-04-16)", node.pos) from None
-        return exp.Cast(this=exp.Literal.string(day.isoformat()),
+
+    def _date(self, node: ir.Date) -> exp.Expression:
+        return exp.Cast(this=exp.Literal.string(self._day(node).isoformat()),
                         to=exp.DataType(this=exp.DataType.Type.DATE))
 
     # -- regions
@@ -445,23 +453,29 @@ class _Compiler:
                 polygon.area_deg2()))
             return spatial.polygon_condition(polygon, **cols)
         if isinstance(node, ir.InTile):
-            self.regions.append(RegionInfo("tile", f"tile {self._value(node.tile.value)}"))
-            return self._resolve(ir.Column("tile", pos=node.pos)).eq(
-                exp.Literal.number(self._integer(node.tile, "a tile")))
+            column = self._resolve(ir.Column("tile", pos=node.pos))
+            tile = self._integer(node.tile, "a tile")
+            exact = column.eq(exp.Literal.number(tile))
+            return self._scan_sky("tile", f"{tile}", exact, sky.tile_sky, tile)
         if isinstance(node, ir.InScan):
             scan = self._integer(node.scan, "a scan number")
-            self.regions.append(RegionInfo("scan", f"scan {scan} of night "
-                                           f"{self._value(node.date.text)}{node.hemis}"))
-            return exp.and_(self._night(node.date, node.hemis, node.pos),
-                            self._resolve(ir.Column("scan", pos=node.pos)).eq(
-                                exp.Literal.number(scan)), copy=False)
+            day = self._day(node.date)
+            exact = exp.and_(self._night(node.date, node.hemis, node.pos),
+                             self._resolve(ir.Column("scan", pos=node.pos)).eq(
+                                 exp.Literal.number(scan)), copy=False)
+            return self._scan_sky("scan", f"{scan} of night {day}{node.hemis}", exact,
+                                  sky.scan_sky, day, node.hemis, scan)
         if isinstance(node, ir.OnNight):
-            self.regions.append(RegionInfo("night", f"night {self._value(node.date.text)}"
-                                           f"{node.hemis}"))
-            return self._night(node.date, node.hemis, node.pos)
+            day = self._day(node.date)
+            exact = self._night(node.date, node.hemis, node.pos)
+            return self._scan_sky("night", f"{day}{node.hemis}", exact, sky.night_sky,
+                                  day, node.hemis)
         if isinstance(node, ir.ObservedBetween):
-            return exp.Between(this=self._resolve(ir.Column("date", pos=node.pos)),
-                               low=self._date(node.start), high=self._date(node.end))
+            exact = exp.Between(this=self._resolve(ir.Column("date", pos=node.pos)),
+                                low=self._date(node.start), high=self._date(node.end))
+            start, end = self._day(node.start), self._day(node.end)
+            return self._scan_sky("observed", f"between {start} and {end}", exact,
+                                  sky.dates_sky, start, end)
         if isinstance(node, ir.Hemisphere):
             return self._resolve(ir.Column("hemis", pos=node.pos)).eq(
                 exp.Literal.string(node.hemis))
@@ -480,6 +494,22 @@ class _Compiler:
         distance = exp.func("atlas_edge_distance", *corners, _literal(ra), _literal(dec))
         return exp.and_(spatial.cone_condition(ra, dec, wide, **cols),
                         exp.GTE(this=distance, expression=_literal(-radius)), copy=False)
+
+    def _scan_sky(self, kind: str, description: str, exact: exp.Expression, lookup,
+                  *values) -> exp.Expression:
+        """A survey word's filter, after the hpx29 ranges of its scans' sky when the source
+        is a catalog kept in hpx29 order and the query compiles against a database."""
+        if self.con is None or not self.source.scan_sky:
+            self.regions.append(RegionInfo(kind, description))
+            return exact
+        found = lookup(self.con, *values)
+        if found.ranges is None:
+            self.regions.append(RegionInfo(kind, f"{description}: {found.describe()}"))
+            return exact
+        self.regions.append(RegionInfo(kind, f"{description}: {found.describe()}",
+                                       found.ranges, empty=not found.ranges))
+        cover = spatial.ranges_condition(found.ranges, self.source.index, self.alias)
+        return exp.and_(cover, exact, copy=False)
 
     def _night(self, date: ir.Date, hemis: str, pos) -> exp.Expression:
         return exp.and_(self._resolve(ir.Column("date", pos=pos)).eq(self._date(date)),

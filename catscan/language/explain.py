@@ -15,6 +15,8 @@ from .compiler import Compiled, RegionInfo
 # reading and filtering a row group ~0.5 ms (0.15 for a cone's part of one, 0.7 for a full
 # filter), each row returned ~1 us when the regions say how many
 STATEMENT_MS, ROW_GROUP_MS, ROW_MS = 0.8, 0.5, 0.001
+SKY_WORDS = ("scan", "night", "tile", "observed")   # regions whose cover comes from scans
+SHOWN_RANGES = 8
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Explanation:
             area = f", {r.area_deg2:.6g} deg²" if r.area_deg2 is not None else ""
             cover = f", {len(r.ranges)} HEALPix range(s)" if r.ranges else ""
             out.append(f"region {i}: {r.kind} {r.description}{cover}{area}")
+            if r.kind in SKY_WORDS and (r.ranges or r.empty):
+                out.append("  hpx29 ranges: " + _shown_ranges(r.ranges))
         out.append(f"reads {self.row_groups_read} of {self.row_groups} row groups")
         if self.rows_in_cover is not None:
             out.append(f"rows in the covers: {self.rows_in_cover:,} (before the exact test and "
@@ -61,10 +65,12 @@ def explain(con, compiled: Compiled, targets=None) -> Explanation:
     table = source.table
     table_rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     groups = _row_group_ranges(con, table, source.index) if source.index else []
-    covered = [r for region in compiled.regions for r in region.ranges]
     spatial_regions = [r for r in compiled.regions if r.ranges]
-    if spatial_regions and groups:
-        read = sum(1 for lo, hi in groups if any(a <= hi and lo < b for a, b in covered))
+    if any(r.empty for r in compiled.regions):
+        read = 0
+    elif spatial_regions and groups:        # the regions are AND-ed: a group in every cover
+        read = sum(1 for lo, hi in groups if all(
+            any(a <= hi and lo < b for a, b in r.ranges) for r in spatial_regions))
     else:
         read = max(1, len(groups)) if table_rows else 0
     rows_in_cover = expected = None
@@ -78,6 +84,15 @@ def explain(con, compiled: Compiled, targets=None) -> Explanation:
     estimate = STATEMENT_MS + ROW_GROUP_MS * read + ROW_MS * (expected or 0)
     return Explanation(compiled, table, table_rows, max(len(groups), 1 if table_rows else 0),
                        read, rows_in_cover, expected, estimate, list(compiled.regions))
+
+
+def _shown_ranges(ranges: list[tuple[int, int]], most: int = SHOWN_RANGES) -> str:
+    """Half-open ranges as ``[lo, hi)``, the first ``most`` of them."""
+    if not ranges:
+        return "none (no scan: the region holds no row)"
+    shown = ", ".join(f"[{a}, {b})" for a, b in ranges[:most])
+    return shown + (f", ... ({len(ranges) - most} more in the SQL)" if len(ranges) > most
+                    else "")
 
 
 def _with_list_cover(compiled: Compiled, targets) -> Compiled:
