@@ -8,6 +8,7 @@ import argparse
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 
 from . import __version__
@@ -412,14 +413,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=None,
                    help="where to write the nightly deliveries (default: next to the db)")
     p.set_defaults(handler=cmd_demo)
+
+    from .writes import add_wait_options
+
+    add_wait_options(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command. A writing command (catscan.writes) goes through the server holding its
+    database when one is live, else runs here, waiting ``--wait`` seconds for the file."""
+    from .db import waiting_for_lock
+    from .writes import forward
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        if not _JOB.inside:
+            code = forward(args, argv)
+            if code is not None:
+                return code
+        with waiting_for_lock(getattr(args, "wait", None)):
+            return args.handler(args)
     except CatscanError as exc:
         print(f"catscan: error: {exc}", file=sys.stderr)
         return 1
@@ -430,6 +446,34 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+class _Job(threading.local):
+    inside = False               # this thread runs a server's write job
+
+
+_JOB = _Job()
+
+
+def run_job(argv: list[str]) -> int:
+    """A writing command's job, run by the server holding the database (catscan.web.writer):
+    :func:`main` without forwarding; any other exit the way Python would show it alone."""
+    _JOB.inside = True
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        return 1
+    finally:
+        _JOB.inside = False
 
 
 if __name__ == "__main__":

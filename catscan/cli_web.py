@@ -22,7 +22,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     limits = Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)})
     bound_malloc_arenas(limits.malloc_arenas)          # before DuckDB starts its threads
-    app = create_app(args.db, workers=args.workers, limits=limits)
+    from .cli import run_job
+    from .db import waiting_for_lock
+
+    with waiting_for_lock(args.wait):        # a load running: the server waits for it
+        app = create_app(args.db, workers=args.workers, limits=limits, jobs=run_job,
+                         url=f"http://{args.host}:{args.port}/")
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level="warning", access_log=False,
         timeout_graceful_shutdown=limits.shutdown_grace_s + limits.slack_s,
@@ -42,6 +47,11 @@ def read_password(stdin=None) -> str:
             raise CatscanError("the two passwords differ; nothing changed")
         return first
     return stdin.readline().rstrip("\r\n")
+
+
+def password_line() -> str:
+    """The new password as a line of standard input: what a server's passwd job reads."""
+    return read_password() + "\n"
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:

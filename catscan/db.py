@@ -2,14 +2,22 @@
 
 Every connection gets catscan's UDFs registered (``catscan.udfs.register``). A read-write
 connection is the single writer; DuckDB then refuses every other process, which we report
-as :class:`DatabaseBusy` rather than a raw lock error.
+as :class:`DatabaseBusy` naming the process that holds the file (catscan.holders). A
+writer waits for the file up to :func:`waiting_for_lock`'s seconds first.
+
+A process serving a file (``catscan serve``, docs/serving.md) holds it as one read-write
+DuckDB instance and registers it with :func:`serve_file`: every open of that file in the
+process is then a cursor of that instance (DuckDB refuses a second instance of a file).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -50,20 +58,92 @@ def schema_version() -> int:
     return schema_files()[-1].version
 
 
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+DEFAULT_WAIT_S = 60.0             # a writer waits this long for the file (--wait)
+_WAIT = threading.local()
+_SERVED: dict[str, Callable[[], duckdb.DuckDBPyConnection]] = {}   # real path: cursor maker
+_SERVED_LOCK = threading.Lock()
+
+
+@contextmanager
+def waiting_for_lock(seconds: float | None) -> Iterator[None]:
+    """Read-write opens in this thread wait up to ``seconds`` for a file another process
+    holds (0: fail at once), saying once on stderr what they wait for."""
+    before = getattr(_WAIT, "seconds", None)
+    _WAIT.seconds = seconds
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise DatabaseBusy(
-                f"database busy: {path} is open for writing by another process "
-                "(a load is probably running); retry when it has finished") from None
-        raise SchemaError(f"cannot open {path}: {exc}") from None
+        yield
+    finally:
+        _WAIT.seconds = before
+
+
+def serve_file(path: str | os.PathLike, cursor: Callable[[], duckdb.DuckDBPyConnection]
+               ) -> None:
+    """Opens of ``path`` in this process become ``cursor()`` (the server's instance)."""
+    with _SERVED_LOCK:
+        _SERVED[os.path.realpath(path)] = cursor
+
+
+def stop_serving_file(path: str | os.PathLike) -> None:
+    with _SERVED_LOCK:
+        _SERVED.pop(os.path.realpath(path), None)
+
+
+def served(path: str | os.PathLike) -> bool:
+    """Whether this process serves ``path`` (its opens are cursors of one instance)."""
+    return str(path) != ":memory:" and os.path.realpath(path) in _SERVED
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if str(path) != ":memory:":
+        with _SERVED_LOCK:
+            cursor = _SERVED.get(os.path.realpath(path))
+        if cursor is not None:
+            return cursor()
+    wait = getattr(_WAIT, "seconds", None) if not read_only else None
+    deadline = time.monotonic() + (wait or 0)
+    said = False
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise SchemaError(f"cannot open {path}: {exc}") from None
+            message = busy_message(path, str(exc), read_only)
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(message + (f" (waited {wait:g} s)" if wait else "")
+                                   ) from None
+            if not said:
+                print(f"catscan: {message}; waiting up to {wait:g} s (--wait)",
+                      file=sys.stderr, flush=True)
+                said = True
+            time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
     if not read_only:
         # no merging of row groups at checkpoints: neighbours in the file are sorted runs
         # from different parts of the sky (loaders/optimize.py, docs/storage.md)
         con.execute(f"SET max_vacuum_tasks = {MAX_VACUUM_TASKS}")
     return con
+
+
+def busy_message(path: Path, duckdb_message: str, read_only: bool) -> str:
+    """What holds ``path``, from DuckDB's lock error: the server (query it there), a reader
+    or a writer, with its PID and command line."""
+    from .channel import live_server
+    from .holders import holder_of
+
+    holder = holder_of(path, duckdb_message)
+    server = live_server(path)
+    if server is not None and (holder.pid is None or holder.pid == server.pid):
+        return (f"database busy: {path} is held by `catscan serve` (PID {server.pid}, "
+                f"{server.url}); query it through the server, or run writing commands "
+                "with the server running: they go through it")
+    if holder.mode == "read-only":
+        return (f"database busy: {path} is open read-only by {holder.describe()}; a write "
+                "needs it closed (close that connection, or wait for it to end)")
+    if holder.mode == "read-write" or read_only:
+        return (f"database busy: {path} is open for writing by {holder.describe()}; "
+                "retry when it has finished")
+    return f"database busy: {path} is held by {holder.describe()}"
 
 
 def _applied_version(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -111,13 +191,14 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = True,
     con = _open(db, read_only)
     try:
         _check_version(con, db)
-        if read_only and str(db) != ":memory:":
+        if read_only and str(db) != ":memory:" and not served(db):
             serve_small_queries(con, db)
         if memory_limit:
             if not MEMORY_SIZE.match(memory_limit):
                 raise CatscanError(f"bad memory limit {memory_limit!r}: give a size such as "
                                    "1GB, 1.5GiB or 800MB")
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            if not served(db):                 # a served file keeps the server's limit
+                con.execute(f"SET memory_limit = '{memory_limit}'")
         register(con)
     except BaseException:
         con.close()

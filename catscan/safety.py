@@ -133,6 +133,34 @@ def query_connection(db_path: str | os.PathLike | None, memory_limit: str | None
     return con
 
 
+# what a server's write job may still set on its locked instance (loaders/load.py)
+WRITER_SETTINGS = ("preserve_insertion_order",)
+
+
+def serving_connection(db_path: str | os.PathLike, memory_limit: str | None = None, *,
+                       files: bool) -> duckdb.DuckDBPyConnection:
+    """The server's one read-write instance of a file (docs/serving.md): one thread per
+    query, the configuration locked (but :data:`WRITER_SETTINGS`). ``files`` keeps DuckDB's
+    access to files on, for the team's file whose write jobs read input files and attach
+    the public copy; the public copy is written by copying rows in, and keeps it off.
+
+    Its readers get cursors that the server runs inside ``BEGIN TRANSACTION READ ONLY``
+    (catscan.web.pool): DuckDB then refuses any write they bind, whatever the SQL."""
+    from .db import connect
+
+    con = connect(db_path, read_only=False, memory_limit=memory_limit)
+    try:
+        con.execute("SET threads = 1")
+        if not files:
+            con.execute("SET enable_external_access = false")
+        con.execute(f"SET allowed_configs = {list(WRITER_SETTINGS)}")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def allowed_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The tables, views and table macros of the catalog (schema main of this database).
 

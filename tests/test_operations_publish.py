@@ -128,7 +128,8 @@ def test_nothing_released_makes_no_copy(team_db):
 
 def test_a_withdrawal_that_cannot_reach_the_copy_changes_nothing(team_db):
     """A reader holding the public copy (a server) blocks the withdrawal before the flag
-    changes: the night stays released and in the copy, never the other way round."""
+    changes: the night stays released and in the copy, never the other way round
+    (``--wait 0``: it would otherwise wait for the holder)."""
     assert cli("release", "1997-10-24n", "--db", str(team_db)).returncode == 0
     copy = public_db_path(team_db)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
@@ -139,7 +140,7 @@ def test_a_withdrawal_that_cannot_reach_the_copy_changes_nothing(team_db):
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        done = cli("release", "1997-10-24n", "--withdraw", "--db", str(team_db))
+        done = cli("release", "1997-10-24n", "--withdraw", "--db", str(team_db), "--wait", "0")
     finally:
         holder.kill()
         holder.wait()

@@ -7,7 +7,9 @@ the names in the query's text. There is no unreleased row in it to find, whateve
 
 The team's ``nights.released`` flag says what should be public; :func:`publish` makes the
 copy follow it, night by night (a night is copied again when its load changed, e.g. a
-reprocessing), in one transaction on the copy. Withdrawing deletes from the copy before the
+reprocessing), in one transaction on the copy. Rows go from the team's connection to one on
+the copy as Arrow batches: the server holds both files as instances of their own
+(docs/serving.md), and the copy's keeps DuckDB's file access off, so it cannot attach. Withdrawing deletes from the copy before the
 flag changes, so a crash between the two leaves less public, never more. The tile grid (the
 coverage map) and the facilities are public as a whole.
 """
@@ -21,9 +23,10 @@ from pathlib import Path
 import duckdb
 
 from ..config import public_db_path
-from ..db import init_database, transaction
+from ..db import connect, init_database, transaction
 
-ALIAS = "catscan_public_copy"
+ALIAS = "catscan_public_rows"
+BATCH_ROWS = 100_000
 BY_SCAN = ("psc", "xsc", "atlas_images")                 # rows of a night's scans
 BY_NIGHT = ("night_qa", "processing_history", "scans", "nights")
 WHOLE = ("facilities", "tiles")
@@ -68,46 +71,53 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | os.PathLike, *,
     if path is None or (not wanted and not path.exists()):
         return Published(None)
     init_database(path)                                 # creates or upgrades the copy
-    con.execute(f"ATTACH '{_quoted(path)}' AS {ALIAS}")
+    copy = connect(path, read_only=False)
     try:
-        have = {(d, h): load for d, h, load in con.execute(
-            f"SELECT date, hemis, load_id FROM {ALIAS}.nights").fetchall()}
+        have = {(d, h): load for d, h, load in copy.execute(
+            "SELECT date, hemis, load_id FROM nights").fetchall()}
         stale = {n for n in have if refresh or n not in wanted or have[n] != wanted[n]}
         missing = sorted(n for n in wanted if n in stale or n not in have)
-        with transaction(con):
+        with transaction(copy):
             for night in sorted(stale):
-                _remove(con, night)
+                _remove(copy, night)
             for night in missing:
-                _copy(con, night)
+                _copy(con, copy, night)
             if stale or missing or not have:
                 for table in WHOLE:
-                    con.execute(f"DELETE FROM {ALIAS}.{table}")
-                    con.execute(f"INSERT INTO {ALIAS}.{table} BY NAME SELECT * FROM {table}")
-        public = con.execute(f"SELECT count(*) FROM {ALIAS}.nights").fetchone()[0]
+                    copy.execute(f"DELETE FROM {table}")
+                    _rows(con, copy, table, f"SELECT * FROM {table}", [])
+        public = copy.execute("SELECT count(*) FROM nights").fetchone()[0]
     finally:
-        con.execute(f"DETACH {ALIAS}")
+        copy.close()
     return Published(path, added=missing, removed=sorted(stale - set(missing)), public=public)
 
 
-def _remove(con: duckdb.DuckDBPyConnection, night: Night) -> None:
-    scans = f"SELECT scan_key FROM {ALIAS}.scans WHERE date = $1 AND hemis = $2"
+def _remove(copy: duckdb.DuckDBPyConnection, night: Night) -> None:
+    scans = "SELECT scan_key FROM scans WHERE date = $1 AND hemis = $2"
     for table in BY_SCAN:
-        con.execute(f"DELETE FROM {ALIAS}.{table} WHERE scan_key IN ({scans})", list(night))
+        copy.execute(f"DELETE FROM {table} WHERE scan_key IN ({scans})", list(night))
     for table in BY_NIGHT:
-        con.execute(f"DELETE FROM {ALIAS}.{table} WHERE date = $1 AND hemis = $2",
-                    list(night))
+        copy.execute(f"DELETE FROM {table} WHERE date = $1 AND hemis = $2", list(night))
 
 
-def _copy(con: duckdb.DuckDBPyConnection, night: Night) -> None:
+def _copy(con: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection,
+          night: Night) -> None:
     for table in reversed(BY_NIGHT):
-        con.execute(f"INSERT INTO {ALIAS}.{table} BY NAME SELECT * FROM {table} "
-                    "WHERE date = $1 AND hemis = $2", list(night))
+        _rows(con, copy, table, f"SELECT * FROM {table} WHERE date = $1 AND hemis = $2",
+              list(night))
     scans = "SELECT scan_key FROM scans WHERE date = $1 AND hemis = $2"
     for table in BY_SCAN:
         order = f" ORDER BY {SORTED[table]}" if table in SORTED else ""
-        con.execute(f"INSERT INTO {ALIAS}.{table} BY NAME SELECT * FROM {table} "
-                    f"WHERE scan_key IN ({scans}){order}", list(night))
+        _rows(con, copy, table, f"SELECT * FROM {table} WHERE scan_key IN ({scans}){order}",
+              list(night))
 
 
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _rows(con: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection, table: str,
+          select: str, params: list) -> None:
+    """INSERT the rows of ``select`` on ``con`` into ``table`` of ``copy``, in batches."""
+    reader = con.sql(select, params=params).to_arrow_reader(BATCH_ROWS)
+    copy.register(ALIAS, reader)
+    try:
+        copy.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {ALIAS}")
+    finally:
+        copy.unregister(ALIAS)

@@ -92,6 +92,17 @@ class TeamAccess:
         stored = stored_access(con)
         return cls(None) if stored is None else cls(stored[0], stored[1])
 
+    def reload(self, con) -> None:
+        """After a write job: a password set by ``catscan passwd`` through the server
+        applies at once, and every browser must log in again (as after a restart)."""
+        stored = stored_access(con)
+        password_hash = None if stored is None else stored[0]
+        if password_hash != self.password_hash:
+            with self._lock:
+                self.password_hash = password_hash
+                self._verified.clear()
+            self.sessions = LiveSessions()
+
     @property
     def open(self) -> bool:
         return self.password_hash is None

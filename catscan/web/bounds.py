@@ -13,6 +13,7 @@ period ends, so that they answer (503) rather than being cut off."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from xml.sax.saxutils import escape
@@ -62,6 +63,14 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.running, self.grace = running, grace
         self._stopper: threading.Timer | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        """uvicorn's, without raising the signal again at the end: after its graceful
+        shutdown the server exits 0, not -15."""
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
     def handle_exit(self, sig, frame) -> None:
         super().handle_exit(sig, frame)

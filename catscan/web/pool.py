@@ -1,6 +1,14 @@
-"""Read-only query sessions for the server: one per worker (2 cores: 2 workers), handed to
-request handlers for the time of one piece of work that runs in a thread, so the event loop
-keeps serving while DuckDB works.
+"""Query sessions for the server: one per worker (2 cores: 2 workers), handed to request
+handlers for the time of one piece of work that runs in a thread, so the event loop keeps
+serving while DuckDB works.
+
+A session is a cursor of the server's read-write instance (catscan.web.served); each piece
+of work runs in its own ``BEGIN TRANSACTION READ ONLY``: it reads one snapshot (a night that
+commits meanwhile is not seen at all, and the next piece of work sees it whole), and DuckDB
+refuses any write it binds, whatever the SQL. After a write job the sessions are made
+again (:meth:`SessionPool.refresh`: what a session caches, such as the content version, is
+read anew); for a job that needs the file to itself they are drained and closed
+(:meth:`pause`, :meth:`resume`).
 
 The work runs under its request's :class:`catscan.budget.Budget` (catscan.web.bounds): a
 request that waited for a session until its deadline gets :class:`OutOfTime`; a request
@@ -23,7 +31,7 @@ import duckdb
 
 from ..budget import Budget, WorkStopped, current, spending
 from ..runner import Session
-from ..safety import query_connection
+from .served import ServedDatabase
 
 log = logging.getLogger("catscan.web")
 T = TypeVar("T")
@@ -31,33 +39,52 @@ DEFAULT_WORKERS = 2
 
 
 class SessionPool:
-    """``workers`` read-only sessions on one database file."""
+    """``workers`` sessions on one served database."""
 
-    def __init__(self, db, workers: int = DEFAULT_WORKERS, timeout: float = 30.0,
-                 memory_limit: str | None = None) -> None:
-        self.db, self.timeout = db, timeout
+    def __init__(self, served: ServedDatabase, workers: int = DEFAULT_WORKERS,
+                 timeout: float = 30.0) -> None:
+        self.served, self.db, self.timeout = served, served.path, timeout
+        self.workers = workers
         # one thread each: the requests run in parallel on the workers (catscan.parallelism)
-        self._free = [Session(_connect(db, memory_limit if i == 0 else None),
-                              read_files=False) for i in range(workers)]
-        self._all = list(self._free)
+        self._free = self._sessions_of(served)
+        self._count = workers
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+        self._open.set()
         self._sessions = anyio.Semaphore(workers)
         self._threads = anyio.CapacityLimiter(workers)
         self._encoders = anyio.CapacityLimiter(workers)
 
+    def _sessions_of(self, served: ServedDatabase) -> list[Session]:
+        return [_session(served.cursor(), 0) for _ in range(self.workers)]
+
     async def run(self, work: Callable[[Session], T]) -> T:
-        """``work(session)`` in a worker thread, when a session is free."""
+        """``work(session)`` in a worker thread, when a session is free, in a read-only
+        transaction of its own."""
         budget = current() or Budget(self.timeout)
         budget.check()
         with anyio.move_on_after(budget.remaining()) as waiting:
-            await self._sessions.acquire()
+            ses = await self._take()
         if waiting.cancelled_caught:
             raise budget.out_of_time()
-        ses = self._free.pop()
         try:
-            return await _in_thread(lambda: work(ses), budget, self._threads)
+            return await _in_thread(lambda: _read_only(ses, work), budget, self._threads)
         finally:
             self._free.append(ses)
             self._sessions.release()
+
+    async def _take(self) -> Session:
+        while True:
+            await self._sessions.acquire()
+            with self._lock:
+                if self._open.is_set():
+                    ses = self._free.pop()
+                    if ses.generation != self._generation:
+                        ses = _session(ses.con, self._generation)
+                    return ses
+            self._sessions.release()         # closed for a write job: wait for it
+            await anyio.sleep(0.05)
 
     async def encode(self, step: Callable[[], T]) -> T:
         """One step of writing an answer (a chunk), in a thread, outside the sessions."""
@@ -66,9 +93,36 @@ class SessionPool:
     async def wait_idle(self, seconds: float) -> bool:
         """Wait until no session is in use (at most ``seconds``): whether they all are free."""
         deadline = time.monotonic() + seconds
-        while len(self._free) < len(self._all) and time.monotonic() < deadline:
+        while len(self._free) < self._count and time.monotonic() < deadline:
             await anyio.sleep(0.05)
-        return len(self._free) == len(self._all)
+        return len(self._free) == self._count
+
+    def refresh(self) -> None:
+        """After a write job: each session is made again before its next use."""
+        with self._lock:
+            self._generation += 1
+
+    def pause(self, seconds: float) -> bool:
+        """From a thread: let no new work start, wait (at most ``seconds``) until the running
+        work ends and close the sessions; False (and open again) if work did not end."""
+        with self._lock:
+            self._open.clear()
+        deadline = time.monotonic() + seconds
+        while len(self._free) < self._count:
+            if time.monotonic() > deadline:
+                self._open.set()
+                return False
+            time.sleep(0.02)
+        for ses in self._free:
+            ses.con.close()
+        return True
+
+    def resume(self, served: ServedDatabase) -> None:
+        """After :meth:`pause`: sessions on the reopened instance."""
+        with self._lock:
+            self._free[:] = self._sessions_of(served)
+            self._generation = 0
+            self._open.set()
 
     def close(self) -> None:
         """Close the sessions not in use (a session still busy is left to the process's
@@ -77,16 +131,22 @@ class SessionPool:
             ses.con.close()
 
 
-def _connect(db, memory_limit: str | None):
-    """A query connection; DuckDB's memory limit is the database's, set by the first
-    connection to the file in this process (later ones find the configuration locked)."""
-    if memory_limit is not None:
+def _session(con: duckdb.DuckDBPyConnection, generation: int) -> Session:
+    ses = Session(con, read_files=False)
+    ses.generation = generation
+    return ses
+
+
+def _read_only(ses: Session, work: Callable[[Session], T]) -> T:
+    """``work(ses)`` in a read-only transaction: one snapshot, and no write DuckDB binds."""
+    ses.con.execute("BEGIN TRANSACTION READ ONLY")
+    try:
+        return work(ses)
+    finally:
         try:
-            return query_connection(db, memory_limit, one_thread=True)
-        except duckdb.InvalidInputException:
-            log.warning("the database's configuration was locked before the server set "
-                        "its memory limit (%s); DuckDB's stays", memory_limit)
-    return query_connection(db, one_thread=True)
+            ses.con.execute("ROLLBACK")
+        except duckdb.Error:             # an interrupted query may have ended it
+            pass
 
 
 async def _in_thread(step: Callable[[], T], budget: Budget, limiter) -> T:

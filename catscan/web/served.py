@@ -1,0 +1,76 @@
+"""A database file the server holds: one read-write DuckDB instance (DuckDB lets one
+process hold a file read-write, and then no other process at all), whose cursors serve the
+readers (each request a snapshot, catscan.web.pool) and the one write job at a time
+(catscan.web.writer). While it is open, every open of the file in this process is a
+cursor of it (catscan.db.serve_file)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from ..db import serve_file, stop_serving_file
+from ..safety import serving_connection
+
+log = logging.getLogger("catscan.web")
+
+
+class ServedDatabase:
+    """One file held read-write; ``files``: DuckDB may read files (the team's file)."""
+
+    def __init__(self, path: str | os.PathLike, *, files: bool,
+                 memory_limit: str | None = None) -> None:
+        self.path = Path(os.path.abspath(path))   # absolute: a job changes the directory
+        self.files, self.memory_limit = files, memory_limit
+        self.on_cursor: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self.open()
+
+    def open(self) -> None:
+        self._con = serving_connection(self.path, self.memory_limit, files=self.files)
+        serve_file(self.path, self.cursor)
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own on the instance (its own transactions and temp tables)."""
+        with self._lock:
+            if self._con is None:
+                raise duckdb.ConnectionException(f"{self.path} is closed for a write job")
+            cur = self._con.cursor()
+        if self.on_cursor is not None:
+            self.on_cursor(cur)
+        return cur
+
+    def wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(f"{self.path}.wal")
+        except OSError:
+            return 0
+
+    def checkpoint(self) -> bool:
+        """Write the WAL into the file; False when DuckDB refused (retry later)."""
+        cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")
+            return True
+        except duckdb.Error as exc:
+            log.info("checkpoint of %s deferred: %s", self.path, str(exc).splitlines()[0])
+            return False
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        stop_serving_file(self.path)
+        with self._lock:
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
