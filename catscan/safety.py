@@ -108,10 +108,13 @@ def query_connection(db_path: str | os.PathLike | None, memory_limit: str | None
     is locked with them: ``one_thread`` for a server (each request runs on its own worker
     thread, catscan.parallelism), else DuckDB's own, for a process running one query.
     """
-    from .db import connect
+    from .config import resolve_db_path
+    from .db import connect, served
     from .parallelism import use_all_threads
 
     con = connect(db_path, read_only=True, memory_limit=memory_limit)
+    if served(resolve_db_path(db_path)):    # a cursor of this process's server: locked down
+        return con                          # by serving_connection
     try:
         # fetchall: after fetchone DuckDB 2 holds the result open, and the connection's
         # next relation (con.sql) fails with "unfinished result"

@@ -9,9 +9,10 @@ The team's ``nights.released`` flag says what should be public; :func:`publish` 
 copy follow it, night by night (a night is copied again when its load changed, e.g. a
 reprocessing), in one transaction on the copy. Rows go from the team's connection to one on
 the copy as Arrow batches: the server holds both files as instances of their own
-(docs/serving.md), and the copy's keeps DuckDB's file access off, so it cannot attach. Withdrawing deletes from the copy before the
-flag changes, so a crash between the two leaves less public, never more. The tile grid (the
-coverage map) and the facilities are public as a whole.
+(docs/serving.md), and the copy's keeps DuckDB's file access off, so it cannot attach.
+Withdrawing deletes from the copy before the flag changes, so a crash between the two
+leaves less public, never more. The tile grid (the coverage map) and the facilities are
+public as a whole.
 """
 
 from __future__ import annotations

@@ -138,15 +138,23 @@ def _session(con: duckdb.DuckDBPyConnection, generation: int) -> Session:
 
 
 def _read_only(ses: Session, work: Callable[[Session], T]) -> T:
-    """``work(ses)`` in a read-only transaction: one snapshot, and no write DuckDB binds."""
+    """``work(ses)`` in a read-only transaction: one snapshot, and no write DuckDB binds.
+    It commits, so that what the work registered on the session (the TAP_SCHEMA tables)
+    stays; a transaction that failed (DuckDB then rolls back whatever it did, even on
+    COMMIT) leaves a session made again before its next use."""
     ses.con.execute("BEGIN TRANSACTION READ ONLY")
     try:
-        return work(ses)
-    finally:
+        result = work(ses)
+        ses.con.execute("SELECT 1").fetchall()      # raises if the transaction failed
+        ses.con.execute("COMMIT")
+        return result
+    except BaseException:
+        ses.generation = -1
         try:
             ses.con.execute("ROLLBACK")
         except duckdb.Error:             # an interrupted query may have ended it
             pass
+        raise
 
 
 async def _in_thread(step: Callable[[], T], budget: Budget, limiter) -> T:

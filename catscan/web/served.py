@@ -20,8 +20,13 @@ from ..safety import serving_connection
 log = logging.getLogger("catscan.web")
 
 
+_INSTANCES: dict[str, list] = {}        # real path: [instance, servers using it]
+_INSTANCES_LOCK = threading.Lock()
+
+
 class ServedDatabase:
-    """One file held read-write; ``files``: DuckDB may read files (the team's file)."""
+    """One file held read-write; ``files``: DuckDB may read files (the team's file).
+    Servers in one process (tests) share the file's instance."""
 
     def __init__(self, path: str | os.PathLike, *, files: bool,
                  memory_limit: str | None = None) -> None:
@@ -33,8 +38,15 @@ class ServedDatabase:
         self.open()
 
     def open(self) -> None:
-        self._con = serving_connection(self.path, self.memory_limit, files=self.files)
-        serve_file(self.path, self.cursor)
+        key = os.path.realpath(self.path)
+        with _INSTANCES_LOCK:
+            held = _INSTANCES.get(key)
+            if held is None:
+                held = _INSTANCES[key] = [serving_connection(
+                    self.path, self.memory_limit, files=self.files), 0]
+                serve_file(self.path, held[0].cursor)
+            held[1] += 1
+            self._con = held[0]
 
     @property
     def is_open(self) -> bool:
@@ -69,8 +81,15 @@ class ServedDatabase:
             cur.close()
 
     def close(self) -> None:
-        stop_serving_file(self.path)
         with self._lock:
             con, self._con = self._con, None
-        if con is not None:
-            con.close()
+        if con is None:
+            return
+        key = os.path.realpath(self.path)
+        with _INSTANCES_LOCK:
+            held = _INSTANCES[key]
+            held[1] -= 1
+            if held[1] == 0:
+                del _INSTANCES[key]
+                stop_serving_file(self.path)
+                con.close()
