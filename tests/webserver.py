@@ -44,3 +44,45 @@ def running_app(app, behind_proxy: str | None = None):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def serve_process(db, *args: str, log=None):
+    """``catscan serve --db DB`` as a process of its own (write channel included): yields
+    (process, base URL) once it answers; stopped with SIGTERM (SIGKILL if it hangs)."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from catscan.channel import live_server
+
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catscan.cli", "serve", "--db", str(db), "--port", str(port),
+         *args], stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"catscan serve exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("catscan serve did not start")
+            try:
+                if live_server(db) is not None and httpx.get(url + "/", timeout=2).status_code:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ..db import serve_file, stop_serving_file
 from ..safety import serving_connection
 
 log = logging.getLogger("catscan.web")
+CHECKPOINT_WAIT_S = 120.0       # a reader's snapshot lasts at most its request's timeout
 
 
 _INSTANCES: dict[str, list] = {}        # real path: [instance, servers using it]
@@ -44,7 +46,7 @@ class ServedDatabase:
             if held is None:
                 held = _INSTANCES[key] = [serving_connection(
                     self.path, self.memory_limit, files=self.files), 0]
-                serve_file(self.path, held[0].cursor)
+                serve_file(self.path, lambda: WriterCursor(held[0].cursor()))
             held[1] += 1
             self._con = held[0]
 
@@ -93,3 +95,32 @@ class ServedDatabase:
                 del _INSTANCES[key]
                 stop_serving_file(self.path)
                 con.close()
+
+
+class WriterCursor:
+    """A cursor as a write job's code gets it (``connect()`` of the served file): DuckDB
+    refuses a CHECKPOINT while a reader's snapshot predates the job's last commit (a
+    request that began before it), so a CHECKPOINT here waits for those to end (they are
+    bounded by the request timeout) instead of failing the job."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cur
+
+    def execute(self, sql, *args, **kwargs):
+        if not (isinstance(sql, str) and sql.strip().rstrip(";").strip().upper()
+                == "CHECKPOINT"):
+            return self._cur.execute(sql, *args, **kwargs)
+        deadline = time.monotonic() + CHECKPOINT_WAIT_S
+        while True:
+            try:
+                return self._cur.execute(sql, *args, **kwargs)
+            except duckdb.TransactionException as exc:
+                if "Cannot CHECKPOINT" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def cursor(self) -> WriterCursor:
+        return WriterCursor(self._cur.cursor())
+
+    def __getattr__(self, name: str):
+        return getattr(self._cur, name)
