@@ -4,7 +4,8 @@
 ``--clients`` threads (default 8), each with its own keep-alive connection and the team
 password, alternate a Simple Cone Search cone (1') and an ADQL TAP cone (1') at fixed-seed
 positions in the survey's dense fields (bench/serve.py's workloads) against a ``catscan
-serve`` process: first ``--before`` seconds with no load (the anchor), then while ``catscan
+serve`` process: after 3 s of warm-up (not counted), ``--before`` seconds with no load (the
+anchor), then while ``catscan
 load night NIGHT`` runs through the server (a process of its own: the write channel). It
 prints:
 
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from serve import PASSWORD, _quantile, free_port, positions, start_server, workloads  # noqa: E402
 
 HELD = "971024n"
+WARMUP_S = 3.0
 
 
 def live(db: Path, night: Path, clients: int = 8, before_s: float = 10.0,
@@ -54,7 +56,7 @@ def live(db: Path, night: Path, clients: int = 8, before_s: float = 10.0,
     work = workloads(base)
     kinds = [work["scs cone 1'"], work["tap cone 1'"]]
     places = positions(2000)
-    phase = {"now": "before"}
+    phase = {"now": "warmup"}
     times: dict[str, list[float]] = {"before": [], "during": []}
     errors = {"before": 0, "during": 0, "after": 0}
     seen_after: list[int | None] = [None] * clients
@@ -93,6 +95,9 @@ def live(db: Path, night: Path, clients: int = 8, before_s: float = 10.0,
     try:
         for t in threads:
             t.start()
+        time.sleep(WARMUP_S)                      # first queries fill caches: not counted
+        with lock:
+            phase["now"] = "before"
         time.sleep(before_s)
         with lock:
             phase["now"] = "during"
