@@ -29,16 +29,20 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def holder(db: Path, read_only: bool, seconds: float) -> subprocess.Popen:
-    """A notebook-like process holding ``db`` open for ``seconds``; returns once it holds."""
+def holder(db: Path, read_only: bool, seconds: float | None) -> subprocess.Popen:
+    """A notebook-like process holding ``db`` open for ``seconds`` (None: until a line on
+    its stdin); returns once it holds."""
     process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         import catscan
         con = catscan.connect({str(db)!r}, read_only={read_only})
         print("open", flush=True)
-        time.sleep({seconds})
+        if {seconds} is None:
+            sys.stdin.readline()                 # held until told
+        else:
+            time.sleep({seconds})
         con.close()
-    """)], stdout=subprocess.PIPE, text=True)
+    """)], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "open"
     return process
 
@@ -61,14 +65,18 @@ def test_a_reader_makes_a_write_wait_and_is_named(db):
 
 
 def test_a_write_goes_through_when_the_reader_closes_within_the_wait(db):
-    reader = holder(db, read_only=True, seconds=8)
-    try:
-        done = cli("init", "--db", str(db), "--wait", "60")
-    finally:
-        reader.wait()
-    assert done.returncode == 0, done.stderr
-    assert f"open read-only by PID {reader.pid}" in done.stderr     # it said what it waited for
-    assert "already a catscan database" in done.stdout
+    reader = holder(db, read_only=True, seconds=None)
+    write = subprocess.Popen([sys.executable, "-m", "catscan.cli", "init", "--db", str(db),
+                              "--wait", "120"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    said = write.stderr.readline()                 # it says what it waits for, and waits
+    reader.stdin.write("close\n")
+    reader.stdin.flush()
+    reader.wait()
+    out, err = write.communicate(timeout=120)
+    assert write.returncode == 0, said + err
+    assert f"open read-only by PID {reader.pid}" in said and "waiting up to 120 s" in said
+    assert "already a catscan database" in out
 
 
 def test_a_writer_is_named_as_one(db):

@@ -377,3 +377,24 @@ def test_a_session_cannot_write_even_with_sql_that_skips_the_checks(db):
     finally:
         served.close()
     assert count(db, "SELECT count(*) FROM nights WHERE date = '2001-01-01'") == 0
+
+
+def test_compact_runs_through_the_server_with_the_file_to_itself(db):
+    """``catscan compact`` needs the file exclusively (it swaps a new file in): the server
+    closes its instance for the job, runs it, reopens the new file and keeps answering
+    with the same rows; a reader meanwhile waits instead of failing."""
+    rows = count(db)
+    with serve_process(db, "--timeout", "120") as (server, url):
+        answers: list[int] = []
+        reader = threading.Thread(target=lambda: answers.extend(
+            tap_count(url) for _ in range(20)))
+        reader.start()
+        done = cli("compact", "--db", str(db))
+        reader.join()
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip(), done.stdout
+        assert tap_count(url) == rows
+        assert answers == [rows] * 20
+        assert server.poll() is None
+    assert count(db) == rows
+    assert not Path(f"{db}.compact").exists()
