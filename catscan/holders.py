@@ -45,7 +45,7 @@ def command_line(pid: int) -> str | None:
     except OSError:
         return None
     words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
-    text = " ".join(words)
+    text = " ".join(" ".join(words).split())       # one line, whatever the arguments hold
     return text if len(text) <= 200 else text[:197] + "..."
 
 
