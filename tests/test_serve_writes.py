@@ -398,3 +398,20 @@ def test_compact_runs_through_the_server_with_the_file_to_itself(db):
         assert server.poll() is None
     assert count(db) == rows
     assert not Path(f"{db}.compact").exists()
+
+
+def test_release_through_the_server_publishes_on_its_own_connections(db):
+    """The first release while serving makes the public copy through the server's write
+    job; the server opens it for visitors at once, and they see exactly that night."""
+    night_rows = count(db, "SELECT count(*) FROM psc WHERE scan_key IN (SELECT scan_key "
+                           "FROM scans WHERE date = '1997-10-24' AND hemis = 'n')")
+    assert night_rows > 0
+    with serve_process(db) as (_, url):
+        assert cli("passwd", "--db", str(db), stdin="a new team password\n").returncode == 0
+        assert httpx.post(f"{url}/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT 1"}
+                          ).status_code == 401                   # nothing public yet
+        done = cli("release", "1997-10-24n", "--db", str(db))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "1997-10-24n released; 1 night(s) public\n"
+        assert count_through(url, "SELECT count(*) FROM psc") == night_rows   # a visitor
+    assert count(Path(str(db).replace(".duckdb", ".public.duckdb"))) == night_rows
