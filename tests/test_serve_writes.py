@@ -415,3 +415,23 @@ def test_release_through_the_server_publishes_on_its_own_connections(db):
         assert done.stdout == "1997-10-24n released; 1 night(s) public\n"
         assert count_through(url, "SELECT count(*) FROM psc") == night_rows   # a visitor
     assert count(Path(str(db).replace(".duckdb", ".public.duckdb"))) == night_rows
+
+
+def test_a_hook_runs_after_each_write_job_before_the_command_ends(survey, db):
+    """``after_write_job``: what another part of the server caches of the database is
+    forgotten after a job, before the command gets its exit code (so its next query sees
+    the new state)."""
+    from catscan.cli import run_job
+    from catscan.web import after_write_job, create_app
+
+    from webserver import running_app
+
+    app = create_app(db, jobs=run_job, url="in-process")
+    calls: list[int] = []
+    after_write_job(app, lambda: calls.append(len(calls) + 1))
+    with running_app(app):
+        assert calls == []
+        assert cli("load", "night", str(survey / HELD[0]), "--db", str(db)).returncode == 0
+        assert calls == [1]
+        assert cli("load", "night", "nowhere", "--db", str(db)).returncode == 1
+        assert calls == [1, 2]                        # whatever the job's exit code
