@@ -29,6 +29,7 @@ from ..writes import JOB_ENV, WRITES, command_of
 
 log = logging.getLogger("catscan.web")
 CHECKPOINT_RETRY_S = 1.0
+WRITER_NICE = 10                 # the job's queries run on this thread: readers come first
 
 
 @dataclass
@@ -177,6 +178,8 @@ class WriteJobs:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):     # Linux: a thread's own nice
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
         while True:
             try:
                 job = self._jobs.get(timeout=CHECKPOINT_RETRY_S)
