@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -34,6 +35,7 @@ class Footprint:
         """From a mapping with ``ra_1, dec_1 ... ra_4, dec_4`` (a scans or tiles row)."""
         return cls(tuple((float(row[f"ra_{i}"]), float(row[f"dec_{i}"])) for i in range(1, 5)))
 
+    @cached_property
     def _normals(self) -> dict[str, np.ndarray]:
         """Inward unit normals of the four edges (start, end, east, west)."""
         v = unit_vectors(*np.array(self.corners).T)
@@ -51,7 +53,7 @@ class Footprint:
         positive inside the footprint."""
         p = unit_vectors(ra, dec)
         return {name: np.arcsin(np.clip(p @ n, -1.0, 1.0)) * ARCSEC_PER_RAD
-                for name, n in self._normals().items()}
+                for name, n in self._normals.items()}
 
     def contains(self, ra, dec, margin_arcsec: float = 0.0) -> np.ndarray:
         """True where a position lies inside, at least ``margin_arcsec`` from every edge."""

@@ -10,20 +10,21 @@ by (seed, scan_key, version), files are written without timestamps.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from catscan.db import memory_database
 from catscan.loaders import delivery
-from catscan.loaders.release_format import write_release_file
 
-from .observe import observe_psc, observe_xsc, scan_row
+from .nights import run_nights
+from .observe import psc_inputs, psc_of_scans, scan_row, seen_stars, xsc_inputs, xsc_of_scans
 from .plan import NightPlan, demo_plan, survey_plan
-from .sky import galaxies_in_cell, stars_in_cell
+from .release_text import write_release_lines, write_release_parts
+from .sky import clear_cache
 
 SCALES = ("demo", "bench")
 
@@ -92,12 +93,38 @@ def health_rows(night: NightPlan, scans: list[dict]) -> list[dict]:
     return rows
 
 
-def write_night(con, night: NightPlan, root: Path, keys: dict, seed: int,
-                result: GenerateResult) -> Path:
-    """Write one night's delivery directory; returns it."""
-    from .synthetic_images import write_scan_images
+@dataclass(frozen=True)
+class NightJob:
+    """One night to write: everything ``write_night`` needs, so it can run in any process
+    and give the same bytes (scan keys are numbered by the caller, in night order)."""
+    night: NightPlan
+    root: Path
+    keys: tuple[int, ...]             # scan_key of each of night.scans
+    seed: int
 
-    directory = root / night.subdir / night.name if night.subdir else root / night.name
+    @property
+    def directory(self) -> Path:
+        night = self.night
+        return self.root / night.subdir / night.name if night.subdir else self.root / night.name
+
+
+@dataclass
+class NightCounts:
+    directory: Path
+    scans: int = 0
+    psc_rows: int = 0
+    xsc_rows: int = 0
+    images: int = 0
+
+
+def write_night(job: NightJob) -> NightCounts:
+    """Write one night's delivery directory.
+
+    Scans are measured in batches of about ``BATCH_ROWS`` point sources (one vectorised pass
+    and one formatting pass per batch, then a file per scan), so memory stays bounded in the
+    densest Milky Way nights; a batch's generator is seeded by its first scan key, so the
+    bytes depend on nothing but the job."""
+    night, seed, directory = job.night, job.seed, job.directory
     directory.mkdir(parents=True, exist_ok=True)
     manifest = delivery.Manifest(
         date=night.date, hemis=night.hemis, facility=delivery.FACILITIES[night.hemis][0],
@@ -106,63 +133,114 @@ def write_night(con, night: NightPlan, root: Path, keys: dict, seed: int,
         kind=night.kind)
     (directory / delivery.MANIFEST).write_text(manifest.to_json())
     vindex = _version_index(night.version)
-    rows = []
-    for plan in night.scans:
-        key = keys[(night.date, night.hemis, plan.scan)]
+    counts = NightCounts(directory)
+    rows, batch = [], _Batch(directory, seed, vindex, counts)
+    for plan, key in zip(night.scans, job.keys, strict=True):
         rng = np.random.default_rng([seed, key, vindex])
         row = scan_row(night, plan, key, rng)
         rows.append(row)
         if plan.status != "P" or plan.scan_type != "sci":
             continue
         (directory / delivery.scan_dir(plan.scan)).mkdir(parents=True, exist_ok=True)
-        psc, seen = observe_psc(seed, row, rng)
-        xsc = observe_xsc(seed, row)
-        for table, name, rel in (("psc", psc, delivery.psc_file(plan.scan)),
-                                 ("xsc", xsc, delivery.xsc_file(plan.scan))):
-            con.register("generated", name)
-            write_release_file(con, table, "generated", directory / rel)
-            con.unregister("generated")
-        result.psc_rows += psc.num_rows
-        result.xsc_rows += xsc.num_rows
-        if plan.images:
-            (directory / delivery.image_dir(plan.scan)).mkdir(exist_ok=True)
-            result.images += len(write_scan_images(
-                row, seen, directory / delivery.image_dir(plan.scan), seed=seed * 1000 + key))
-    con.register("generated", pa.Table.from_pylist(rows))
-    write_release_file(con, "scans", "generated", directory / delivery.SCANS)
-    con.unregister("generated")
-    con.register("generated", pa.Table.from_pylist(health_rows(night, rows)))
-    write_release_file(con, "night_qa", "generated", directory / delivery.HEALTH)
-    con.unregister("generated")
-    result.scans += len(rows)
-    return directory
+        batch.add(plan, row, psc_inputs(seed, row, rng), xsc_inputs(seed, row))
+        if batch.psc_rows >= BATCH_ROWS:
+            batch.write()
+    batch.write()
+    write_release_lines(pa.Table.from_pylist(rows), "scans", directory / delivery.SCANS)
+    write_release_lines(pa.Table.from_pylist(health_rows(night, rows)), "night_qa",
+                        directory / delivery.HEALTH)
+    counts.scans = len(rows)
+    return counts
+
+
+BATCH_ROWS = 200_000        # point sources measured and formatted together
+
+
+@dataclass
+class _Batch:
+    """Scans of one night waiting to be measured and written together."""
+    directory: Path
+    seed: int
+    vindex: int
+    counts: NightCounts
+    scans: list = field(default_factory=list)    # (plan, row, psc inputs, xsc inputs)
+
+    @property
+    def psc_rows(self) -> int:
+        return sum(len(psc["ra"]) for _, _, psc, _ in self.scans)
+
+    def add(self, plan, row: dict, psc: dict, xsc: tuple) -> None:
+        self.scans.append((plan, row, psc, xsc))
+
+    def write(self) -> None:
+        if not self.scans:
+            return
+        from .synthetic_images import write_scan_images
+
+        first_key = self.scans[0][1]["scan_key"]
+        rng = np.random.default_rng([self.seed, first_key, self.vindex, 1])
+        psc = psc_of_scans(rng, [p for _, _, p, _ in self.scans])
+        xsc = xsc_of_scans(rng, [row for _, row, _, _ in self.scans],
+                           [x for _, _, _, x in self.scans])
+        plans = [plan for plan, _, _, _ in self.scans]
+        psc_parts = write_release_parts(psc, "psc", [
+            (self.directory / delivery.psc_file(p.scan), len(i["ra"]))
+            for p, _, i, _ in self.scans])
+        write_release_parts(xsc, "xsc", [
+            (self.directory / delivery.xsc_file(p.scan), len(x[1])) for p, _, _, x in self.scans])
+        self.counts.psc_rows += psc.num_rows
+        self.counts.xsc_rows += xsc.num_rows
+        for plan, (_, row, _, _), part in zip(plans, self.scans, psc_parts, strict=True):
+            if plan.images:
+                images = self.directory / delivery.image_dir(plan.scan)
+                images.mkdir(exist_ok=True)
+                self.counts.images += len(write_scan_images(
+                    row, seen_stars(part), images, seed=self.seed * 1000 + row["scan_key"]))
+        self.scans = []
+
+
+def _night_jobs(plan: Iterable[NightPlan], root: Path, seed: int) -> Iterator[NightJob]:
+    keys = ScanKeys()
+    for night in plan:
+        yield NightJob(night, root, tuple(keys[(night.date, night.hemis, s.scan)]
+                                          for s in night.scans), seed)
+
+
+def default_workers() -> int:
+    """One process per core (nights are independent; each process writes whole nights)."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+MAX_WORKERS = 8
 
 
 def generate(outdir: str | Path, *, scale: str = "demo", rows: int | None = None,
              seed: int = 1, image_scans: int | None = None,
-             on_night: Callable[[Path], None] | None = None) -> GenerateResult:
+             on_night: Callable[[Path], None] | None = None,
+             workers: int | None = None) -> GenerateResult:
     """Write the sample survey under ``outdir``: ``demo`` (six nights at famous places) or
     ``bench`` (nights walking the sky until at least ``rows`` point sources are written;
-    those of the scans that pass Quality Review load)."""
+    those of the scans that pass Quality Review load). ``workers`` processes write nights
+    side by side (default: one per core); the files do not depend on it."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     root = Path(outdir)
     plan: Iterable[NightPlan] = demo_plan(1 if image_scans is None else image_scans) \
         if scale == "demo" else survey_plan(seed=seed)
-    wanted = rows or 20_000_000
+    wanted = (rows or 20_000_000) if scale == "bench" else None
     result = GenerateResult(root)
-    keys = ScanKeys()
-    con = memory_database()
+    jobs = _night_jobs(plan, root, seed)
+    workers = default_workers() if workers is None else max(1, workers)
     try:
-        for night in plan:
-            if scale == "bench" and result.psc_rows >= wanted:
-                break
-            path = write_night(con, night, root, keys, seed, result)
-            result.nights.append(path)
+        for counts in run_nights(jobs, workers, lambda: wanted is not None
+                                 and result.psc_rows >= wanted):
+            result.nights.append(counts.directory)
+            result.scans += counts.scans
+            result.psc_rows += counts.psc_rows
+            result.xsc_rows += counts.xsc_rows
+            result.images += counts.images
             if on_night:
-                on_night(path)
+                on_night(counts.directory)
     finally:
-        con.close()
-        stars_in_cell.cache_clear()         # the true sky is only needed while writing
-        galaxies_in_cell.cache_clear()
+        clear_cache()                       # the true sky is only needed while writing
     return result

@@ -14,14 +14,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
-from astropy import units as u
-from astropy.coordinates import SkyCoord
 
 from catscan.loaders.delivery import coadd_key
 
 from .footprint import Footprint, edge_columns
 from .plan import NightPlan, ScanPlan, grid, qa_score
-from .sky import cells_of, concat, galaxies_in_cell, stars_in_cell
+from .sky import cells_of, concat, galactic, galaxies_in_cells, stars_in_cells
 from .synthetic_psc import BANDS, JD_1997_03_01, LIMIT_10SIGMA, psc_table
 from .tiles import _half_width_ra
 
@@ -68,7 +66,7 @@ def scan_row(night: NightPlan, scan: ScanPlan, scan_key: int, rng: np.random.Gen
             for r, d in corners)
     ra = float(np.degrees(np.arctan2(v[1], v[0])) % 360.0)
     dec = float(np.degrees(np.arcsin(v[2] / np.linalg.norm(v))))
-    gal = SkyCoord(ra * u.deg, dec * u.deg).galactic
+    glon, glat = galactic(np.array([ra]), np.array([dec]))
     days = (night.date - dt.date(1997, 3, 1)).days
     processed = scan.status == "P"
     base, phot, sens, score = qa_score(night, scan)
@@ -76,7 +74,7 @@ def scan_row(night: NightPlan, scan: ScanPlan, scan_key: int, rng: np.random.Gen
         "scan_key": scan_key, "hemis": night.hemis, "date": night.date, "scan": scan.scan,
         "tile": scan.tile, "scan_type": scan.scan_type, "direction": scan.direction,
         "ra": round(ra, 6), "dec": round(dec, 6),
-        "glon": round(float(gal.l.deg), 3), "glat": round(float(gal.b.deg), 3),
+        "glon": round(float(glon[0]), 3), "glat": round(float(glat[0]), 3),
     }
     for i, (cra, cdec) in enumerate(centre.corners, start=1):
         row[f"ra_{i}"], row[f"dec_{i}"] = round(cra % 360.0, 6), round(cdec, 6)
@@ -103,7 +101,7 @@ def true_stars(seed: int, footprint: Footprint, margin: float) -> dict[str, np.n
     ras, decs = zip(*footprint.corners, strict=True)
     order = [0, 1, 3, 2]            # around the polygon
     cells = cells_of([ras[i] for i in order], [decs[i] for i in order])
-    stars = concat([stars_in_cell(seed, int(c)) for c in cells])
+    stars = concat(stars_in_cells(seed, cells))
     if not stars:
         return {}
     inside = footprint.contains(stars["ra"], stars["dec"], margin)
@@ -131,7 +129,7 @@ def _scan_columns(scan: Mapping, footprint: Footprint, ra: np.ndarray, dec: np.n
     images = np.array([spec.image for spec in layout])[nearest_image(layout, ra, dec)] \
         if n else np.zeros(0, int)
     return {
-        "hemis": np.full(n, scan["hemis"]), "date": np.full(n, scan["date"]),
+        "hemis": np.full(n, scan["hemis"]), "date": np.full(n, np.datetime64(scan["date"], "D")),
         "scan": np.full(n, scan["scan"]),
         "x_scan": np.round((d["west"] - d["east"]) / 2.0, 1),
         "jdate": np.round(scan["jdate"] + along / SCAN_RATE_ARCSEC_PER_S / 86400.0, 5),
@@ -141,10 +139,9 @@ def _scan_columns(scan: Mapping, footprint: Footprint, ra: np.ndarray, dec: np.n
     }
 
 
-def observe_psc(seed: int, scan: Mapping, rng: np.random.Generator
-                ) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """The scan's point sources (release columns, in time order) and the detected stars with
-    their catalog positions and magnitudes (what the Atlas Images must show)."""
+def psc_inputs(seed: int, scan: Mapping, rng: np.random.Generator) -> dict:
+    """What ``psc_table`` needs for one scan's point sources (in time order): the detected
+    stars' catalog positions, their measured magnitudes, the scan's columns and the keys."""
     from .synthetic_images import atlas_layout
 
     footprint = Footprint.of(scan)
@@ -164,29 +161,54 @@ def observe_psc(seed: int, scan: Mapping, rng: np.random.Generator
     ra, dec = np.round(ra, 6) % 360.0, np.round(dec, 6)
     order = np.argsort(footprint.edge_distances(ra, dec)["start"], kind="stable")
     ra, dec = ra[order], dec[order]
-    true_mags = tuple(m[detected][order] for m in mags)
-    cols = _scan_columns(scan, footprint, ra, dec, atlas_layout(scan))
     keys = scan["scan_key"] * KEYS_PER_SCAN + np.arange(1, len(ra) + 1, dtype=np.int64)
-    table = psc_table(rng, ra, dec, true_mags, cols, keys)
-    seen = {"ra": ra, "dec": dec}
+    return {"ra": ra, "dec": dec, "true_mags": tuple(m[detected][order] for m in mags),
+            "scan_cols": _scan_columns(scan, footprint, ra, dec, atlas_layout(scan)),
+            "keys": keys}
+
+
+def psc_of_scans(rng: np.random.Generator, inputs: list[dict]) -> pa.Table:
+    """The point sources of several scans (``psc_inputs`` each) measured in one vectorised
+    pass, rows in the order given."""
+    def joined(get):
+        return np.concatenate([get(i) for i in inputs])
+
+    return psc_table(rng, joined(lambda i: i["ra"]), joined(lambda i: i["dec"]),
+                     tuple(joined(lambda i, b=b: i["true_mags"][b]) for b in range(3)),
+                     {k: joined(lambda i, k=k: i["scan_cols"][k])
+                      for k in inputs[0]["scan_cols"]},
+                     joined(lambda i: i["keys"]))
+
+
+def seen_stars(table: pa.Table) -> dict[str, np.ndarray]:
+    """The detected stars of a scan's PSC rows as the Atlas Images must show them: catalog
+    positions, and magnitudes (NaN for upper limits)."""
+    seen = {"ra": table.column("ra").to_numpy(), "dec": table.column("dec").to_numpy()}
     quality = np.array(table.column("ph_qual").to_pylist(), dtype="U3")
     chars = quality.view("U1").reshape(len(quality), 3)
     for i, band in enumerate(BANDS):
         m = table.column(f"{band}_m").to_numpy(zero_copy_only=False).astype(float)
         seen[f"{band}_m"] = np.where(chars[:, i] == "U", np.nan, m)   # upper limits
-    return table, seen
+    return seen
 
 
-def observe_xsc(seed: int, scan: Mapping) -> pa.Table:
-    """The scan's extended sources: true galaxies inside the footprint, measured."""
+def observe_psc(seed: int, scan: Mapping, rng: np.random.Generator
+                ) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The scan's point sources (release columns, in time order) and the detected stars with
+    their catalog positions and magnitudes (what the Atlas Images must show)."""
+    table = psc_of_scans(rng, [psc_inputs(seed, scan, rng)])
+    return table, seen_stars(table)
+
+
+def xsc_inputs(seed: int, scan: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The true galaxies a scan detects (inside its footprint, 15" from the edges) and the
+    Atlas Image number holding each."""
     from .synthetic_images import atlas_layout, nearest_image
-    from .synthetic_xsc import synthetic_xsc
 
     footprint = Footprint.of(scan)
     ras, decs = zip(*footprint.corners, strict=True)
     cells = cells_of([ras[i] for i in (0, 1, 3, 2)], [decs[i] for i in (0, 1, 3, 2)])
-    galaxies = concat([g for g in (galaxies_in_cell(seed, int(c)) for c in cells)
-                       if len(g["ra"])])
+    galaxies = concat([g for g in galaxies_in_cells(seed, cells) if len(g["ra"])])
     if galaxies:
         inside = footprint.contains(galaxies["ra"], galaxies["dec"], XSC_MARGIN_ARCSEC)
         galaxies = {k: v[inside] for k, v in galaxies.items()}
@@ -197,6 +219,26 @@ def observe_xsc(seed: int, scan: Mapping) -> pa.Table:
     coadd = np.array([s.image for s in layout])[nearest_image(layout, galaxies["ra"],
                                                               galaxies["dec"])] \
         if n else np.zeros(0, int)
-    return synthetic_xsc(galaxies, scan=scan, first_ext_key=scan["scan_key"]
-                         * EXT_KEYS_PER_SCAN + 1, coadd=coadd,
-                         seed=int(scan["scan_key"]))
+    return galaxies, coadd
+
+
+def xsc_of_scans(rng: np.random.Generator, scans: list[Mapping],
+                 inputs: list[tuple[dict[str, np.ndarray], np.ndarray]]) -> pa.Table:
+    """The extended sources of several scans (``xsc_inputs`` each) in one vectorised pass."""
+    from .synthetic_xsc import scan_columns, xsc_table
+
+    present = [(scan, g, c) for scan, (g, c) in zip(scans, inputs, strict=True) if len(c)]
+    if not present:
+        return xsc_table({"ra": np.zeros(0)}, {}, np.zeros(0, np.int64), np.zeros(0, int), rng)
+    galaxies = concat([g for _, g, _ in present])
+    cols = [scan_columns(scan, len(c)) for scan, _, c in present]
+    return xsc_table(galaxies, {k: np.concatenate([c[k] for c in cols]) for k in cols[0]},
+                     np.concatenate([scan["scan_key"] * EXT_KEYS_PER_SCAN + 1
+                                     + np.arange(len(c)) for scan, _, c in present]),
+                     np.concatenate([c for _, _, c in present]), rng)
+
+
+def observe_xsc(seed: int, scan: Mapping) -> pa.Table:
+    """The scan's extended sources: true galaxies inside the footprint, measured."""
+    return xsc_of_scans(np.random.default_rng(int(scan["scan_key"])), [scan],
+                        [xsc_inputs(seed, scan)])

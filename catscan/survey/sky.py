@@ -12,6 +12,7 @@ deg² at high latitude and thin out behind the plane.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 
 import cdshealpix.nested as hp
@@ -49,21 +50,60 @@ def _icrs_to_galactic() -> np.ndarray:
     return np.asarray(basis.galactic.cartesian.xyz.value)
 
 
-def _galactic(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Galactic (l, b) in degrees of ICRS positions."""
+def galactic(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Galactic (l, b) in degrees of ICRS positions (element by element, so a value never
+    depends on the array it came in: the files must not depend on how work was batched)."""
     ra, dec = np.radians(np.asarray(ra, float)), np.radians(np.asarray(dec, float))
-    v = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
-    x, y, z = _icrs_to_galactic() @ v
+    v = (np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec))
+    m = _icrs_to_galactic()
+    x, y, z = (m[i, 0] * v[0] + m[i, 1] * v[1] + m[i, 2] * v[2] for i in range(3))
     return np.degrees(np.arctan2(y, x)) % 360.0, np.degrees(np.arcsin(np.clip(z, -1, 1)))
 
 
-def _random_points(rng: np.random.Generator, cell: int, n: int) -> tuple[np.ndarray, ...]:
-    """``n`` positions uniform on the sphere inside a cell: random order-29 sub-cells."""
+def _sub_cells(rng: np.random.Generator, cell: int, n: int) -> np.ndarray:
+    """``n`` random order-29 sub-cells of a cell: positions uniform on the sphere inside it."""
     shift = np.uint64(2 * (29 - CELL_DEPTH))
-    first = np.uint64(cell) << shift
-    sub = first + rng.integers(0, 1 << int(shift), n, dtype=np.uint64)
-    lon, lat = hp.healpix_to_lonlat(sub.astype(np.uint64), 29)
-    return (Angle(lon).wrap_at(360 * u.deg).deg, lat.to_value(u.deg))
+    return (np.uint64(cell) << shift) + rng.integers(0, 1 << int(shift), n, dtype=np.uint64)
+
+
+_JRLL = np.array([2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4], np.int64)   # base cells' ring / 1 nside
+_JPLL = np.array([1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7], np.int64)   # and longitude / 45 deg
+
+
+def _compress_bits(v: np.ndarray) -> np.ndarray:
+    """The even bits of ``v`` packed together (a NESTED index's x; its odd bits are y)."""
+    x = v & np.uint64(0x5555555555555555)
+    for shift, mask in ((1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F0F0F),
+                        (4, 0x00FF00FF00FF00FF), (8, 0x0000FFFF0000FFFF),
+                        (16, 0x00000000FFFFFFFF)):
+        x = (x | (x >> np.uint64(shift))) & np.uint64(mask)
+    return x.astype(np.int64)
+
+
+def _lonlat(ipix: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (ra, dec in degrees) of NESTED HEALPix cells: HEALPix's nest2xyf + pix2loc
+    (Gorski et al. 2005) in numpy. cdshealpix gives the same to 1e-13 deg
+    (tests/test_generate_speed.py) but starts a thread pool on every call (~0.4 ms, tens of
+    ms on a loaded machine), and the generator converts a few cells at a time."""
+    ipix = np.asarray(ipix, np.uint64)
+    nside = 1 << depth
+    face = (ipix >> np.uint64(2 * depth)).astype(np.int64)
+    within = ipix & np.uint64(nside * nside - 1)
+    ix, iy = _compress_bits(within), _compress_bits(within >> np.uint64(1))
+    jr = _JRLL[face] * nside - ix - iy - 1                  # ring number, 1 .. 4 nside - 1
+    north, south = jr < nside, jr > 3 * nside
+    polar = north | south
+    nr = np.where(north, jr, np.where(south, 4 * nside - jr, nside))
+    tmp = nr.astype(float) ** 2 / (3.0 * nside * nside)     # 1 - |z| in the polar caps
+    z = np.where(polar, np.where(north, 1.0 - tmp, tmp - 1.0),
+                 (2 * nside - jr) * (2.0 / (3.0 * nside)))
+    sin_theta = np.sqrt(np.maximum(np.where(polar, tmp * (2.0 - tmp), (1.0 - z) * (1.0 + z)),
+                                   0.0))
+    kshift = np.where(polar, 0, (jr - nside) & 1)
+    jp = (_JPLL[face] * nr + ix - iy + 1 + kshift) // 2
+    jp = np.where(jp > 4 * nside, jp - 4 * nside, np.where(jp < 1, jp + 4 * nside, jp))
+    phi = (jp - (kshift + 1) * 0.5) * (np.pi / 2 / nr)
+    return np.degrees(phi) % 360.0, np.degrees(np.arctan2(z, sin_theta))
 
 
 def cells_of(ra_corners, dec_corners) -> np.ndarray:
@@ -74,41 +114,83 @@ def cells_of(ra_corners, dec_corners) -> np.ndarray:
     return np.unique(np.asarray(ipix, dtype=np.int64))
 
 
-@lru_cache(maxsize=4096)
-def _cell_galactic(cell: int) -> tuple[float, float]:
-    """Galactic (l, b) of a cell's centre, in degrees."""
-    lon, lat = hp.healpix_to_lonlat(np.array([cell], dtype=np.uint64), CELL_DEPTH)
-    l_deg, b_deg = _galactic(lon.to_value(u.deg), lat.to_value(u.deg))
-    return float(l_deg[0]), float(b_deg[0])
-
-
-# Neighbouring scans share cells; the cache holds a strip's worth (a dense cell is ~1 MB).
-@lru_cache(maxsize=128)
-def stars_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
-    """True stars of one cell: ra, dec and true J, H, Ks magnitudes (do not modify)."""
-    rng = np.random.default_rng([seed, 7, int(cell)])
-    l_deg, b_deg = _cell_galactic(int(cell))
+def _draw_stars(seed: int, cell: int, l_deg: float, b_deg: float):
+    """A cell's stars but their positions: (sub-cells, columns)."""
+    rng = np.random.default_rng([seed, 7, cell])
     n = rng.poisson(float(star_density(np.array(l_deg), np.array(b_deg))) * CELL_AREA_DEG2)
-    ra, dec = _random_points(rng, cell, n)
+    sub = _sub_cells(rng, cell, n)
     # near-infrared number counts dN/dm ∝ 10^(0.3 m), brighter than 3 mag clipped
     j = np.maximum(J_FAINT + np.log10(rng.uniform(1e-12, 1, n)) / 0.3, 3.0)
     reddening = rng.exponential(0.25, n) * np.exp(-abs(b_deg) / 4.0)
     j_h = rng.normal(0.62, 0.18, n) + 0.35 * reddening
     h_k = rng.normal(0.18, 0.08, n) + 0.2 * reddening
-    return {"ra": ra, "dec": dec, "j": j, "h": j - j_h, "k": j - j_h - h_k,
-            "star_id": (np.int64(cell) << 24) + np.arange(n, dtype=np.int64)}
+    return sub, {"j": j, "h": j - j_h, "k": j - j_h - h_k,
+                 "star_id": (np.int64(cell) << 24) + np.arange(n, dtype=np.int64)}
 
 
-@lru_cache(maxsize=128)
-def galaxies_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
-    """True galaxies of one cell: positions, total Ks, colours, sizes and shapes."""
+def _draw_galaxies(seed: int, cell: int, l_deg: float, b_deg: float):
+    """A cell's galaxies but their positions: (sub-cells, properties)."""
     from .synthetic_xsc import true_galaxies
 
-    rng = np.random.default_rng([seed, 8, int(cell)])
-    _, b_deg = _cell_galactic(int(cell))
+    rng = np.random.default_rng([seed, 8, cell])
     n = rng.poisson(float(galaxy_density(np.array(b_deg))) * CELL_AREA_DEG2)
-    ra, dec = _random_points(rng, cell, n)
-    return {"ra": ra, "dec": dec, **true_galaxies(ra, dec, rng)}
+    sub = _sub_cells(rng, cell, n)
+    # the properties draw nothing that depends on the position, which is filled in later
+    return sub, true_galaxies(np.zeros(n), np.zeros(n), rng)
+
+
+# Neighbouring scans share cells; the cache holds a strip's worth (a dense cell is ~1 MB).
+CACHE_CELLS = 128
+_CACHE: dict[str, OrderedDict] = {"stars": OrderedDict(), "galaxies": OrderedDict()}
+_DRAW = {"stars": _draw_stars, "galaxies": _draw_galaxies}
+
+
+def _in_cells(kind: str, seed: int, cells) -> list[dict[str, np.ndarray]]:
+    """The true sources of each cell (cached; the cells missing are drawn together)."""
+    cache = _CACHE[kind]
+    cells = [int(c) for c in cells]
+    missing = [c for c in dict.fromkeys(cells) if (seed, c) not in cache]
+    if missing:
+        l_deg, b_deg = galactic(*_lonlat(np.array(missing), CELL_DEPTH))
+        drawn = [_DRAW[kind](seed, c, float(lc), float(bc))
+                 for c, lc, bc in zip(missing, l_deg, b_deg, strict=True)]
+        ra, dec = _lonlat(np.concatenate([sub for sub, _ in drawn]), 29)
+        start = 0
+        for c, (sub, columns) in zip(missing, drawn, strict=True):
+            end = start + len(sub)
+            cache[(seed, c)] = {**columns, "ra": ra[start:end], "dec": dec[start:end]}
+            start = end
+    found = []
+    for c in cells:
+        cache.move_to_end((seed, c))
+        found.append(cache[(seed, c)])
+    while len(cache) > max(CACHE_CELLS, len(set(cells))):
+        cache.popitem(last=False)
+    return found
+
+
+def stars_in_cells(seed: int, cells) -> list[dict[str, np.ndarray]]:
+    """True stars of each cell: ra, dec and true J, H, Ks magnitudes (do not modify)."""
+    return _in_cells("stars", seed, cells)
+
+
+def galaxies_in_cells(seed: int, cells) -> list[dict[str, np.ndarray]]:
+    """True galaxies of each cell: positions, total Ks, colours, sizes and shapes."""
+    return _in_cells("galaxies", seed, cells)
+
+
+def stars_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
+    return stars_in_cells(seed, [cell])[0]
+
+
+def galaxies_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
+    return galaxies_in_cells(seed, [cell])[0]
+
+
+def clear_cache() -> None:
+    """Forget the cached cells (the true sky is only needed while writing)."""
+    for cache in _CACHE.values():
+        cache.clear()
 
 
 def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

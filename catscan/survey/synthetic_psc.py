@@ -12,10 +12,11 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
-from astropy import units as u
-from astropy.coordinates import SkyCoord
+import pyarrow.compute as pc
 
 from catscan.designation import designations
+
+from .sky import galactic
 
 BANDS = ("j", "h", "k")
 LIMIT_10SIGMA = {"j": 15.8, "h": 15.1, "k": 14.3}
@@ -23,11 +24,20 @@ ZP_ERR = {"j": 0.011, "h": 0.007, "k": 0.007}
 JD_1997_03_01 = 2450508.5
 
 
-def _join_chars(*cols: np.ndarray) -> np.ndarray:
-    out = cols[0].astype(object)
-    for c in cols[1:]:
-        out = out + c.astype(object)
-    return out
+def _join_chars(*cols: np.ndarray) -> pa.Array:
+    """Per-row concatenation of fixed-width ASCII columns (flags), as Arrow strings."""
+    parts = []
+    for col in cols:
+        col = np.ascontiguousarray(col)
+        if col.dtype.kind == "U":       # code points -> bytes, without per-item conversion
+            codes = col.view(np.uint32).reshape(len(col), col.dtype.itemsize // 4)
+        else:
+            codes = col.astype("S").view(np.uint8).reshape(len(col), col.dtype.itemsize)
+        parts.append(codes.astype(np.uint8))
+    chars = np.ascontiguousarray(np.concatenate(parts, axis=1))
+    if not chars.all():
+        raise ValueError("flag columns must have one width")
+    return pa.array(chars.view(f"S{chars.shape[1]}").ravel(), pa.string())
 
 
 def _band(rng: np.random.Generator, m: np.ndarray, band: str, n: int) -> dict:
@@ -56,7 +66,7 @@ def _band(rng: np.random.Generator, m: np.ndarray, band: str, n: int) -> dict:
         "qual": qual, "rd": rd,
         "bl": np.where(detected, "1", "0"),
         "cc": np.where(rng.random(n) < 0.03, "c", "0"),
-        "ndet": np.char.add(nframes.astype(str), "6"),
+        "ndet": np.char.add(nframes.astype("U1"), "6"),
         "psfchi": np.where(rd == "2", psfchi, np.nan),
         "stdap": np.where(detected & (m > 8.5), stdap, np.nan),
         "stdap_sig": np.where(detected & (m > 8.5), np.round(cmsig * 1.2, 3), np.nan),
@@ -84,7 +94,7 @@ def synthetic_psc(n: int, *, seed: int = 1, ra_range=(0.0, 360.0), dec_range=(-9
              * 22).astype(int)
     scan_cols = {
         "hemis": np.full(n, hemis) if hemis else np.where(dec >= -10.0, "n", "s"),
-        "date": np.full(n, date), "scan": np.full(n, scan),
+        "date": np.full(n, np.datetime64(date, "D")), "scan": np.full(n, scan),
         "x_scan": np.round(rng.uniform(-256, 256, n), 1), "jdate": np.round(jdate, 4),
         "dist_edge_ns": rng.integers(10, 10800, n), "dist_edge_ew": rng.integers(10, 256, n),
         "dist_edge_flg": _join_chars(rng.choice(np.array(["n", "s"]), n),
@@ -105,7 +115,7 @@ def psc_table(rng: np.random.Generator, ra: np.ndarray, dec: np.ndarray,
     coadd) given by the caller. ``keys`` are the pts_key values."""
     n = len(ra)
     j_true = true_mags[0]
-    gal = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs").galactic
+    glon, glat = galactic(ra, dec)
     bands = {b: _band(rng, m, b, n) for b, m in zip(BANDS, true_mags, strict=True)}
     err_maj = np.round(np.clip(0.06 + 0.3 * 10 ** (-0.4 * (14.5 - j_true)), 0.06, 1.5), 2)
     prox = np.round(rng.exponential(12.0, n) + 1.0, 1)
@@ -114,8 +124,7 @@ def psc_table(rng: np.random.Generator, ra: np.ndarray, dec: np.ndarray,
         "ra": ra, "dec": dec,
         "err_maj": err_maj, "err_min": np.round(err_maj * rng.uniform(0.8, 1.0, n), 2),
         "err_ang": rng.integers(0, 180, n),
-        "designation": np.char.add(np.asarray(designations(ra, dec).to_pylist(), dtype="U16"),
-                                   " "),
+        "designation": pc.binary_join_element_wise(designations(ra, dec), " ", ""),
     }
     for b in BANDS:
         cols |= {f"{b}_m": bands[b]["m"], f"{b}_cmsig": bands[b]["cmsig"],
@@ -131,7 +140,7 @@ def psc_table(rng: np.random.Generator, ra: np.ndarray, dec: np.ndarray,
         "gal_contam": np.zeros(n, int), "mp_flg": (rng.random(n) < 0.0005).astype(int),
         "pts_key": keys,
         "hemis": scan_cols["hemis"], "date": scan_cols["date"], "scan": scan_cols["scan"],
-        "glon": np.round(gal.l.deg, 3) % 360.0, "glat": np.round(gal.b.deg, 3),
+        "glon": np.round(glon, 3) % 360.0, "glat": np.round(glat, 3),
         "x_scan": scan_cols["x_scan"], "jdate": scan_cols["jdate"],
     }
     for b in BANDS:
@@ -154,9 +163,12 @@ def psc_table(rng: np.random.Generator, ra: np.ndarray, dec: np.ndarray,
     }
     arrays = {}
     for name, values in cols.items():
+        if isinstance(values, pa.Array):
+            arrays[name] = values
+            continue
         values = np.asarray(values)
         if name == "date":
-            arrays[name] = pa.array(values.tolist(), type=pa.date32())
+            arrays[name] = pa.array(values.astype("datetime64[D]"), type=pa.date32())
         elif name in ("phi_opt", "ext_key"):
             arrays[name] = pa.array(values, mask=values < 0)
         elif values.dtype.kind == "f":

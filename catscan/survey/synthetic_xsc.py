@@ -24,6 +24,8 @@ from astropy.coordinates import SkyCoord
 from catscan.designation import designations
 from catscan.loaders.delivery import coadd_key
 
+from .sky import galactic
+
 BANDS = ("j", "h", "k")
 XSC_SOURCES = 1_647_599                        # All-Sky release (2mass_reference.md §0)
 SKY_DEG2 = 4 * math.pi * (180 / math.pi) ** 2
@@ -82,16 +84,11 @@ def true_galaxies(ra: np.ndarray, dec: np.ndarray, rng: np.random.Generator, *,
 @lru_cache(maxsize=1)
 def release_schema() -> pa.Schema:
     """The XSC release-file columns as Arrow fields, read once from the schema itself."""
-    from catscan.db import memory_database
-    from catscan.loaders.schema_info import file_columns
+    from .release_text import file_columns_of
 
     types = {"DOUBLE": pa.float64(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(),
              "BIGINT": pa.int64(), "VARCHAR": pa.string(), "DATE": pa.date32()}
-    con = memory_database()
-    try:
-        return pa.schema([(c.name, types[c.type]) for c in file_columns(con, "xsc")])
-    finally:
-        con.close()
+    return pa.schema([(c.name, types[c.type]) for c in file_columns_of("xsc")])
 
 
 def _enclosed(x: np.ndarray) -> np.ndarray:
@@ -145,13 +142,14 @@ def _offset(ra: np.ndarray, dec: np.ndarray, rng: np.random.Generator,
             np.clip(np.round(moved.dec.deg, 6), -90.0, 90.0))
 
 
-def _with_suffixes(names: list[str]) -> list[str]:
-    """17-character designations: blank, or A, B, ... for later otherwise-equal names."""
-    seen: dict[str, int] = {}
+def _with_suffixes(names: list[str], scans: np.ndarray) -> list[str]:
+    """17-character designations: blank, or A, B, ... for later otherwise-equal names of the
+    same scan."""
+    seen: dict[tuple[str, int], int] = {}
     out = []
-    for name in names:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
+    for name, scan in zip(names, scans.tolist(), strict=True):
+        count = seen.get((name, scan), 0)
+        seen[(name, scan)] = count + 1
         out.append(name + (" " if count == 0 else chr(ord("A") + count - 1)))
     return out
 
@@ -183,13 +181,30 @@ def synthetic_xsc(galaxies: dict[str, np.ndarray], *, scan: Mapping, first_ext_k
 
     Every galaxy becomes a row, in input order (the caller decides what is detected);
     ``coadd`` is the Atlas Image number holding each one. Columns not modelled are null."""
+    n = len(np.asarray(galaxies["ra"]))
+    return xsc_table(galaxies, scan_columns(scan, n), first_ext_key + np.arange(n),
+                     np.asarray(coadd, dtype=np.int64), np.random.default_rng(seed))
+
+
+def scan_columns(scan: Mapping, n: int) -> dict[str, np.ndarray]:
+    """The columns ``xsc_table`` takes from the scan row, for ``n`` galaxies of one scan."""
+    night_key = scan.get("night_key")
+    return {"scan_key": np.full(n, int(scan["scan_key"]), np.int64),
+            "jdate": np.full(n, float(scan["jdate"])), "hemis": np.full(n, scan["hemis"]),
+            "scan": np.full(n, int(scan["scan"])),
+            "date": np.full(n, np.datetime64(scan["date"], "D")),
+            "night_key": np.full(n, np.nan if night_key is None else float(night_key))}
+
+
+def xsc_table(galaxies: dict[str, np.ndarray], scan_cols: dict[str, np.ndarray],
+              ext_key: np.ndarray, coadd: np.ndarray, rng: np.random.Generator) -> pa.Table:
+    """XSC rows of galaxies seen by one or more scans (``scan_cols`` per row, from
+    ``scan_columns``): one vectorised pass however many scans a night holds."""
     schema = release_schema()
     n = len(np.asarray(galaxies["ra"]))
     if n == 0:
         return schema.empty_table()
-    rng = np.random.default_rng(seed)
     g = {k: np.asarray(v, dtype=float) for k, v in galaxies.items()}
-    coadd = np.asarray(coadd, dtype=np.int64)
     total = {"k": g["k_tot"], "h": g["k_tot"] + g["h_k"]}
     total["j"] = total["h"] + g["j_h"]
 
@@ -273,8 +288,8 @@ def synthetic_xsc(galaxies: dict[str, np.ndarray], *, scan: Mapping, first_ext_k
     # positions: peak pixel and super-coadd centroid, each within a fraction of an arcsec
     ra, dec = _offset(g["ra"], g["dec"], rng, 0.2 + 0.01 * np.minimum(g["r_eff"], 30.0))
     sup_ra, sup_dec = _offset(g["ra"], g["dec"], rng, np.full(n, 0.25))
-    gal = SkyCoord(ra * u.deg, dec * u.deg).galactic
-    glon, glat = np.round(gal.l.deg, 3) % 360.0, np.round(gal.b.deg, 3)
+    glon, glat = galactic(ra, dec)
+    glon, glat = np.round(glon, 3) % 360.0, np.round(glat, 3)
 
     # star/galaxy scores: near 1.4 for beam-sized faint sources, ~0.3 for big bright ones
     point_like = np.clip((beam / a_eff) ** 2, 0, 1)
@@ -289,28 +304,27 @@ def synthetic_xsc(galaxies: dict[str, np.ndarray], *, scan: Mapping, first_ext_k
     cc_flg = np.where(r_k20 >= 60.0, "Z", np.select(
         [u_cc < 0.005, u_cc < 0.015, u_cc < 0.018], ["U", "C", "z"], "0"))
 
-    names = _with_suffixes(designations(ra, dec).to_pylist())
-    scan_key = int(scan["scan_key"])
-    jdate = round(float(scan["jdate"]) + SCAN_SECONDS / 2 / 86400.0, 4)
+    scan_key = scan_cols["scan_key"]
+    names = _with_suffixes(designations(ra, dec).to_pylist(), scan_key)
+    jdate = np.round(scan_cols["jdate"] + SCAN_SECONDS / 2 / 86400.0, 4)
     cols |= {
-        "jdate": np.full(n, jdate), "designation": np.array(names, dtype=object),
+        "jdate": jdate, "designation": np.array(names, dtype=object),
         "ra": ra, "dec": dec, "sup_ra": sup_ra, "sup_dec": sup_dec, "glon": glon,
         "glat": glat, "density": _star_density(glon, glat, rng),
         "r_k20fe": r_k20, "r_3sig": r_3sig, "sup_r_3sig": sup_r_3sig, "r_fe": r_fe,
         "r_ext": r_ext, "e_score": np.round(e_score, 2), "g_score": np.round(g_score, 2),
         "vc": vc, "cc_flg": cc_flg.astype(object),
         "dup_src": np.zeros(n), "use_src": np.ones(n),
-        "night_key": np.full(n, np.nan if scan.get("night_key") is None
-                             else float(scan["night_key"])),
-        "scan_key": np.full(n, float(scan_key)), "coadd_key": coadd_key(scan_key, coadd),
-        "hemis": np.full(n, scan["hemis"], dtype=object), "scan": np.full(n, scan["scan"]),
-        "coadd": coadd, "id": _rank_within(coadd),
-        "ext_key": first_ext_key + np.arange(n),
+        "night_key": scan_cols["night_key"],
+        "scan_key": scan_key.astype(float), "coadd_key": coadd_key(scan_key, coadd),
+        "hemis": scan_cols["hemis"].astype(object), "scan": scan_cols["scan"],
+        "coadd": coadd, "id": _rank_within(coadd_key(scan_key, coadd)),
+        "ext_key": ext_key,
     }
     arrays = []
     for field in schema:
         if field.name == "date":
-            arrays.append(pa.array([scan["date"]] * n, type=pa.date32()))
+            arrays.append(pa.array(scan_cols["date"].astype("datetime64[D]"), pa.date32()))
         elif field.name not in cols:
             arrays.append(pa.nulls(n, field.type))
         elif pa.types.is_string(field.type):
