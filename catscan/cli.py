@@ -141,8 +141,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.rows is not None and args.scale != "bench":
         raise CatscanError("--rows sets the size of --scale bench")
+    if args.workers is not None and args.workers < 1:
+        raise CatscanError(f"--workers must be at least 1, not {args.workers}")
     result = generate(args.outdir, scale=args.scale, rows=args.rows, seed=args.seed,
-                      image_scans=args.image_scans,
+                      image_scans=args.image_scans, workers=args.workers,
                       on_night=lambda path: print(f"  {path}", flush=True))
     print(result.summary())
     return 0
@@ -328,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--image-scans", type=int, default=None,
                    help="scans that get Atlas Images (default: 1 for demo, 0 for bench)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes writing nights side by side (default: one per core; "
+                        "the files are the same for any number)")
     p.set_defaults(handler=cmd_generate)
 
     p = sub.add_parser("optimize", parents=[common],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -96,11 +97,17 @@ def scan_row(night: NightPlan, scan: ScanPlan, scan_key: int, rng: np.random.Gen
     return row
 
 
-def true_stars(seed: int, footprint: Footprint, margin: float) -> dict[str, np.ndarray]:
-    """The true stars inside a footprint, ``margin`` arcsec from its edges."""
+@lru_cache(maxsize=64)
+def footprint_cells(footprint: Footprint) -> np.ndarray:
+    """The true sky's cells a footprint overlaps (a scan asks twice: stars, galaxies)."""
     ras, decs = zip(*footprint.corners, strict=True)
     order = [0, 1, 3, 2]            # around the polygon
-    cells = cells_of([ras[i] for i in order], [decs[i] for i in order])
+    return cells_of([ras[i] for i in order], [decs[i] for i in order])
+
+
+def true_stars(seed: int, footprint: Footprint, margin: float) -> dict[str, np.ndarray]:
+    """The true stars inside a footprint, ``margin`` arcsec from its edges."""
+    cells = footprint_cells(footprint)
     stars = concat(stars_in_cells(seed, cells))
     if not stars:
         return {}
@@ -206,8 +213,7 @@ def xsc_inputs(seed: int, scan: Mapping) -> tuple[dict[str, np.ndarray], np.ndar
     from .synthetic_images import atlas_layout, nearest_image
 
     footprint = Footprint.of(scan)
-    ras, decs = zip(*footprint.corners, strict=True)
-    cells = cells_of([ras[i] for i in (0, 1, 3, 2)], [decs[i] for i in (0, 1, 3, 2)])
+    cells = footprint_cells(footprint)
     galaxies = concat([g for g in galaxies_in_cells(seed, cells) if len(g["ra"])])
     if galaxies:
         inside = footprint.contains(galaxies["ra"], galaxies["dec"], XSC_MARGIN_ARCSEC)

@@ -59,12 +59,11 @@ def release_lines(rows: pa.Table, table: str) -> bytes:
 
 
 def _frame(rows: pa.Table, table: str):
-    """The file columns of ``table`` as a Polars frame (no copy), NaN made null."""
+    """The file columns of ``table`` as a Polars frame (no copy). Missing values must be
+    nulls: a NaN would print as ``NaN``."""
     import polars as pl  # imported late: nights.py sets its thread count first
 
-    frame = pl.from_arrow(rows.select(list(file_column_names(table))), rechunk=False)
-    floats = [name for name, kind in frame.schema.items() if kind.is_float()]
-    return frame.with_columns(pl.col(floats).fill_nan(None)) if floats else frame
+    return pl.from_arrow(rows.select(list(file_column_names(table))), rechunk=False)
 
 
 def _lines(frame) -> bytes:

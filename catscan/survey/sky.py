@@ -83,7 +83,7 @@ def _compress_bits(v: np.ndarray) -> np.ndarray:
 def _lonlat(ipix: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Centres (ra, dec in degrees) of NESTED HEALPix cells: HEALPix's nest2xyf + pix2loc
     (Gorski et al. 2005) in numpy. cdshealpix gives the same to 1e-13 deg
-    (tests/test_generate_speed.py) but starts a thread pool on every call (~0.4 ms, tens of
+    (tests/test_generate_workers.py) but starts a thread pool on every call (~0.4 ms, tens of
     ms on a loaded machine), and the generator converts a few cells at a time."""
     ipix = np.asarray(ipix, np.uint64)
     nside = 1 << depth
