@@ -60,15 +60,28 @@ class Footprint:
         d = self.edge_distances(ra, dec)
         return np.minimum.reduce(list(d.values())) >= margin_arcsec
 
+    @cached_property
+    def _normal_matrix(self) -> np.ndarray:
+        return np.stack(list(self._normals.values()), axis=1)          # (3, 4)
+
+    def contains_vectors(self, p: np.ndarray, margin_arcsec: float = 0.0) -> np.ndarray:
+        """``contains`` for unit vectors (n, 3) at hand: the sine of a position's distance to
+        an edge is its dot product with the edge's normal, so no trigonometry is needed."""
+        if not len(p):
+            return np.zeros(0, bool)
+        return (p @ self._normal_matrix).min(axis=1) >= np.sin(margin_arcsec / ARCSEC_PER_RAD)
+
     def north_is_end(self) -> bool:
         """Whether the scan ran northwards (its end edge is the northern one)."""
         return self.corners[2][1] > self.corners[0][1]
 
 
-def edge_columns(footprint: Footprint, ra, dec) -> dict[str, np.ndarray]:
+def edge_columns(footprint: Footprint, ra, dec,
+                 distances: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """The PSC columns ``dist_edge_ns``, ``dist_edge_ew`` (whole arcsec) and
-    ``dist_edge_flg`` (nearest N/S edge then nearest E/W edge, e.g. ``"se"``)."""
-    d = footprint.edge_distances(ra, dec)
+    ``dist_edge_flg`` (nearest N/S edge then nearest E/W edge, e.g. ``"se"``);
+    ``distances``: ``footprint.edge_distances(ra, dec)`` if the caller has them."""
+    d = footprint.edge_distances(ra, dec) if distances is None else distances
     start_nearer = d["start"] <= d["end"]
     ns = np.where(start_nearer, d["start"], d["end"])
     start_is_north = not footprint.north_is_end()

@@ -105,14 +105,21 @@ def footprint_cells(footprint: Footprint) -> np.ndarray:
     return cells_of([ras[i] for i in order], [decs[i] for i in order])
 
 
+def _inside(footprint: Footprint, cells: list[dict], margin: float,
+            keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The sources of the cells inside a footprint, ``margin`` arcsec from its edges."""
+    parts = []
+    for cell in cells:
+        inside = footprint.contains_vectors(cell["xyz"], margin)
+        if inside.any():
+            parts.append({k: cell[k][inside] for k in keys or cell if k != "xyz"})
+    return concat(parts)
+
+
 def true_stars(seed: int, footprint: Footprint, margin: float) -> dict[str, np.ndarray]:
     """The true stars inside a footprint, ``margin`` arcsec from its edges."""
-    cells = footprint_cells(footprint)
-    stars = concat(stars_in_cells(seed, cells))
-    if not stars:
-        return {}
-    inside = footprint.contains(stars["ra"], stars["dec"], margin)
-    return {k: v[inside] for k, v in stars.items()}
+    return _inside(footprint, stars_in_cells(seed, footprint_cells(footprint)), margin,
+                   ("ra", "dec", *BANDS))
 
 
 def _measured_mags(rng: np.random.Generator, stars: Mapping) -> tuple[np.ndarray, ...]:
@@ -127,11 +134,11 @@ def _measured_mags(rng: np.random.Generator, stars: Mapping) -> tuple[np.ndarray
 
 
 def _scan_columns(scan: Mapping, footprint: Footprint, ra: np.ndarray, dec: np.ndarray,
-                  layout) -> dict:
+                  layout, d: dict[str, np.ndarray]) -> dict:
+    """The PSC columns a scan gives its sources; ``d``: their distances to its edges."""
     from .synthetic_images import nearest_image
 
     n = len(ra)
-    d = footprint.edge_distances(ra, dec)
     along = d["start"]                                   # arcsec from the scan start
     images = np.array([spec.image for spec in layout])[nearest_image(layout, ra, dec)] \
         if n else np.zeros(0, int)
@@ -140,7 +147,7 @@ def _scan_columns(scan: Mapping, footprint: Footprint, ra: np.ndarray, dec: np.n
         "scan": np.full(n, scan["scan"]),
         "x_scan": np.round((d["west"] - d["east"]) / 2.0, 1),
         "jdate": np.round(scan["jdate"] + along / SCAN_RATE_ARCSEC_PER_S / 86400.0, 5),
-        **edge_columns(footprint, ra, dec),
+        **edge_columns(footprint, ra, dec, d),
         "scan_key": np.full(n, scan["scan_key"]),
         "coadd_key": coadd_key(int(scan["scan_key"]), images), "coadd": images,
     }
@@ -166,11 +173,13 @@ def psc_inputs(seed: int, scan: Mapping, rng: np.random.Generator) -> dict:
     ra = (stars["ra"][detected] + rng.normal(0, 1, len(j)) * sigma
           / np.maximum(np.cos(np.radians(dec)), 1e-6)) % 360.0
     ra, dec = np.round(ra, 6) % 360.0, np.round(dec, 6)
-    order = np.argsort(footprint.edge_distances(ra, dec)["start"], kind="stable")
+    distances = footprint.edge_distances(ra, dec)
+    order = np.argsort(distances["start"], kind="stable")
     ra, dec = ra[order], dec[order]
+    distances = {edge: d[order] for edge, d in distances.items()}
     keys = scan["scan_key"] * KEYS_PER_SCAN + np.arange(1, len(ra) + 1, dtype=np.int64)
     return {"ra": ra, "dec": dec, "true_mags": tuple(m[detected][order] for m in mags),
-            "scan_cols": _scan_columns(scan, footprint, ra, dec, atlas_layout(scan)),
+            "scan_cols": _scan_columns(scan, footprint, ra, dec, atlas_layout(scan), distances),
             "keys": keys}
 
 
@@ -213,13 +222,8 @@ def xsc_inputs(seed: int, scan: Mapping) -> tuple[dict[str, np.ndarray], np.ndar
     from .synthetic_images import atlas_layout, nearest_image
 
     footprint = Footprint.of(scan)
-    cells = footprint_cells(footprint)
-    galaxies = concat([g for g in galaxies_in_cells(seed, cells) if len(g["ra"])])
-    if galaxies:
-        inside = footprint.contains(galaxies["ra"], galaxies["dec"], XSC_MARGIN_ARCSEC)
-        galaxies = {k: v[inside] for k, v in galaxies.items()}
-    else:
-        galaxies = {"ra": np.zeros(0), "dec": np.zeros(0)}
+    galaxies = _inside(footprint, galaxies_in_cells(seed, footprint_cells(footprint)),
+                       XSC_MARGIN_ARCSEC) or {"ra": np.zeros(0), "dec": np.zeros(0)}
     layout = atlas_layout(scan)
     n = len(galaxies["ra"])
     coadd = np.array([s.image for s in layout])[nearest_image(layout, galaxies["ra"],

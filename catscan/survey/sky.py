@@ -19,6 +19,9 @@ import cdshealpix.nested as hp
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle, SkyCoord
+from cdshealpix import cdshealpix as _cds
+
+from .footprint import unit_vectors
 
 CELL_DEPTH = 7
 CELL_AREA_DEG2 = 41252.96 / (12 * 4**CELL_DEPTH)
@@ -108,8 +111,12 @@ def _lonlat(ipix: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
 
 def cells_of(ra_corners, dec_corners) -> np.ndarray:
     """The order-7 cells overlapping a polygon (corners in order around it)."""
-    ipix, depth, _ = hp.polygon_search(Angle(np.asarray(ra_corners), u.deg),
-                                       Angle(np.asarray(dec_corners), u.deg), CELL_DEPTH,
+    lon, lat = np.radians(np.asarray(ra_corners, float)), np.radians(np.asarray(dec_corners,
+                                                                                 float))
+    try:    # the Rust function itself: its Python wrapper's argument checks cost 10x the search
+        ipix, _, _ = _cds.polygon_search(CELL_DEPTH, lon, lat, True)
+    except (AttributeError, TypeError):
+        ipix, _, _ = hp.polygon_search(Angle(lon, u.rad), Angle(lat, u.rad), CELL_DEPTH,
                                        flat=True)
     return np.unique(np.asarray(ipix, dtype=np.int64))
 
@@ -146,7 +153,8 @@ _DRAW = {"stars": _draw_stars, "galaxies": _draw_galaxies}
 
 
 def _in_cells(kind: str, seed: int, cells) -> list[dict[str, np.ndarray]]:
-    """The true sources of each cell (cached; the cells missing are drawn together)."""
+    """The true sources of each cell (cached; the cells missing are drawn together), with
+    their unit vectors (``xyz``): every scan over a cell tests them against its edges."""
     cache = _CACHE[kind]
     cells = [int(c) for c in cells]
     missing = [c for c in dict.fromkeys(cells) if (seed, c) not in cache]
@@ -158,7 +166,8 @@ def _in_cells(kind: str, seed: int, cells) -> list[dict[str, np.ndarray]]:
         start = 0
         for c, (sub, columns) in zip(missing, drawn, strict=True):
             end = start + len(sub)
-            cache[(seed, c)] = {**columns, "ra": ra[start:end], "dec": dec[start:end]}
+            cache[(seed, c)] = {**columns, "ra": ra[start:end], "dec": dec[start:end],
+                                "xyz": unit_vectors(ra[start:end], dec[start:end])}
             start = end
     found = []
     for c in cells:
