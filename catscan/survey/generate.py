@@ -221,7 +221,9 @@ def generate(outdir: str | Path, *, scale: str = "demo", rows: int | None = None
     """Write the sample survey under ``outdir``: ``demo`` (six nights at famous places) or
     ``bench`` (nights walking the sky until at least ``rows`` point sources are written;
     those of the scans that pass Quality Review load). ``workers`` processes write nights
-    side by side (default: one per core); the files do not depend on it."""
+    side by side (default: one per core); the files do not depend on it. Workers are spawned,
+    so a script calling this with ``workers`` > 1 needs the ``if __name__ == "__main__":``
+    guard."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     root = Path(outdir)
