@@ -5,6 +5,10 @@ galaxies), the catalog generation margins of 2mass_reference.md §3. Each appari
 measured afresh (position scatter, photometric noise), so the same star seen by two
 overlapping scans, or by the same scan reprocessed, gets slightly different values, and a
 star at the detection limit may be detected in one scan and not in the other.
+
+What a scan sees is chosen per scan (``psc_inputs``, ``xsc_inputs``); the measured columns
+of several scans are then drawn in one vectorised pass (``psc_of_scans``, ``xsc_of_scans``),
+since most of a per-scan pass was fixed cost (generate.py batches a night's scans).
 """
 
 from __future__ import annotations
@@ -208,14 +212,6 @@ def seen_stars(table: pa.Table) -> dict[str, np.ndarray]:
     return seen
 
 
-def observe_psc(seed: int, scan: Mapping, rng: np.random.Generator
-                ) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """The scan's point sources (release columns, in time order) and the detected stars with
-    their catalog positions and magnitudes (what the Atlas Images must show)."""
-    table = psc_of_scans(rng, [psc_inputs(seed, scan, rng)])
-    return table, seen_stars(table)
-
-
 def xsc_inputs(seed: int, scan: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The true galaxies a scan detects (inside its footprint, 15" from the edges) and the
     Atlas Image number holding each."""
@@ -246,9 +242,3 @@ def xsc_of_scans(rng: np.random.Generator, scans: list[Mapping],
                      np.concatenate([scan["scan_key"] * EXT_KEYS_PER_SCAN + 1
                                      + np.arange(len(c)) for scan, _, c in present]),
                      np.concatenate([c for _, _, c in present]), rng)
-
-
-def observe_xsc(seed: int, scan: Mapping) -> pa.Table:
-    """The scan's extended sources: true galaxies inside the footprint, measured."""
-    return xsc_of_scans(np.random.default_rng(int(scan["scan_key"])), [scan],
-                        [xsc_inputs(seed, scan)])

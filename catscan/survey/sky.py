@@ -188,14 +188,6 @@ def galaxies_in_cells(seed: int, cells) -> list[dict[str, np.ndarray]]:
     return _in_cells("galaxies", seed, cells)
 
 
-def stars_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
-    return stars_in_cells(seed, [cell])[0]
-
-
-def galaxies_in_cell(seed: int, cell: int) -> dict[str, np.ndarray]:
-    return galaxies_in_cells(seed, [cell])[0]
-
-
 def clear_cache() -> None:
     """Forget the cached cells (the true sky is only needed while writing)."""
     for cache in _CACHE.values():
