@@ -199,28 +199,30 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         tiles = coverage.load_tiles(con)
         if len(tiles) == 0:
             raise CatscanError("the tiles table is empty: `catscan init` fills the tile grid")
-        corners = region.corners_icrs() if region else None
-        cover = coverage.compute_coverage(tiles, args.depth, region=corners)
-        counts = None
         shown = tiles
-        if region is not None:
+        if region is None:
+            summary = coverage.whole_sky_summary(con, tiles, args.depth)
+        else:
+            corners = region.corners_icrs()
+            cover = coverage.compute_coverage(tiles, args.depth, region=corners)
             shown = tiles.subset(np.flatnonzero(projection.overlapping(tiles.corners,
                                                                        corners)))
             counts = {(h, s): int(np.count_nonzero((shown.state == s) &
                                                    ((shown.hemis == h) | (h == "all"))))
                       for h in coverage.HEMISPHERES for s in coverage.STATES}
-        summary = coverage.coverage_table(cover, counts)
+            summary = coverage.coverage_table(cover, counts)
+        depth = summary.column("moc_depth")[0].as_py()
         on_stdout = False
         if table_wanted:
             table = coverage.tile_rows(shown) if args.tiles else summary
-            params = {"frame": args.frame, "moc_depth": cover.depth}
+            params = {"frame": args.frame, "moc_depth": depth}
             if region is not None:
                 params["region"] = " ".join(args.region)
             on_stdout = _emit(table, args, con, coverage.TILES_SQL, started, params,
                               fmt=None if fmt == "png" else fmt)
     finally:
         con.close()
-    headline = _headline(summary, region, cover.depth)
+    headline = _headline(summary, region, depth)
     if map_path is not None:
         if region is None:
             drawn = skymap.allsky_map(tiles, map_path, frame=args.frame,

@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 
 from . import __version__
+from .content import cached
 from .loaders.compact import fresh_size_estimate
 from .loaders.optimize import pending_sorts
 from .parallelism import parallel
@@ -61,19 +62,24 @@ def scan_area(con: duckdb.DuckDBPyConnection, loaded_only: bool = True) -> float
 
 
 def source_area(con: duckdb.DuckDBPyConnection) -> float:
+    """Sky area (deg²) of the HEALPix order-10 cells holding PSC or XSC sources: a read of
+    every row of both catalogs, so callers take it through :func:`catscan.content.cached`."""
     shift = 2 * (29 - AREA_ORDER)
     with parallel(con):                       # every row of both catalogs
         cells = con.execute(
             f"SELECT count(*) FROM (SELECT hpx29 >> {shift} FROM psc UNION "
-            f"SELECT hpx29 >> {shift} FROM xsc)").fetchone()[0]
+            f"SELECT hpx29 >> {shift} FROM xsc)").fetchall()[0][0]
     return cells * SKY_DEG2 / (12 * 4**AREA_ORDER)
 
 
 def database_info(con: duckdb.DuckDBPyConnection, path: str, file_bytes: int) -> DatabaseInfo:
-    rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ROW_TABLES}
+    """Everything but the two areas is metadata or a small table (``count(*)`` of a table is
+    its cardinality in DuckDB 2, no scan); the areas read every loaded scan and every
+    catalog row, so they are kept by content version, also for the next process."""
+    rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ROW_TABLES}
     return DatabaseInfo(
         path=path,
-        schema_version=con.execute("SELECT max(version) FROM schema_version").fetchone()[0],
+        schema_version=con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0],
         catscan_version=__version__,
         file_bytes=file_bytes,
         rows=rows,
@@ -83,8 +89,9 @@ def database_info(con: duckdb.DuckDBPyConnection, path: str, file_bytes: int) ->
                                    "GROUP BY ALL ORDER BY 1").fetchall()),
         scans_by_status={(s, bool(ld)): n for s, ld, n in con.execute(
             "SELECT status, loaded, count(*) FROM scans GROUP BY ALL ORDER BY 1, 2").fetchall()},
-        scan_area_deg2=scan_area(con),
-        source_area_deg2=source_area(con),
+        scan_area_deg2=cached(con, "info.scan_area", lambda: scan_area(con), persist=True),
+        source_area_deg2=cached(con, "info.source_area", lambda: source_area(con),
+                                persist=True),
         last_loads=con.execute(
             "SELECT load_id, kind, path, rows_accepted, status, finished FROM loads "
             "ORDER BY load_id DESC LIMIT 5").fetchall(),

@@ -33,6 +33,7 @@ from rich.console import Console
 
 from . import __version__
 from . import budget as budgets
+from .content import content_version
 from .errors import CatscanError
 from .render import pager_command, print_text_table, text_table
 from .tablefile import (
@@ -73,15 +74,6 @@ def overflow_notice(limit: int) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def content_version(con: duckdb.DuckDBPyConnection) -> str:
-    """What the database held: schema version and the loads so far. Every change of content
-    is a load (an audit row in ``loads``), so equal strings mean the same rows."""
-    [(schema,)] = con.execute("SELECT max(version) FROM schema_version").fetchall()
-    [(count, last)] = con.execute("SELECT count(*), max(load_id) FROM loads").fetchall()
-    loads = f"{count} load{'s' if count > 1 else ''}, last load {last}" if count else "no loads"
-    return f"schema {schema}, {loads}"
 
 
 @dataclass(frozen=True, kw_only=True)

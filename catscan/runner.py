@@ -89,8 +89,9 @@ class Session:
     def tables(self) -> set[str]:
         return allowed_tables(self.con)
 
-    @cached_property
+    @property
     def content_version(self) -> str:
+        """Read again on every use (~2 ms): a server's session outlives writes."""
         return content_version(self.con)
 
     def prepared(self, text: str, params: dict[str, str] | None) -> tuple[Compiled, str]:

@@ -257,6 +257,21 @@ def coverage_table(cover: Coverage, tiles_in_region: dict[tuple[str, str], int] 
     return pa.table(rows, schema=pa.schema(COVERAGE_FIELDS))
 
 
+def whole_sky_summary(con: duckdb.DuckDBPyConnection, tiles: Tiles,
+                      depth: int | None = None) -> pa.Table:
+    """:func:`coverage_table` of the whole sky for the database as it is: the MOCs of tens
+    of thousands of footprints take a minute, so the table is kept by content version, in
+    this process and for the next (``<db>.cache.json``). ``tiles`` are ``con``'s."""
+    from ..content import cached
+
+    def compute() -> list[dict]:
+        return coverage_table(compute_coverage(tiles, depth)).to_pylist()
+
+    name = "coverage.summary" + ("" if depth is None else f".depth{depth}")
+    rows = cached(con, name, compute, persist=True)
+    return pa.Table.from_pylist(rows, schema=pa.schema(COVERAGE_FIELDS))
+
+
 def tile_rows(tiles: Tiles) -> pa.Table:
     """One row per tile (for ``--tiles``): id, hemisphere, state, centre, quality, scans."""
     return pa.table({
