@@ -24,9 +24,15 @@ metadata cannot beat by much).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -318,3 +324,134 @@ def _catalogs(con) -> None:
                    hpx29(ra, dec) AS hpx29, load_id
             FROM scans WHERE loaded AND scan_key % {XSC_EVERY} = 0)
         ORDER BY hpx29""")
+
+
+# --- timing ---------------------------------------------------------------------------------
+
+def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
+    """(first call, median of ``runs`` calls after it), in seconds."""
+    started = time.perf_counter()
+    call()
+    cold = time.perf_counter() - started
+    warm = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        warm.append(time.perf_counter() - started)
+    return cold, statistics.median(warm)
+
+
+def _forget(db: Path) -> None:
+    """Empty every cache: this process's and the file the next process would read."""
+    from catscan import content
+
+    content.clear()
+    content.cache_file(db).unlink(missing_ok=True)
+
+
+def in_process(db: Path, runs: int) -> list[tuple[str, float, float]]:
+    """The operations as Python calls on one read-only connection, caches emptied first."""
+    from catscan.content import content_version
+    from catscan.findtile import find_tiles, parse_positions
+    from catscan.info import database_info
+    from catscan.operations import coverage, status
+
+    con = connect(db)
+    positions = parse_positions(["10.68479", "+41.26906"])
+    night = status.resolve_night(con, "2000-01-05n")
+    calls: dict[str, Callable[[], object]] = {
+        "SELECT * FROM scans (anchor)": lambda: con.execute("SELECT * FROM scans").fetchall(),
+        "content version": lambda: content_version(con),
+        "info": lambda: database_info(con, str(db), db.stat().st_size),
+        "coverage (whole sky)": lambda: coverage.whole_sky_summary(
+            con, coverage.load_tiles(con)),
+        "status (every night)": lambda: status.night_status(con),
+        "status --history": lambda: status.night_history(con),
+        "status NIGHT": lambda: status.scan_status(con, *night),
+        "findtile (M31)": lambda: find_tiles(con, positions),
+    }
+    _forget(db)
+    try:
+        return [(name, *timed(call, runs)) for name, call in calls.items()]
+    finally:
+        con.close()
+
+
+def commands(db: Path, runs: int) -> list[tuple[str, float, float]]:
+    """Each command as a new process (what a user waits for): cold with no cache file."""
+    out = []
+    for name, args in (("catscan --version (process start)", ["--version"]),
+                       ("catscan info", ["info"]), ("catscan coverage", ["coverage"]),
+                       ("catscan status", ["status", "--format", "csv"]),
+                       ("catscan findtile", ["findtile", "10.68479", "+41.26906"])):
+        if args[0] != "--version":
+            args = [*args, "--db", str(db)]
+        _forget(db)
+        run = [shutil.which("catscan") or "catscan", *args]
+        out.append((name, *timed(lambda run=run: subprocess.run(
+            run, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), runs)))
+    return out
+
+
+def pages(db: Path, runs: int) -> list[tuple[str, float, float]]:
+    """The web pages of a fresh ``catscan serve`` (uvicorn on loopback, no team password
+    set: every page open), fetched with httpx; cold is each page's first request."""
+    import httpx
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from webserver import running_server
+
+    _forget(db)
+    out = []
+    with running_server(db) as url, httpx.Client(base_url=url, timeout=600) as client:
+        for name, path in (("GET / (home)", "/"), ("GET /coverage.png (home map)",
+                                                     "/coverage.png"),
+                           ("GET /status", "/status"),
+                           ("GET /status?history=1", "/status?history=1"),
+                           ("GET /status/2000-01-05n", "/status/2000-01-05n"),
+                           ("GET /findtile?pos=M31", "/findtile?pos=10.68479+%2B41.26906")):
+            def get(path=path):
+                response = client.get(path)
+                response.raise_for_status()
+            out.append((name, *timed(get, runs)))
+    return out
+
+
+def report(rows: list[tuple[str, float, float]], anchor: float) -> None:
+    print(f"{'operation':38} {'cold s':>8} {'warm ms':>9} {'/ 1 s':>7} {'/ anchor':>9}")
+    for name, cold, warm in rows:
+        print(f"{name:38} {cold:8.2f} {warm * 1e3:9.1f} {warm:7.3f} {warm / anchor:9.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, default=HERE / "out" / "wholesky" / "catscan.duckdb")
+    parser.add_argument("--runs", type=int, default=5, help="warm runs per operation")
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["python", "cli", "web"])
+    args = parser.parse_args()
+    if args.rebuild or not args.db.exists():
+        build(args.db, args.seed)
+    os.environ.pop("CATSCAN_DB", None)
+    rows = in_process(args.db, args.runs) if "python" not in args.skip else []
+    anchor = next((w for n, _, w in rows if n.endswith("(anchor)")), None)
+    if anchor is None:
+        con = connect(args.db)
+        anchor = timed(lambda: con.execute("SELECT * FROM scans").fetchall(), args.runs)[1]
+        con.close()
+    print(f"\nanchor: SELECT * FROM scans to Python, warm median {anchor * 1e3:.1f} ms; "
+          f"goal: every operation under 1 s warm\n")
+    if rows:
+        print("Python calls (one connection):")
+        report(rows, anchor)
+    if "cli" not in args.skip:
+        print("\ncommands (a new process each):")
+        report(commands(args.db, args.runs), anchor)
+    if "web" not in args.skip:
+        print("\nweb pages (catscan serve):")
+        report(pages(args.db, args.runs), anchor)
+
+
+if __name__ == "__main__":
+    main()

@@ -48,8 +48,12 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
     for table, n in info.rows.items():
         rows.add_row(table, f"{n:,}")
     console.print(rows)
+    from .operations.coverage import resolution_arcsec
+
+    cell = resolution_arcsec(info.scan_area_depth)
     console.print(f"sky covered by loaded scans: {info.scan_area_deg2:,.2f} deg² "
-                  f"({100 * info.scan_area_deg2 / SKY_DEG2:.4f}% of the sky)")
+                  f"({100 * info.scan_area_deg2 / SKY_DEG2:.4f}% of the sky; MOC depth "
+                  f"{info.scan_area_depth}, {cell:.3g}\" cells)")
     console.print(f"sky holding catalogued sources (3.4' HEALPix cells): "
                   f"{info.source_area_deg2:,.2f} deg²")
     if info.unsorted:

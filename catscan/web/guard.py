@@ -89,12 +89,9 @@ async def any_released(request: Request) -> bool:
     from ..operations.publish import released_nights
 
     def work(ses):
-        key = ses.content_version
-        cache = request.app.state.__dict__.setdefault("_released", {})
-        if key not in cache:
-            cache.clear()
-            cache[key] = bool(released_nights(ses.con))
-        return cache[key]
+        from ..content import cached
+
+        return cached(ses.con, "web.any_released", lambda: bool(released_nights(ses.con)))
 
     return await pool.run(work)
 

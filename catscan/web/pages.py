@@ -49,15 +49,22 @@ def render(request: Request, template: str, status: int = 200,
 
 # ---- home and login -----------------------------------------------------------------------
 
+def survey_totals(con) -> dict[str, int]:
+    """Nights, scans, loaded scans, PSC and XSC rows (the catalogs' counts are DuckDB's
+    table cardinalities, not scans)."""
+    [(nights, scans, loaded, psc, xsc)] = con.execute(
+        "SELECT (SELECT count(*) FROM nights), count(*), count_if(loaded), "
+        "(SELECT count(*) FROM psc), (SELECT count(*) FROM xsc) FROM scans").fetchall()
+    return {"nights": nights, "scans": scans, "loaded": loaded, "psc": psc, "xsc": xsc}
+
+
 async def home(request: Request) -> Response:
     """The survey's totals: the team's database for the team, the public copy (released
     nights) for everyone else."""
     def work(ses):
-        con = ses.con
-        [(nights, scans, loaded, psc, xsc)] = con.execute(
-            "SELECT (SELECT count(*) FROM nights), count(*), count_if(loaded), "
-            "(SELECT count(*) FROM psc), (SELECT count(*) FROM xsc) FROM scans").fetchall()
-        return {"nights": nights, "scans": scans, "loaded": loaded, "psc": psc, "xsc": xsc}
+        from ..content import cached
+
+        return cached(ses.con, "web.home", lambda: survey_totals(ses.con))
 
     try:
         team = await authorised(request)

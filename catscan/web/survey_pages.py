@@ -5,7 +5,6 @@ night's scans), the 24-hour health QA summary with its plot, and the live covera
 from __future__ import annotations
 
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,29 +42,23 @@ class DrawnMap:
         return float(lon[0] % 360.0), float(lat[0])
 
 
-_maps: dict[str, DrawnMap] = {}
-_maps_lock = threading.Lock()
-
-
 def coverage_map(ses) -> DrawnMap:
-    """The all-sky map of tile states for the database as it is now (drawn again only
-    after a load changed the content version)."""
+    """The all-sky map of tile states for the database as it is now: drawn again only
+    when the content version changed (checked on every request, catscan.content)."""
+    from ..content import cached
+
+    return cached(ses.con, f"web.coverage_map.{MAP_WIDTH}", lambda: _draw_map(ses.con))
+
+
+def _draw_map(con) -> DrawnMap:
     from ..operations.coverage import load_tiles
     from ..operations.skymap import allsky_map
 
-    key = f"{ses.con.execute('SELECT current_database()').fetchall()[0][0]}:{ses.content_version}"
-    with _maps_lock:
-        if key in _maps:
-            return _maps[key]
-    tiles = load_tiles(ses.con)
+    tiles = load_tiles(con)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "coverage.png"
         drawn = allsky_map(tiles, path, width=MAP_WIDTH, title="2MASS sky coverage by tile")
-        result = DrawnMap(path.read_bytes(), drawn.centre_px, drawn.scale, drawn.size)
-    with _maps_lock:
-        _maps.clear()
-        _maps[key] = result
-    return result
+        return DrawnMap(path.read_bytes(), drawn.centre_px, drawn.scale, drawn.size)
 
 
 async def coverage_png(request: Request) -> Response:
@@ -84,8 +77,11 @@ async def status_page(request: Request) -> Response:
     history = request.query_params.get("history") == "1"
 
     def work(ses):
-        table = night_history(ses.con) if history else night_status(ses.con)
-        return _rows(table)
+        from ..content import cached
+
+        compute = night_history if history else night_status
+        return cached(ses.con, f"web.status.{compute.__name__}",
+                      lambda: _rows(compute(ses.con)))
 
     columns, rows = await pool_for(request).run(work)
     return render(request, "status.html", columns=columns, rows=rows, history=history,
