@@ -71,6 +71,23 @@ def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 _entries: dict[tuple[Path, str], tuple[str, Any]] = {}
 _lock = threading.Lock()
+_generation = [0]
+
+
+def generation() -> int:
+    """A number that changes whenever this process commits a write through
+    :func:`catscan.db.transaction` (or :func:`clear` is called). It lets a per-query reader
+    of the version (a server session's provenance) keep it between writes instead of
+    paying :func:`content_version`'s ~2 ms on every query; :func:`cached` does not rely on
+    it. A read-only process cannot see another process's writes while it is open (DuckDB
+    locks the file), so its own commits are the ones that matter."""
+    return _generation[0]
+
+
+def committed() -> None:
+    """Called by :func:`catscan.db.transaction` after each COMMIT."""
+    with _lock:
+        _generation[0] += 1
 
 
 def cached(con: duckdb.DuckDBPyConnection, name: str, compute: Callable[[], T], *,
@@ -105,9 +122,12 @@ def cached(con: duckdb.DuckDBPyConnection, name: str, compute: Callable[[], T], 
 
 
 def clear() -> None:
-    """Forget every answer kept in this process (the files stay: they carry their version)."""
+    """Forget every answer kept in this process (the files stay: they carry their version).
+    Nothing needs it for correctness (every answer is checked against the version); a
+    server may call it after a write job to free the memory of answers it will not use."""
     with _lock:
         _entries.clear()
+        _generation[0] += 1
 
 
 def cache_file(db: Path) -> Path:

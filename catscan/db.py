@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import __version__
+from . import __version__, content
 from .config import resolve_db_path
 from .errors import CatscanError, DatabaseBusy, SchemaError
 from .parallelism import serve_small_queries
@@ -261,6 +261,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+    content.committed()
 
 
 def memory_database() -> duckdb.DuckDBPyConnection:

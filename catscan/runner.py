@@ -91,8 +91,14 @@ class Session:
 
     @property
     def content_version(self) -> str:
-        """Read again on every use (~2 ms): a server's session outlives writes."""
-        return content_version(self.con)
+        """Read again after any commit in this process (a server's session outlives the
+        writes its process makes; catscan.content.generation)."""
+        from .content import generation
+
+        seen = self.__dict__.get("_version")
+        if seen is None or seen[0] != generation():
+            seen = self.__dict__["_version"] = (generation(), content_version(self.con))
+        return seen[1]
 
     def prepared(self, text: str, params: dict[str, str] | None) -> tuple[Compiled, str]:
         """The compiled query and its checked SQL, kept per (text, parameters) like a
