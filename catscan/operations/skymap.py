@@ -103,16 +103,21 @@ def allsky_map(tiles: Tiles, path: str | Path, *, frame: str = "equatorial",
     rel = projection.wrap(lon)
     crosses = rel.max(axis=1) - rel.min(axis=1) > 180.0
     unwrapped = np.where(crosses[:, None] & (rel < 0), rel + 360.0, rel)
+
+    def pixels(shift: float) -> list[list[float]]:
+        """Every tile's outline as Pillow's [x0, y0, x1, y1, ...], projected at once."""
+        x, y = projection.hammer_aitoff(unwrapped + shift, lat)
+        px = result.centre_px[0] - x / scale
+        py = result.centre_px[1] - y / scale
+        return np.stack([px, py], axis=-1).reshape(len(px), -1).tolist()
+
+    polygons, shifted = pixels(0.0), pixels(-360.0) if crosses.any() else []
     for state in DRAW_ORDER:
         colour = STATE_COLOURS[state]
         for i in np.flatnonzero(tiles.state == state):
-            shifts = (0.0, -360.0) if crosses[i] else (0.0,)
-            for shift in shifts:
-                x, y = projection.hammer_aitoff(unwrapped[i] + shift, lat[i])
-                px = result.centre_px[0] - x / scale
-                py = result.centre_px[1] - y / scale
-                draw.polygon(np.column_stack([px, py]).ravel().tolist(), fill=colour,
-                             outline=colour)
+            draw.polygon(polygons[i], fill=colour, outline=colour)
+            if crosses[i]:              # drawn on both sides of the map's edge
+                draw.polygon(shifted[i], fill=colour, outline=colour)
     _mask_outside(image, result)
     _allsky_graticule(draw, result, frame)
     counts = tiles.counts()
