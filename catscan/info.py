@@ -9,8 +9,6 @@ import numpy as np
 
 from . import __version__
 from .content import cached
-from .loaders.compact import fresh_size_estimate
-from .loaders.optimize import pending_sorts
 from .parallelism import parallel
 
 ROW_TABLES = ("tiles", "nights", "processing_history", "scans", "night_qa", "psc", "xsc",
@@ -37,6 +35,11 @@ class DatabaseInfo:
     last_loads: list[tuple] = field(default_factory=list)
     unsorted: list[str] = field(default_factory=list)  # re-sort pending: `catscan optimize`
     fresh_bytes: int | None = None          # a fresh copy's estimated size (`catscan compact`)
+
+
+def resolution_arcsec(depth: int) -> float:
+    """Mean size of a HEALPix cell at ``depth``."""
+    return float(np.sqrt(SKY_DEG2 / (12 * 4**depth)) * 3600)
 
 
 def _dict(rows) -> dict:
@@ -90,6 +93,10 @@ def database_info(con: duckdb.DuckDBPyConnection, path: str, file_bytes: int) ->
     """Everything but the two areas is metadata or a small table (``count(*)`` of a table is
     its cardinality in DuckDB 2, no scan); the areas read every loaded scan and every
     catalog row, so they are kept by content version, also for the next process."""
+    # the loaders: imported when info runs, not at every command's start
+    from .loaders.compact import fresh_size_estimate
+    from .loaders.optimize import pending_sorts
+
     rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ROW_TABLES}
     area, depth = cached(con, "info.scan_area", lambda: list(scan_area(con)), persist=True)
     return DatabaseInfo(

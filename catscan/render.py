@@ -12,8 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .info import SKY_DEG2, DatabaseInfo
-from .loaders.compact import COMPACT_HINT
+from .info import SKY_DEG2, DatabaseInfo, resolution_arcsec
 
 
 def _size(n: int) -> str:
@@ -48,8 +47,6 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
     for table, n in info.rows.items():
         rows.add_row(table, f"{n:,}")
     console.print(rows)
-    from .operations.coverage import resolution_arcsec
-
     cell = resolution_arcsec(info.scan_area_depth)
     console.print(f"sky covered by loaded scans: {info.scan_area_deg2:,.2f} deg² "
                   f"({100 * info.scan_area_deg2 / SKY_DEG2:.4f}% of the sky; MOC depth "
@@ -61,6 +58,8 @@ def print_info(info: DatabaseInfo, console: Console | None = None) -> None:
                       "settle of its sky cells, or a re-sort, was interrupted; spatial queries "
                       "read more than they need): run `catscan optimize`, or any `catscan "
                       "load`, to finish it")
+    from .loaders.compact import COMPACT_HINT  # the loaders: only when info prints
+
     if info.fresh_bytes and info.file_bytes > COMPACT_HINT * info.fresh_bytes:
         console.print(f"[bold]file {info.file_bytes / info.fresh_bytes:.1f}x a fresh copy"
                       f"[/bold]: `catscan compact` would bring {info.file_bytes / 2**20:,.0f} "

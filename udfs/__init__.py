@@ -11,16 +11,33 @@ import threading
 
 import duckdb
 
-from .healpix import hpx29_arrow
-from .names import designation_arrow
-from .regions import polygon_contains_arrow
+
+# Each UDF imports its module when DuckDB first calls it: cdshealpix brings astropy's
+# coordinates, about a second of every command's start-up on 2 cores, and most commands
+# never compute an hpx29. (DuckDB reads the arity from the signature: no *args.)
+def _hpx29(ra, dec):
+    from .healpix import hpx29_arrow
+
+    return hpx29_arrow(ra, dec)
+
+
+def _designation(ra, dec):
+    from .names import designation_arrow
+
+    return designation_arrow(ra, dec)
+
+
+def _polygon_contains(ra, dec, spec):
+    from .regions import polygon_contains_arrow
+
+    return polygon_contains_arrow(ra, dec, spec)
+
 
 _FUNCTIONS = (
     # name, function, argument types, return type
-    ("hpx29", hpx29_arrow, ["DOUBLE", "DOUBLE"], "BIGINT"),
-    ("tmass_designation", designation_arrow, ["DOUBLE", "DOUBLE"], "VARCHAR"),
-    ("sky_polygon_contains", polygon_contains_arrow, ["DOUBLE", "DOUBLE", "VARCHAR"],
-     "BOOLEAN"),
+    ("hpx29", _hpx29, ["DOUBLE", "DOUBLE"], "BIGINT"),
+    ("tmass_designation", _designation, ["DOUBLE", "DOUBLE"], "VARCHAR"),
+    ("sky_polygon_contains", _polygon_contains, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN"),
 )
 # Connections to one file in one process share a DuckDB instance and its catalog, so the
 # look-up of what is registered and the registering must not interleave between threads

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-from astropy import units as u
-from astropy.coordinates import SkyCoord
-from mocpy import MOC
 
 from ..errors import CatscanError
-from ..findtile import CALIBRATION_IDS
+from ..info import resolution_arcsec  # noqa: F401 (coverage.resolution_arcsec, as before)
 from . import projection
+
+if TYPE_CHECKING:
+    from mocpy import MOC
 
 STATES = ("planned", "observed", "processed", "loaded", "rescan", "rejected")
 STATE_TEXT = {"planned": "planned", "observed": "observed", "processed": "processed",
@@ -86,17 +87,16 @@ def choose_depth(polygons: int) -> int:
     return 10
 
 
-def resolution_arcsec(depth: int) -> float:
-    """Mean size of a HEALPix cell at ``depth``."""
-    return math.sqrt(SKY_DEG2 / (12 * 4**depth)) * 3600
-
-
 def empty(depth: int) -> MOC:
+    from mocpy import MOC
+
     return MOC.new_empty(depth)
 
 
 def polygons_moc(corners: np.ndarray, depth: int) -> MOC:
     """The union of quadrilateral footprints (corners (n, 4, 2), ICRS degrees)."""
+    from mocpy import MOC
+
     if len(corners) == 0:
         return empty(depth)
     vertices = np.empty((2 * len(corners), 4))
@@ -121,6 +121,8 @@ def reaching(tiles: Tiles, others: Tiles, moc: MOC) -> np.ndarray:
     first (a lattice of points on each tile, none more than NEAR_STEP_DEG from any of its
     points, tested against the MOC grown to 0.9 deg cells and their neighbours), then the
     exact great-circle test on those."""
+    from astropy import units as u
+
     if moc.empty() or len(tiles) == 0 or len(others) == 0:
         return np.zeros(len(tiles), bool)
     grown = moc.degrade_to_order(NEAR_DEPTH).add_neighbours()
@@ -136,6 +138,7 @@ def reaching(tiles: Tiles, others: Tiles, moc: MOC) -> np.ndarray:
 def _grid_complete(tiles: Tiles, hemis: str) -> bool:
     """Whether the database holds the whole grid of a hemisphere (made by ``catscan init``),
     which covers the zone between its extreme declinations."""
+    from ..findtile import CALIBRATION_IDS
     from ..survey.tiles import tile_grid
 
     grid = tile_grid().column("hemis").to_numpy(zero_copy_only=False)
@@ -145,6 +148,9 @@ def _grid_complete(tiles: Tiles, hemis: str) -> bool:
 
 def zone_moc(dec_min: float, dec_max: float, depth: int) -> MOC:
     """All longitudes between two declinations."""
+    from astropy.coordinates import SkyCoord
+    from mocpy import MOC
+
     return MOC.from_zone(SkyCoord([[0.0, dec_min], [360.0, dec_max]], unit="deg"),
                          max_depth=depth)
 
@@ -167,6 +173,8 @@ def compute_coverage(tiles: Tiles, depth: int | None = None,
     """The MOC of every (hemisphere, state), built as the module docstring says; with
     ``region`` (a convex polygon's ICRS (lon, lat) corners (k, 2), in order around) cut to
     it."""
+    from ..findtile import CALIBRATION_IDS
+
     plans = {}
     for hemis in ("n", "s"):
         mine = tiles.hemis == hemis
@@ -181,6 +189,9 @@ def compute_coverage(tiles: Tiles, depth: int | None = None,
         raise CatscanError(f"MOC depth {depth}: choose 4 to 20")
     cover = Coverage(depth, tiles)
     if region is not None:
+        from astropy import units as u
+        from mocpy import MOC
+
         cover.region = MOC.from_polygon(region[:, 0] * u.deg, region[:, 1] * u.deg,
                                         max_depth=depth)
     for hemis, (mine, counts, largest) in plans.items():
