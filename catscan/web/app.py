@@ -137,7 +137,6 @@ def _after_write(state) -> None:
     for pool in filter(None, (state.pool, state.public_pool)):
         pool.refresh()
     state.tap_catalog = None
-    state.__dict__.pop("_released", None)
     cur = state.served.cursor()
     try:
         state.access.reload(cur)
