@@ -16,8 +16,8 @@ the copy, in separate ``catscan`` processes (wall time and peak RSS from ``wait4
   cross-match at 2" on both (warm medians; goal within 1.2x of the copy).
 
 Anchors are measured in the same run: the empty database for loads, the fresh sorted copy
-for queries and size. When ``bench/live.py`` is present, it runs 8 loopback clients against
-``catscan serve`` during the held-back night's load at the largest size.
+for queries and size. At the end ``bench/live.py`` runs 8 loopback clients (SCS and TAP)
+against ``catscan serve`` while the held-back night loads through it, at the largest size.
 """
 
 from __future__ import annotations
@@ -222,11 +222,22 @@ def main(argv: list[str] | None = None) -> int:
         m = measure(db, held, workdir, args.runs)
         empty = empty or m
         report(size, m, empty)
+    from live import PASSWORD, live  # bench/live.py
+    from live import report as report_live
+
+    from catscan.web.access import set_password
+    trial = workdir / "live.duckdb"
+    remove(trial)
+    shutil.copyfile(db, trial)
+    con = connect(trial, read_only=False)
     try:
-        from live import measure_live  # bench/live.py: clients against serve during a load
-    except ImportError:
-        return 0
-    print(measure_live(db, held))
+        set_password(con, PASSWORD)
+    finally:
+        con.close()
+    print(f"\n== 8 clients against catscan serve while the held-back night loads "
+          f"(PSC {psc_rows(trial):,} rows)")
+    report_live(live(trial, held, clients=8))
+    remove(trial)
     return 0
 
 
