@@ -58,13 +58,20 @@ def farm(a: str, b: str | None, runs: int, timeout: int) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
-def bench_nights(rows: int, runs: int) -> None:
-    out = HERE / "out" / f"nights-{rows}"
+def cached_survey(name: str, rows: int) -> Path:
+    """``bench/out/<name>-<rows>/``, holding a bench-scale survey of about ``rows`` point
+    sources under ``deliveries/`` (generated once, then reused)."""
+    out = HERE / "out" / f"{name}-{rows}"
     if not (out / "done").is_file():
         shutil.rmtree(out, ignore_errors=True)
         subprocess.run(["catscan", "generate", str(out / "deliveries"), "--scale", "bench",
                         "--rows", str(rows)], check=True, stdout=subprocess.DEVNULL)
         (out / "done").write_text("")
+    return out
+
+
+def bench_nights(rows: int, runs: int) -> None:
+    out = cached_survey("nights", rows)
     files = passing_psc_files(out / "deliveries")
     db_a, db_b = out / "a.duckdb", out / "b.duckdb"
     fresh = "rm -f {db} {db}.wal && catscan init --db {db} >/dev/null && "

@@ -38,10 +38,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from nights import cached_survey  # noqa: E402  (bench/nights.py)
+
 from catscan.db import connect, init_database  # noqa: E402
 from catscan.loaders import delivery  # noqa: E402
 from catscan.loaders.compact import compact  # noqa: E402
-from catscan.loaders.night import load_nights  # noqa: E402
+from catscan.loaders.night import load_nights, processing_order  # noqa: E402
 from catscan.parallelism import parallel  # noqa: E402
 from catscan.spatial import cone_search  # noqa: E402
 from catscan.xmatch import xmatch  # noqa: E402
@@ -62,17 +64,7 @@ def size_arg(text: str) -> int:
 
 def survey(rows: int) -> tuple[list[Path], Path]:
     """The survey's deliveries in processing order (cached), and the held-back night."""
-    out = HERE / "out" / f"scale-{rows}"
-    if not (out / "done").is_file():
-        shutil.rmtree(out, ignore_errors=True)
-        subprocess.run(["catscan", "generate", str(out / "deliveries"), "--scale", "bench",
-                        "--rows", str(rows)], check=True, stdout=subprocess.DEVNULL)
-        (out / "done").write_text("")
-    found = delivery.find_deliveries([out / "deliveries"])
-    manifests = sorted(((delivery.read_manifest(d), d) for d in found),
-                       key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
-                                       md[0].date, md[0].hemis))
-    nights = [d for _, d in manifests]
+    nights = [d for _, d in processing_order([cached_survey("scale", rows) / "deliveries"])]
     return nights[:-1], nights[-1]
 
 

@@ -291,17 +291,9 @@ def _insert_survey(con, nights, scans: pa.Table, seed: int) -> None:
 
 def _tile_states(con) -> None:
     """Every tile's state from its scans, by the loader's own rule (tile_states.py)."""
-    from catscan.loaders import tile_states
+    from catscan.loaders.tile_states import update_tiles
 
-    con.execute("""
-        INSERT INTO tiles (tile, hemis, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4,
-                           dec_4, hpx29)
-        SELECT tile, arg_min(hemis, scan_key), arg_min(ra, scan_key), arg_min(dec, scan_key),
-               arg_min(ra_1, scan_key), arg_min(dec_1, scan_key), arg_min(ra_2, scan_key),
-               arg_min(dec_2, scan_key), arg_min(ra_3, scan_key), arg_min(dec_3, scan_key),
-               arg_min(ra_4, scan_key), arg_min(dec_4, scan_key), arg_min(hpx29, scan_key)
-        FROM scans WHERE tile NOT IN (SELECT tile FROM tiles) GROUP BY tile""")
-    con.execute(tile_states._TILE_STATE.format(keys="SELECT scan_key FROM scans"))
+    update_tiles(con, None)
 
 
 def _catalogs(con) -> None:

@@ -489,6 +489,16 @@ def _check_staged_belongs(con, staged, outcome: ScanOutcome,
                         column="coadd_key")
 
 
+def processing_order(paths: list[str | Path]) -> list[tuple[delivery.Manifest, Path]]:
+    """The deliveries under ``paths`` with their manifests, in the order they load: by
+    processing date, then version (a reprocessing follows the night it replaces)."""
+    found = delivery.find_deliveries([Path(p) for p in paths])
+    manifests = [(delivery.read_manifest(d), d) for d in found]
+    manifests.sort(key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
+                                   md[0].date, md[0].hemis))
+    return manifests
+
+
 def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
                 min_score: float = DEFAULT_MIN_SCORE, skip_bad_scans: bool = False,
                 force: bool = False, progress: Progress | None = None,
@@ -498,10 +508,7 @@ def load_nights(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *,
     Stops at the first bad night; the nights before it stay loaded, each whole. After each
     night the sky cells it touched are settled (loaders/optimize.py), and at the end any
     an earlier, killed command left unsettled."""
-    found = delivery.find_deliveries([Path(p) for p in paths])
-    manifests = [(delivery.read_manifest(d), d) for d in found]
-    manifests.sort(key=lambda md: (md[0].processed, delivery.version_key(md[0].version),
-                                   md[0].date, md[0].hemis))
+    manifests = processing_order(paths)
     ensure_tiles(con)
     results: list[NightResult] = []
     try:

@@ -47,10 +47,12 @@ FROM (
 """
 
 
-def update_tiles(con, scan_keys: list[int]) -> None:
-    if not scan_keys:
+def update_tiles(con, scan_keys: list[int] | None) -> None:
+    """Tile states after the scans ``scan_keys`` changed (None: every scan)."""
+    if scan_keys is not None and not scan_keys:
         return
-    keys = ", ".join(str(int(k)) for k in scan_keys)
+    keys = "SELECT scan_key FROM scans" if scan_keys is None else \
+        ", ".join(str(int(k)) for k in scan_keys)
     # calibration fields are not in the grid: add them from their first scan's corners
     con.execute(f"""
         INSERT INTO tiles (tile, hemis, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4,
