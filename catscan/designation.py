@@ -41,6 +41,24 @@ def designations(ra, dec) -> pa.Array:
         "")
 
 
+def designation_matches_sql(designation: str, ra: str, dec: str) -> str:
+    """DuckDB SQL for "the first 16 characters of ``designation`` are the designation of
+    (``ra``, ``dec``)" by the rule of :func:`designation_parts` (the same rounding, then exact
+    integer arithmetic), for ra in [0, 360): true, false, or NULL when an argument is NULL,
+    not finite or ra is outside [0, 360). Loaders check millions of rows with it in plain
+    SQL, on every core, where the ``tmass_designation`` UDF holds the GIL per batch."""
+    ra_cs = f"(TRY_CAST(round_even({ra} * 1e6, 0) AS BIGINT) * 24 // 1000 % {_CS_PER_DAY})"
+    dec_ds = f"(TRY_CAST(round_even(abs({dec}) * 1e6, 0) AS BIGINT) * 36 // 1000)"
+    equal = (f"TRY_CAST(substr({designation}, 1, 8) AS INTEGER) = {ra_cs} // 360000 * 1000000 "
+             f"+ {ra_cs} // 6000 % 60 * 10000 + {ra_cs} % 6000 "
+             f"AND substr({designation}, 9, 1) = CASE WHEN signbit({dec}) THEN '-' ELSE '+' END "
+             f"AND TRY_CAST(substr({designation}, 10, 7) AS INTEGER) = {dec_ds} // 36000 * 100000 "
+             f"+ {dec_ds} // 600 % 60 * 1000 + {dec_ds} % 600 "
+             f"AND length({designation}) >= 16")
+    return (f"(CASE WHEN isfinite({ra}) AND isfinite({dec}) AND {ra} >= 0 AND {ra} < 360 "
+            f"AND {designation} IS NOT NULL THEN coalesce({equal}, false) END)")
+
+
 def designation(ra: float, dec: float) -> str:
     """The designation of one position, e.g. ``designation(10.538223, 41.18528)`` ->
     ``'00420917+4111070'`` (prefix ``2MASS J`` for the full name)."""

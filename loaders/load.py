@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,12 +29,13 @@ from catscan.errors import LoadError
 from catscan.progress import Progress
 from catscan.spatial import MATCH_CELL_COLUMN, match_cell_sql
 
+from . import pipe
 from .delivery import coadd_key_sql
 from .optimize import finish_sorts, mark_unsorted
 from .readers import STAGE, ReleaseSource, detect_format, stage_file
 from .schema_info import file_columns, quote, table_columns
 from .tables import DERIVED_COLUMNS, RULES, TableRules
-from .validate import has_violations, validate
+from .validate import has_violations, release_violation_sql, validate
 
 
 @dataclass
@@ -188,7 +190,7 @@ def _load_release(con: duckdb.DuckDBPyConnection, rules: TableRules, audit: _Aud
     with transaction(con):
         load_id = _begin_load(con, rules, audit, previous)
         rows, columns = insert_release_file(con, rules, audit.path, load_id)
-        if has_violations(con, rules, columns, load_id):
+        if has_violations(con, rules, columns, load_id):  # keys: the rows' checks ran already
             raise CheckFailed()
         _finish_load(con, rules, load_id, rows)
     return rows, load_id
@@ -198,7 +200,7 @@ def insert_release_file(con: duckdb.DuckDBPyConnection, rules: TableRules, path:
                         load_id: int) -> tuple[int, list[str]]:
     """Stream a release file into its table inside the caller's transaction, with
     ``load_id`` on every row. Returns (rows, file columns). Raises CheckFailed (or a DuckDB
-    error) on bad input; the caller checks the rows (``has_violations``) and, after rolling
+    error) on bad input; the caller checks the keys (``has_violations``) and, after rolling
     back, stages the file to say where the problem is."""
     return insert_release_files(con, rules, [path], load_id)
 
@@ -213,17 +215,28 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
     column spec, both cores on the whole set). ``owners`` has one row per file (``o_file``
     and the ``o_scan_key, o_date, o_hemis, o_scan`` its rows must carry): a row of another
     scan (or a ``coadd_key`` other than the delivery format's ``1000 × scan_key + coadd``)
-    fails the insert, which the caller then diagnoses file by file."""
+    fails the insert, which the caller then diagnoses file by file.
+
+    Every row-level check runs in the same scan (:func:`release_violation_sql`): a row that
+    breaks one gets a NULL ``hpx29``, which the NOT NULL column refuses, as DuckDB itself
+    refuses a bad field, a NOT NULL or a CHECK. Rows of big tables are inserted in ``hpx29``
+    order (the statement sorts them), so the table stays in order when it was empty or the
+    new rows all sort after its rows."""
     table = rules.table
     columns = file_columns(con, table)
-    sources = [ReleaseSource.of(p, columns) for p in paths]
+    piped = owners is None and len(paths) == 1 and pipe.available()
+    sources = [ReleaseSource.of(p, columns, check=not piped) for p in paths]
     if len({s.trailing for s in sources}) > 1:      # files differ: one statement each
         rows = sum(insert_release_files(con, rules, [p], load_id, owners)[0] for p in paths)
         return rows, [c.name for c in columns]
     source = ReleaseSource(paths[0] if len(paths) == 1 else list(paths), columns,
                            sources[0].trailing)
+    names = [c.name for c in columns]
     # hpx29 is NOT NULL: a row that breaks a rule below gets NULL and fails the insert
     rules_sql = ["coalesce(catscan_tail, '') = ''"] if source.trailing else []
+    violated = release_violation_sql(con, rules, names)
+    if violated:
+        rules_sql.append(f"NOT coalesce({violated}, false)")
     joined = ""
     if owners is not None:
         rules_sql.append("scan_key = o_scan_key AND date = o_date AND hemis = o_hemis "
@@ -232,25 +245,41 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
         joined = f" JOIN {OWNERS} ON o_file = filename"
     hpx29 = "hpx29(ra, dec)" if not rules_sql else \
         f"CASE WHEN {' AND '.join(rules_sql)} THEN hpx29(ra, dec) END"
-    names, values = _insert_columns(con, table, load_id, "catscan_hpx29")
-    con.execute("SET preserve_insertion_order = false")  # parse on every core
+    targets, values = _insert_columns(con, table, load_id, "catscan_hpx29")
+    sort = rules.sorted_by_hpx29
+    old_max = con.execute(f"SELECT max(hpx29) FROM {quote(table)}").fetchone()[0] \
+        if sort else None
+    if not sort:
+        con.execute("SET preserve_insertion_order = false")  # parse on every core
     if owners is not None:
         con.register(OWNERS, owners)
+    statement = (f"INSERT INTO {quote(table)} ({', '.join(targets)}) "
+                 f"SELECT {', '.join(values)} FROM (SELECT *, {hpx29} AS catscan_hpx29 FROM "
+                 f"{source.sql(with_filename=owners is not None, rejects=False)}{joined})"
+                 + (" ORDER BY catscan_hpx29" if sort else ""))
     try:
-        rows = source.run(con, f"INSERT INTO {quote(table)} ({', '.join(names)}) "
-                               f"SELECT {', '.join(values)} FROM (SELECT *, {hpx29} AS "
-                               f"catscan_hpx29 FROM "
-                               f"{source.sql(with_filename=owners is not None)}{joined})"
-                          ).fetchone()[0]
+        with pipe.stream(paths[0], len(columns)) if piped else nullcontext() as name:
+            rows = source.run(con, statement, name).fetchone()[0]
     finally:
         con.execute("RESET preserve_insertion_order")
         if owners is not None:
             con.unregister(OWNERS)
-    if source.first_reject(con) is not None or (rows == 0 and not rules.may_be_empty):
+    if rows == 0 and not rules.may_be_empty:
         raise CheckFailed()
+    if sort and _in_order(con, table, load_id, old_max):
+        return rows, names      # appended after every row of the table: nothing to settle
     if rules.sorted_by_hpx29:
         mark_unsorted(con, table, load_id=load_id)
-    return rows, [c.name for c in columns]
+    return rows, names
+
+
+def _in_order(con: duckdb.DuckDBPyConnection, table: str, load_id: int,
+              old_max: int | None) -> bool:
+    """After rows were appended in hpx29 order: whether they all sort at or after the rows
+    the table held before (largest ``old_max``), so that the table's order holds as it was."""
+    new_min = con.execute(f"SELECT min(hpx29) FROM {quote(table)} WHERE load_id = ?",
+                          [load_id]).fetchall()[0][0]
+    return old_max is None or new_min is None or new_min >= old_max
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, rules: TableRules, path: Path,

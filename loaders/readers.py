@@ -78,6 +78,14 @@ def check_lines(path: Path, fields: int) -> None:
     ``fields`` ``|`` separators (a record has ``fields - 1``, and one more when the line ends
     with ``|``), reading the file once in vectorised chunks; a line is refused as soon as it
     is known to be too long, without reading the rest of it."""
+    for _ in bounded_chunks(path, fields):
+        pass
+
+
+def bounded_chunks(path: Path, fields: int, count_fields: bool = True) -> Iterator[bytes]:
+    """The file's bytes, uncompressed, in chunks, each yielded only after its lines passed
+    :func:`check_lines`'s bounds (without ``count_fields``, the length alone: enough for a
+    reader that keeps no rejects, whose time grows only linearly with surplus fields)."""
     limit = fields * MAX_FIELD_BYTES
     line, length, bars = 1, 0, 0        # the line being read, and its bytes and | so far
     try:
@@ -85,13 +93,17 @@ def check_lines(path: Path, fields: int) -> None:
             while chunk := handle.read(_CHUNK):
                 data = np.frombuffer(chunk, np.uint8)
                 ends = np.flatnonzero(data == 0x0A)
-                at = np.flatnonzero(data == 0x7C)
                 starts, stops = np.r_[0, ends + 1], np.r_[ends, len(data)]
                 lengths = stops - starts
-                counts = np.searchsorted(at, stops) - np.searchsorted(at, starts)
                 lengths[0] += length
-                counts[0] += bars
-                bad = np.flatnonzero((lengths > limit) | (counts > fields))
+                if count_fields:
+                    at = np.flatnonzero(data == 0x7C)
+                    counts = np.searchsorted(at, stops) - np.searchsorted(at, starts)
+                    counts[0] += bars
+                    bad = np.flatnonzero((lengths > limit) | (counts > fields))
+                else:
+                    counts = np.zeros(1, np.int64)
+                    bad = np.flatnonzero(lengths > limit)
                 if len(bad):
                     k = int(bad[0])
                     message = (f"line longer than {limit:,} bytes: not a record of {fields} "
@@ -103,6 +115,7 @@ def check_lines(path: Path, fields: int) -> None:
                     raise LoadError(str(path), message, line=line + k)
                 line += len(ends)
                 length, bars = int(lengths[-1]), int(counts[-1])
+                yield chunk
     except (OSError, EOFError, zlib.error) as exc:
         raise LoadError(str(path), f"cannot read after line {line - 1}: {exc}") from None
 
@@ -166,27 +179,34 @@ class ReleaseSource:
     trailing: bool
 
     @classmethod
-    def of(cls, path: Path, columns: list[Column]) -> ReleaseSource:
-        """The source of one file, after :func:`check_lines` has bounded its lines."""
-        check_lines(path, len(columns))
+    def of(cls, path: Path, columns: list[Column], check: bool = True) -> ReleaseSource:
+        """The source of one file, after :func:`check_lines` has bounded its lines (unless
+        the caller bounds them while feeding the reader, ``pipe.stream``)."""
+        if check:
+            check_lines(path, len(columns))
         return cls(path, columns, _first_record(path).endswith("|"))
 
-    def sql(self, with_filename: bool = False) -> str:
+    def sql(self, with_filename: bool = False, rejects: bool = True) -> str:
         """The table function; the file name (or list) is the statement's one parameter.
-        ``with_filename`` adds DuckDB's ``filename`` column (which file a row came from)."""
+        ``with_filename`` adds DuckDB's ``filename`` column (which file a row came from).
+        Without ``rejects`` the first bad line fails the statement: the fast path's way (it
+        then rolls back and stages the file, with rejects, to say where)."""
         fields = [(c.name, c.type) for c in self.columns]
         fields += [(TAIL, "VARCHAR")] if self.trailing else []
         spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in fields) + "}"
+        keep = (f"store_rejects = true, rejects_table = '{_REJECTS}', "
+                f"rejects_scan = '{_REJECT_SCANS}'") if rejects else "store_rejects = false"
         return (f"read_csv(?, columns = {spec}, delim = '|', header = false, quote = '', "
                 "escape = '', nullstr = '\\N', auto_detect = false, dateformat = '%Y-%m-%d', "
-                f"store_rejects = true, rejects_table = '{_REJECTS}', "
-                f"rejects_scan = '{_REJECT_SCANS}'"
-                + (", filename = true)" if with_filename else ")"))
+                + keep + (", filename = true)" if with_filename else ")"))
 
-    def run(self, con: duckdb.DuckDBPyConnection, statement: str):
-        """Execute ``statement`` (which contains ``self.sql()``) with fresh reject tables."""
+    def run(self, con: duckdb.DuckDBPyConnection, statement: str, name: str | None = None):
+        """Execute ``statement`` (which contains ``self.sql()``) with fresh reject tables;
+        ``name`` is where the reader finds the bytes, when not at ``self.path``."""
         con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_REJECT_SCANS}")
-        name = [str(p) for p in self.path] if isinstance(self.path, list) else str(self.path)
+        if name is None:
+            name = [str(p) for p in self.path] if isinstance(self.path, list) \
+                else str(self.path)
         return con.execute(statement, [name])
 
     def first_reject(self, con: duckdb.DuckDBPyConnection) -> LoadError | None:

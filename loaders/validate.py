@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import duckdb
 
+from catscan.designation import designation_matches_sql
 from catscan.errors import LoadError
 
 from .readers import STAGE, Staged
-from .schema_info import check_constraints, file_columns, quote
+from .schema_info import Column, check_constraints, file_columns, quote
 from .tables import TableRules
 
 # ASCII control characters (NUL, tab, ESC, DEL, ...): never part of a catalogue text value.
@@ -28,6 +29,14 @@ class Check:
     column: str
     violated: str     # SQL that is true on a bad row
     message: str
+    kind: str = "row"  # row | schema (the INSERT enforces it) | alphabet | control
+
+
+
+
+def _required(col: Column, rules: TableRules, fmt: str) -> bool:
+    """Whether the column must not be null in input of this format."""
+    return col.not_null or (fmt == "release" and col.name in rules.release_required)
 
 
 def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
@@ -37,29 +46,55 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
     checks: list[Check] = []
     for col in file_columns(con, rules.table):
         q = quote(col.name)
-        required = col.not_null or (fmt == "release" and col.name in rules.release_required)
-        if required:
+        if _required(col, rules, fmt):
             checks.append(Check(col.name, f"{q} IS NULL",
                                 "missing value (null not allowed)" if col.name in present
-                                else "column missing from the file"))
+                                else "column missing from the file",
+                                "schema" if col.not_null else "row"))
         if col.type in ("DOUBLE", "FLOAT") and col.name in present:
             checks.append(Check(col.name, f"NOT isfinite({q})", "not a finite number"))
         if col.type == "VARCHAR" and col.name in present and col.name not in rules.alphabets:
             checks.append(Check(col.name, f"regexp_matches({q}, '{CONTROL_CHARACTERS}')",
-                                "control character in a text value"))
+                                "control character in a text value", "control"))
     for column, expression in check_constraints(con, rules.table):
         if column in present:
             checks.append(Check(column, f"NOT coalesce(({expression}), true)",
-                                f"value out of range: must satisfy {expression}"))
+                                f"value out of range: must satisfy {expression}", "schema"))
     if rules.check_designation and {"designation", "ra", "dec"} <= present:
         checks.append(Check(
-            "designation", "left(designation, 16) <> tmass_designation(ra, dec)",
+            "designation", f"NOT {designation_matches_sql('designation', 'ra', 'dec')}",
             "designation does not match ra/dec (truncated hhmmssss+ddmmsss rule)"))
     for column, (pattern, meaning) in rules.alphabets.items():
         if column in present:
             checks.append(Check(column, f"NOT regexp_full_match({quote(column)}, '{pattern}')",
-                                f"not a valid {column}: must be {meaning}"))
+                                f"not a valid {column}: must be {meaning}", "alphabet"))
     return checks
+
+
+def release_violation_sql(con: duckdb.DuckDBPyConnection, rules: TableRules,
+                          columns: list[str]) -> str | None:
+    """The checks of :func:`checks_for` on release rows as one SQL condition over the reader's
+    columns, true on a row that breaks any (None: no checks). The fast path evaluates it in the
+    scan that inserts the rows, so no check reads them again. It leaves out what the INSERT
+    enforces itself (the table's NOT NULL and CHECK constraints) and tests the text columns
+    with one pattern per row: the alphabets of the columns that must not be null joined by
+    "|" (which a release value cannot hold: it separates the fields), and the control
+    characters of the rest in one string. The staged path (:func:`validate`) runs the same
+    checks one by one to say which failed where."""
+    checks = checks_for(con, rules, "release", columns)
+    parts = [c.violated for c in checks if c.kind == "row"]
+    required = {c.name for c in file_columns(con, rules.table) if _required(c, rules, "release")}
+    joined = [c for c in checks if c.kind == "alphabet" and c.column in required]
+    parts += [c.violated for c in checks if c.kind == "alphabet" and c.column not in required]
+    if joined:
+        text = " || '|' || ".join(quote(c.column) for c in joined)
+        pattern = "\\|".join(f"(?:{rules.alphabets[c.column][0]})" for c in joined)
+        parts.append(f"NOT regexp_full_match({text}, '{pattern}')")
+    control = [quote(c.column) for c in checks if c.kind == "control"]
+    if control:
+        parts.append(f"regexp_matches(concat_ws('', {', '.join(control)}), "
+                     f"'{CONTROL_CHARACTERS}')")
+    return " OR ".join(f"({p})" for p in parts) if parts else None
 
 
 def validate(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged,
@@ -83,25 +118,28 @@ def validate(con: duckdb.DuckDBPyConnection, rules: TableRules, staged: Staged,
 
 def has_violations(con: duckdb.DuckDBPyConnection, rules: TableRules, columns: list[str],
                    load_id: int, sky: str | None = None) -> bool:
-    """The same checks on release rows already inserted with ``load_id`` (the fast path):
-    only whether any fails; the staged path then says where. ``sky`` (an SQL predicate on
-    hpx29 covering the new rows) limits the key-uniqueness check to that part of the table:
-    a night's check then reads the row groups of its own sky, not the whole catalogue."""
-    table = quote(rules.table)
-    checks = checks_for(con, rules, "release", columns)
-    if checks:
-        violated = " OR ".join(f"({c.violated})" for c in checks)
-        if con.execute(f"SELECT count(*) FROM {table} WHERE load_id = ? AND ({violated})",
-                       [load_id]).fetchone()[0]:
-            return True
+    """The check the fast path cannot make row by row while inserting (the rows' own checks
+    ran in the INSERT, :func:`release_violation_sql`): whether a record key of the rows
+    inserted with ``load_id`` repeats, among them or in the table. Only whether; the staged
+    path then says where. Reads the new rows' keys once; the table's other rows only in the
+    new keys' range, and joins them only if some lie there. ``sky`` (an SQL predicate on
+    hpx29 covering the new rows) limits the table's rows to that part of it: a night's check
+    then reads the row groups of its own sky, not the whole catalogue."""
     if rules.key not in columns:
         return False
-    key = quote(rules.key)
-    where = f" AND {sky}" if sky else ""
+    table, key = quote(rules.table), quote(rules.key)
+    repeats, low, high = con.execute(
+        f"SELECT count({key}) - count(DISTINCT {key}), min({key}), max({key}) FROM {table} "
+        f"WHERE load_id = ?", [load_id]).fetchone()
+    if repeats or low is None:
+        return bool(repeats)
+    others = f"FROM {table} WHERE load_id <> ? AND {key} BETWEEN ? AND ?" \
+        + (f" AND {sky}" if sky else "")
+    if not con.execute(f"SELECT count(*) {others}", [load_id, low, high]).fetchone()[0]:
+        return False
     return con.execute(
-        f"SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {key} IN "
-        f"(SELECT {key} FROM {table} WHERE load_id = ?){where} GROUP BY {key} "
-        f"HAVING count(*) > 1)", [load_id]).fetchone()[0] > 0
+        f"SELECT count(*) {others} AND {key} IN (SELECT {key} FROM {table} WHERE load_id = ?)",
+        [load_id, low, high, load_id]).fetchone()[0] > 0
 
 
 def check_unique(con: duckdb.DuckDBPyConnection, staged: Staged, column: str) -> None:

@@ -381,7 +381,9 @@ def test_a_load_command_finishes_a_sort_that_an_earlier_kill_interrupted(con, wr
 def test_any_later_load_finishes_the_pending_sorts_of_every_table(con, write_release):
     """A pending re-sort of xsc (its command killed before the sort) is finished by the next
     load command, even a load of scans that touches neither catalogue."""
-    load_file(con, "xsc", write_release("xsc", random_rows(con, "xsc", 400, seed=8), "x.xsc"))
+    for seed in (8, 9):                    # all-sky rows: the second file interleaves
+        load_file(con, "xsc", write_release("xsc", random_rows(con, "xsc", 200, seed=seed),
+                                            f"x{seed}.xsc"))
     assert not is_sorted(con, "xsc")       # load_file alone leaves the sort to the command
 
     load_files(con, "scans", [write_release("scans", random_rows(con, "scans", 5, seed=1),
@@ -390,6 +392,51 @@ def test_any_later_load_finishes_the_pending_sorts_of_every_table(con, write_rel
     assert is_sorted(con, "xsc")
     hpx = [r[0] for r in con.execute("SELECT hpx29 FROM xsc ORDER BY rowid").fetchall()]
     assert hpx == sorted(hpx) and len(hpx) == 400
+
+
+def _stored_hpx29(con, table: str = "psc") -> list[int]:
+    return [r[0] for r in con.execute(f"SELECT hpx29 FROM {table} ORDER BY rowid").fetchall()]
+
+
+def test_a_release_file_is_inserted_in_hpx29_order_and_needs_no_resort(con, write_release):
+    """Into an empty table, and then with rows that all sort after the table's, a release
+    file's rows are stored in hpx29 order by the insert itself: the table stays marked sorted
+    and no re-sort runs (``optimized_at`` stays unset). The rows of the file are in
+    declination order, not hpx29 order, so the order is the insert's doing."""
+    rows = random_rows(con, "psc", 3000, seed=21, null_fraction=0.0)
+    hpx = _hpx29_of(rows)
+    low, high = rows.filter(pa.array(hpx < np.median(hpx))), \
+        rows.filter(pa.array(hpx >= np.median(hpx)))
+    for part, name in ((low, "low.psc"), (high, "high.psc")):
+        part = part.sort_by("dec")
+        assert not np.all(np.diff(_hpx29_of(part)) >= 0)
+        load_files(con, "psc", [write_release("psc", part, name)])
+        stored = _stored_hpx29(con)
+        assert stored == sorted(stored) and is_sorted(con, "psc")
+    assert len(stored) == 3000
+    assert con.execute("SELECT optimized_at FROM catalog_state WHERE table_name = 'psc'"
+                       ).fetchall() in ([], [(None,)])
+
+
+def test_a_file_whose_rows_interleave_the_tables_marks_it_unsorted(con, write_release):
+    """Rows that sort before the table's largest hpx29 break the order: the load marks the
+    table, and the command's re-sort restores it."""
+    rows = random_rows(con, "psc", 2000, seed=22, null_fraction=0.0)
+    hpx = _hpx29_of(rows)
+    high, low = rows.filter(pa.array(hpx >= np.median(hpx))), \
+        rows.filter(pa.array(hpx < np.median(hpx)))
+    load_file(con, "psc", write_release("psc", high, "high.psc"))
+    assert is_sorted(con, "psc")
+    load_file(con, "psc", write_release("psc", low, "low.psc"))
+    assert not is_sorted(con, "psc")
+    load_files(con, "psc", [])                 # any load command finishes the sort
+    stored = _stored_hpx29(con)
+    assert stored == sorted(stored) and len(stored) == 2000 and is_sorted(con, "psc")
+
+
+def _hpx29_of(rows: pa.Table) -> np.ndarray:
+    from catscan.udfs.healpix import hpx29
+    return hpx29(rows["ra"].to_numpy(), rows["dec"].to_numpy())
 
 
 def test_the_sorted_rewrite_keeps_the_table_definition(con, write_release):
