@@ -17,7 +17,7 @@ from catscan.designation import designation_matches_sql
 from catscan.errors import LoadError
 
 from .readers import STAGE, Staged
-from .schema_info import Column, check_constraints, file_columns, quote
+from .schema_info import check_constraints, file_columns, quote
 from .tables import TableRules
 
 # ASCII control characters (NUL, tab, ESC, DEL, ...): never part of a catalogue text value.
@@ -29,14 +29,8 @@ class Check:
     column: str
     violated: str     # SQL that is true on a bad row
     message: str
-    kind: str = "row"  # row | schema (the INSERT enforces it) | alphabet | control
+    kind: str = "row"  # or "schema": a NOT NULL or CHECK of the table (the INSERT enforces it)
 
-
-
-
-def _required(col: Column, rules: TableRules, fmt: str) -> bool:
-    """Whether the column must not be null in input of this format."""
-    return col.not_null or (fmt == "release" and col.name in rules.release_required)
 
 
 def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
@@ -46,7 +40,8 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
     checks: list[Check] = []
     for col in file_columns(con, rules.table):
         q = quote(col.name)
-        if _required(col, rules, fmt):
+        required = col.not_null or (fmt == "release" and col.name in rules.release_required)
+        if required:
             checks.append(Check(col.name, f"{q} IS NULL",
                                 "missing value (null not allowed)" if col.name in present
                                 else "column missing from the file",
@@ -55,7 +50,7 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
             checks.append(Check(col.name, f"NOT isfinite({q})", "not a finite number"))
         if col.type == "VARCHAR" and col.name in present and col.name not in rules.alphabets:
             checks.append(Check(col.name, f"regexp_matches({q}, '{CONTROL_CHARACTERS}')",
-                                "control character in a text value", "control"))
+                                "control character in a text value"))
     for column, expression in check_constraints(con, rules.table):
         if column in present:
             checks.append(Check(column, f"NOT coalesce(({expression}), true)",
@@ -67,7 +62,7 @@ def checks_for(con: duckdb.DuckDBPyConnection, rules: TableRules, fmt: str,
     for column, (pattern, meaning) in rules.alphabets.items():
         if column in present:
             checks.append(Check(column, f"NOT regexp_full_match({quote(column)}, '{pattern}')",
-                                f"not a valid {column}: must be {meaning}", "alphabet"))
+                                f"not a valid {column}: must be {meaning}"))
     return checks
 
 
@@ -76,24 +71,10 @@ def release_violation_sql(con: duckdb.DuckDBPyConnection, rules: TableRules,
     """The checks of :func:`checks_for` on release rows as one SQL condition over the reader's
     columns, true on a row that breaks any (None: no checks). The fast path evaluates it in the
     scan that inserts the rows, so no check reads them again. It leaves out what the INSERT
-    enforces itself (the table's NOT NULL and CHECK constraints) and tests the text columns
-    with one pattern per row: the alphabets of the columns that must not be null joined by
-    "|" (which a release value cannot hold: it separates the fields), and the control
-    characters of the rest in one string. The staged path (:func:`validate`) runs the same
-    checks one by one to say which failed where."""
-    checks = checks_for(con, rules, "release", columns)
-    parts = [c.violated for c in checks if c.kind == "row"]
-    required = {c.name for c in file_columns(con, rules.table) if _required(c, rules, "release")}
-    joined = [c for c in checks if c.kind == "alphabet" and c.column in required]
-    parts += [c.violated for c in checks if c.kind == "alphabet" and c.column not in required]
-    if joined:
-        text = " || '|' || ".join(quote(c.column) for c in joined)
-        pattern = "\\|".join(f"(?:{rules.alphabets[c.column][0]})" for c in joined)
-        parts.append(f"NOT regexp_full_match({text}, '{pattern}')")
-    control = [quote(c.column) for c in checks if c.kind == "control"]
-    if control:
-        parts.append(f"regexp_matches(concat_ws('', {', '.join(control)}), "
-                     f"'{CONTROL_CHARACTERS}')")
+    enforces itself (the table's NOT NULL and CHECK constraints). The staged path
+    (:func:`validate`) runs the same checks one by one to say which failed where."""
+    parts = [c.violated for c in checks_for(con, rules, "release", columns)
+             if c.kind != "schema"]
     return " OR ".join(f"({p})" for p in parts) if parts else None
 
 
