@@ -247,7 +247,8 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
         f"CASE WHEN {' AND '.join(rules_sql)} THEN hpx29(ra, dec) END"
     targets, values = _insert_columns(con, table, load_id, "catscan_hpx29")
     sort = rules.sorted_by_hpx29
-    old_max = con.execute(f"SELECT max(hpx29) FROM {quote(table)}").fetchone()[0] \
+    # fetchall: a result left open by fetchone() would refuse the register() below
+    old_max = con.execute(f"SELECT max(hpx29) FROM {quote(table)}").fetchall()[0][0] \
         if sort else None
     if not sort:
         con.execute("SET preserve_insertion_order = false")  # parse on every core

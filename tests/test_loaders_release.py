@@ -458,3 +458,59 @@ def test_the_sorted_rewrite_keeps_the_table_definition(con, write_release):
     assert before[1][0][2].startswith("[deg]")
     assert con.execute("SELECT count(*) FROM bright").fetchone()[0] == con.execute(
         "SELECT count(*) FROM psc WHERE j_m < 12").fetchone()[0] > 0
+
+
+def _gzipped_psc(write_release, name: str, n: int) -> Path:
+    rows = synthetic_psc(n, seed=4, first_key=1, ra_range=(10, 20), dec_range=(40, 50))
+    return write_release("psc", rows.sort_by("dec"), name)
+
+
+def test_a_long_line_deep_in_a_gzipped_file_is_refused_and_loads_nothing(con, write_release):
+    """The fast path bounds the lines while DuckDB already reads the rows before them (the
+    bad line lies megabytes into the file): the message names the line, nothing is loaded."""
+    path = _gzipped_psc(write_release, "deep.psc", 40_000)
+    lines = path.read_text().split("\n")
+    lines[34_999] = "x" * 5000
+    with gzip.open(path.with_suffix(".gz"), "wt") as out:
+        out.write("\n".join(lines))
+    before = database_checksums(con)
+    with pytest.raises(LoadError) as err:
+        load_files(con, "psc", [path.with_suffix(".gz")])
+    assert err.value.line == 35_000 and "line longer than 1,920 bytes" in str(err.value)
+    assert database_checksums(con) == before
+
+
+def test_a_gzipped_file_cut_short_loads_nothing(con, write_release):
+    """A file whose gzip stream ends early is an error naming the last line read whole,
+    never a load of the rows before the cut."""
+    path = _gzipped_psc(write_release, "cut.psc", 30_000)
+    data = gzip.compress(path.read_bytes())
+    cut = path.with_suffix(".gz")
+    cut.write_bytes(data[: len(data) * 3 // 5])
+    before = database_checksums(con)
+    with pytest.raises(LoadError, match=r"cut\.gz: cannot read after line [1-9]"):
+        load_files(con, "psc", [cut])
+    assert database_checksums(con) == before
+
+
+def test_keys_between_a_loaded_files_keys_load_and_one_repeat_among_them_is_found(
+        con, write_release):
+    """The key check joins the table only where the new keys' range meets its keys: odd keys
+    loaded, then even keys in the same range load; a file of even keys with one odd key at
+    its last line is refused there, naming the file that holds it."""
+    def keyed(name: str, keys: list[int]) -> Path:
+        rows = synthetic_psc(len(keys), seed=len(name), ra_range=(10, 11), dec_range=(40, 42))
+        rows = rows.set_column(rows.schema.get_field_index("pts_key"), "pts_key",
+                               pa.array(keys, rows.schema.field("pts_key").type))
+        return write_release("psc", rows, name)
+
+    load_file(con, "psc", keyed("odd.psc", list(range(1, 400, 2))))
+    load_file(con, "psc", keyed("even.psc", list(range(2, 400, 2))))
+    before = database_checksums(con)
+    clash = keyed("again.psc", list(range(1000, 1098, 2)) + [201])
+    with pytest.raises(LoadError, match=r"again\.psc:50: column pts_key: pts_key 201 is "
+                                        r"already in table psc \(loaded from .*odd\.psc\)"):
+        load_file(con, "psc", clash)
+    assert database_checksums(con) == before
+    assert con.execute("SELECT count(*), count(DISTINCT pts_key) FROM psc").fetchone() \
+        == (399, 399)
