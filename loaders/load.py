@@ -1,13 +1,15 @@
 """Load files into the database, one transaction per file.
 
 Release files take the fast path: in one transaction their rows stream from DuckDB's CSV
-reader straight into the table (both cores, no staging copy), are checked where they landed,
-and the transaction commits only if every check passes. On any failure the transaction rolls
-back and the file is read again through a staging table, whose row order gives the line and
-column for the message. Gator tables and VOTables (small) always go through the staging
-table. Either way the database is exactly as before a failed file. A file already loaded
-(same sha256) is skipped unless ``replace`` is set, in which case its earlier rows are
-swapped out in the same transaction. Big tables are re-sorted by hpx29 once per command.
+reader (fed through a pipe by a thread that decompresses the file once and bounds its lines,
+``pipe.py``) straight into the table, in hpx29 order, every row-level check evaluated in the
+same statement; the keys are checked after it, and the transaction commits only if every check
+passes. On any failure the transaction rolls back and the file is read again through a staging
+table, whose row order gives the line and column for the message. Gator tables and VOTables
+(small) always go through the staging table. Either way the database is exactly as before a
+failed file. A file already loaded (same sha256) is skipped unless ``replace`` is set, in which
+case its earlier rows are swapped out in the same transaction. Big tables that a load left out
+of hpx29 order are re-sorted once per command.
 """
 
 from __future__ import annotations

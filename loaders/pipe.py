@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import select
 import shutil
@@ -80,7 +79,8 @@ class _Feeder(threading.Thread):
                     raise
                 self.stop.wait(0.002)
                 continue
-            with contextlib.suppress(OSError, AttributeError):
+            with contextlib.suppress(ImportError, OSError, AttributeError):
+                import fcntl  # Linux: a bigger pipe, fewer wake-ups
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             return fd
 
