@@ -8,8 +8,8 @@ passes. On any failure the transaction rolls back and the file is read again thr
 table, whose row order gives the line and column for the message. Gator tables and VOTables
 (small) always go through the staging table. Either way the database is exactly as before a
 failed file. A file already loaded (same sha256) is skipped unless ``replace`` is set, in which
-case its earlier rows are swapped out in the same transaction. Big tables that a load left out
-of hpx29 order are re-sorted once per command.
+case its earlier rows are swapped out in the same transaction. The sky cells a load left out
+of hpx29 order are settled once per command (optimize.py).
 """
 
 from __future__ import annotations
