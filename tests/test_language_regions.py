@@ -93,17 +93,12 @@ def edge_plan():
 
 @pytest.fixture(scope="module")
 def edge_db(tmp_path_factory) -> Path:
-    from catscan.db import memory_database
     from catscan.loaders.night import load_nights
-    from catscan.survey.generate import GenerateResult, ScanKeys, write_night
+    from catscan.survey.generate import night_jobs, write_night
 
     root = tmp_path_factory.mktemp("edge")
-    scratch, keys, result = memory_database(), ScanKeys(), GenerateResult(root / "survey")
-    try:
-        for night in edge_plan():
-            write_night(scratch, night, root / "survey", keys, 5, result)
-    finally:
-        scratch.close()
+    for job in night_jobs(edge_plan(), root / "survey", 5):
+        write_night(job)
     db = root / "loaded.duckdb"
     init_database(db)
     con = connect(db, read_only=False)

@@ -199,7 +199,7 @@ class _Batch:
         self.scans = []
 
 
-def _night_jobs(plan: Iterable[NightPlan], root: Path, seed: int) -> Iterator[NightJob]:
+def night_jobs(plan: Iterable[NightPlan], root: Path, seed: int) -> Iterator[NightJob]:
     keys = ScanKeys()
     for night in plan:
         yield NightJob(night, root, tuple(keys[(night.date, night.hemis, s.scan)]
@@ -231,7 +231,7 @@ def generate(outdir: str | Path, *, scale: str = "demo", rows: int | None = None
         if scale == "demo" else survey_plan(seed=seed)
     wanted = (rows or 20_000_000) if scale == "bench" else None
     result = GenerateResult(root)
-    jobs = _night_jobs(plan, root, seed)
+    jobs = night_jobs(plan, root, seed)
     workers = default_workers() if workers is None else max(1, workers)
     try:
         for counts in run_nights(jobs, workers, lambda: wanted is not None
