@@ -68,10 +68,16 @@ def quiet_demo_database(root: Path, image_scans: int = 0) -> Path:
     root = Path(root)
     db = root / "catscan.duckdb"
     generate(root / "survey", scale="demo", seed=SEED, image_scans=image_scans)
+    return load_into(db, [root / "survey"])
+
+
+def load_into(db: Path, paths: list[Path]) -> Path:
+    """A new database at ``db`` holding the night deliveries under ``paths``, loaded
+    night by night in processing order, without output."""
     init_database(db)
     con = connect(db, read_only=False)
     try:
-        load_nights(con, [root / "survey"])
+        load_nights(con, paths)
     finally:
         con.close()
     return db

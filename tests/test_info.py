@@ -70,9 +70,12 @@ def _printed(info) -> str:
 
 
 def test_info_says_which_tables_wait_for_their_re_sort(con, write_release):
-    """A load appends out of hpx29 order and marks the table; until the re-sort has run (it
-    may have been killed), info names the table and the command that finishes it."""
+    """A load appends out of hpx29 order (a second whole-sky file: its rows interleave with
+    the first's) and marks the table; until the settle has run (it may have been killed),
+    info names the table and the command that finishes it."""
     load_file(con, "psc", write_release("psc", synthetic_psc(300, seed=2), "p.psc"))
+    load_file(con, "psc", write_release("psc", synthetic_psc(300, seed=3, first_key=1001,
+                                                             first_coadd_key=1001), "q.psc"))
 
     info = database_info(con, "test", 0)
     assert info.unsorted == ["psc"]

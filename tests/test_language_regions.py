@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catscan import spatial
-from catscan.db import connect, init_database
+from catscan.db import connect
 from catscan.language import Catalog, QueryError, compile_text
 from catscan.web.builder import build_query
 
@@ -93,19 +93,13 @@ def edge_plan():
 
 @pytest.fixture(scope="module")
 def edge_db(tmp_path_factory) -> Path:
-    from catscan.loaders.night import load_nights
+    from catscan.demo import load_into
     from catscan.survey.generate import night_jobs, write_night
 
     root = tmp_path_factory.mktemp("edge")
     for job in night_jobs(edge_plan(), root / "survey", 5):
         write_night(job)
-    db = root / "loaded.duckdb"
-    init_database(db)
-    con = connect(db, read_only=False)
-    try:
-        load_nights(con, [root / "survey"])
-    finally:
-        con.close()
+    db = load_into(root / "loaded.duckdb", [root / "survey"])
     return small_groups_copy(db, root / "edge.duckdb")
 
 
