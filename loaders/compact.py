@@ -21,7 +21,7 @@ from catscan.db import connect, schema_version
 from catscan.errors import CatscanError
 
 from .optimize import finish_sorts
-from .schema_info import quote
+from .schema_info import quote, sql_string
 from .tables import RULES
 
 SUFFIX = ".compact"
@@ -69,7 +69,7 @@ def compact(path: str | os.PathLike, *, progress=None) -> CompactResult:
         con.execute("CHECKPOINT")
         before = db.stat().st_size
         source = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(f"ATTACH {_literal(tmp)} AS catscan_compact")
+        con.execute(f"ATTACH {sql_string(tmp)} AS catscan_compact")
         try:
             con.execute(f"COPY FROM DATABASE {quote(source)} TO catscan_compact (SCHEMA)")
             for schema, table in _tables(con, source):
@@ -139,7 +139,3 @@ def _check_same(con: duckdb.DuckDBPyConnection, source: str) -> None:
     if version != schema_version():
         raise CatscanError(f"compact: the copy has schema version {version}, not "
                            f"{schema_version()}; the database was left as it was")
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from .schema_info import file_columns, quote
+from .schema_info import file_columns, quote, sql_string
 
 
 def write_release_file(con: duckdb.DuckDBPyConnection, table: str, source: str,
@@ -27,7 +27,7 @@ def write_release_file(con: duckdb.DuckDBPyConnection, table: str, source: str,
     gz = path.suffix == ".gz"
     plain = path.with_name(path.name + ".part") if gz else path
     con.execute(
-        f"COPY (SELECT {', '.join(cols)} FROM {source}) TO '{_literal(plain)}' "
+        f"COPY (SELECT {', '.join(cols)} FROM {source}) TO {sql_string(plain)} "
         f"(FORMAT csv, DELIMITER '|', HEADER false, QUOTE '', ESCAPE '', NULLSTR '\\N', "
         f"DATEFORMAT '%Y-%m-%d')")
     if gz:  # DuckDB's own gzip writer is ~8x slower than zlib at level 1
@@ -37,7 +37,3 @@ def write_release_file(con: duckdb.DuckDBPyConnection, table: str, source: str,
             shutil.copyfileobj(src, dst, 1 << 20)
         plain.unlink()
     return path
-
-
-def _literal(path: Path) -> str:
-    return str(path).replace("'", "''")

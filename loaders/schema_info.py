@@ -45,6 +45,11 @@ def check_constraints(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[
     return checks
 
 
+def sql_string(text: str | object) -> str:
+    """``text`` (e.g. a path) as an SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def quote(name: str) -> str:
     """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
