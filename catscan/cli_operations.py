@@ -154,10 +154,10 @@ def cmd_qa(args: argparse.Namespace) -> int:
 def _region(args: argparse.Namespace):
     from astropy import units as u
 
+    from .geometry.footprint import unit_vectors
     from .operations import projection
     from .operations.skymap import Region
     from .positions import parse_angle, parse_position
-    from .survey.footprint import unit_vectors
 
     lon_text, lat_text, size_text = args.region
     frame = "galactic" if args.frame == "galactic" else "icrs"

@@ -585,7 +585,7 @@ def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
 def tiles_containing(con, ra: float, dec: float) -> list[int]:
     """Every tile whose footprint (great circles through its corners) holds the position;
     tiles overlap, so there can be several. Calibration fields count as tiles too."""
-    from .survey.footprint import unit_vectors
+    from .geometry.footprint import unit_vectors
 
     # a tile spans at most 6.15 deg in Dec: only tiles whose centre is that close can hold it
     rows = con.execute(

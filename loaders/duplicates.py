@@ -60,7 +60,7 @@ from astropy import units as u
 from astropy.coordinates import Latitude, Longitude
 from cdshealpix import nested
 
-from catscan.survey.footprint import Footprint, unit_vectors
+from catscan.geometry.footprint import Footprint, unit_vectors
 
 MATCH_ARCSEC = 2.0          # §7.4: matching radius for point sources
 EDGE_MARGIN_ARCSEC = 10.0   # §3: point sources enter the catalogs only >10" from an edge

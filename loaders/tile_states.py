@@ -1,6 +1,6 @@
 """Tiles: the whole-sky grid in the database, and each tile's state from its scans.
 
-The grid comes from ``catscan.survey.tiles`` (docs/tiles.md); calibration fields, which are
+The grid comes from ``catscan.geometry.tiles`` (docs/tiles.md); calibration fields, which are
 not in it, are added from their scans. A tile's state is recomputed from all of its scans
 whenever a night touches it, so it never depends on the order of loads.
 """
@@ -14,7 +14,7 @@ def ensure_tiles(con: duckdb.DuckDBPyConnection) -> None:
     """Fill ``tiles`` with the whole-sky grid the first time it is needed."""
     if con.execute("SELECT count(*) FROM tiles").fetchall()[0][0]:
         return
-    from catscan.survey.tiles import tile_grid
+    from catscan.geometry.tiles import tile_grid
 
     con.register("catscan_grid", tile_grid())
     try:

@@ -260,7 +260,7 @@ def test_scans_at_ra_0_and_at_the_poles_keep_every_row(edge):
 
 @pytest.fixture(scope="module")
 def grid():
-    from catscan.survey.tiles import tile_grid
+    from catscan.geometry.tiles import tile_grid
 
     g = tile_grid().to_pydict()
     corners = np.array([[[g[f"ra_{i}"][k], g[f"dec_{i}"][k]] for i in (1, 2, 4, 3)]

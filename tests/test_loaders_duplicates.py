@@ -19,10 +19,10 @@ from astropy.coordinates import SkyCoord
 
 from catscan.db import memory_database
 from catscan.designation import designations
+from catscan.geometry.footprint import Footprint, edge_columns
+from catscan.geometry.tiles import tile_grid
 from catscan.loaders.duplicates import _matches, resolve_duplicates
 from catscan.spatial import match_cell_sql
-from catscan.survey.footprint import Footprint, edge_columns
-from catscan.survey.tiles import tile_grid
 
 CORNERS = [f"{c}_{k}" for k in range(1, 5) for c in ("ra", "dec")]
 

@@ -15,6 +15,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from catscan.errors import LoadError
+from catscan.geometry.tiles import tile_grid
 from catscan.loaders.images import (
     compress,
     compression_label,
@@ -23,7 +24,6 @@ from catscan.loaders.images import (
     read_atlas_image,
 )
 from catscan.survey import synthetic_images as si
-from catscan.survey.tiles import tile_grid
 
 REAL_NAME = "2mass-atlas-990502s-j1420198.fits"
 

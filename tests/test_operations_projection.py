@@ -8,8 +8,8 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
+from catscan.geometry.footprint import Footprint, unit_vectors
 from catscan.operations import projection
-from catscan.survey.footprint import Footprint, unit_vectors
 
 
 def test_hammer_aitoff_is_astropys_ait():

@@ -14,9 +14,9 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from catscan.geometry.tiles import tile_grid
 from catscan.loaders.delivery import coadd_key
 from catscan.survey import synthetic_images as si
-from catscan.survey.tiles import tile_grid
 
 from photometry import aperture_fraction, measure
 

@@ -7,7 +7,7 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from catscan.survey.tiles import tile_grid
+from catscan.geometry.tiles import tile_grid
 
 
 @pytest.fixture(scope="module")

@@ -139,7 +139,7 @@ def _grid_complete(tiles: Tiles, hemis: str) -> bool:
     """Whether the database holds the whole grid of a hemisphere (made by ``catscan init``),
     which covers the zone between its extreme declinations."""
     from ..findtile import CALIBRATION_IDS
-    from ..survey.tiles import tile_grid
+    from ..geometry.tiles import tile_grid
 
     grid = tile_grid().column("hemis").to_numpy(zero_copy_only=False)
     mine = (tiles.hemis == hemis) & (tiles.tile >= CALIBRATION_IDS)

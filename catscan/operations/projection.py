@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..survey.footprint import unit_vectors
+from ..geometry.footprint import unit_vectors
 
 FRAMES = ("equatorial", "galactic")
 AIT_HALF_WIDTH = 2 * np.sqrt(2) * np.degrees(1.0)    # x at longitude 180, latitude 0 [deg]

@@ -17,7 +17,7 @@ import numpy as np
 from astropy.wcs import WCS
 from PIL import Image, ImageDraw
 
-from ..survey.footprint import unit_vectors
+from ..geometry.footprint import unit_vectors
 from . import plot, projection
 from .coverage import STATE_TEXT, STATES, Tiles
 

@@ -22,11 +22,11 @@ import pyarrow as pa
 
 from catscan.loaders.delivery import coadd_key
 
-from .footprint import Footprint, edge_columns
+from ..geometry.footprint import Footprint, edge_columns
+from ..geometry.tiles import _half_width_ra
 from .plan import NightPlan, ScanPlan, grid, qa_score
 from .sky import cells_of, concat, galactic, galaxies_in_cells, stars_in_cells
 from .synthetic_psc import BANDS, JD_1997_03_01, LIMIT_10SIGMA, psc_table
-from .tiles import _half_width_ra
 
 PSC_MARGIN_ARCSEC = 10.0
 XSC_MARGIN_ARCSEC = 15.0

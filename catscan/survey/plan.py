@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .tiles import nearest_index, tile_grid
+from ..geometry.tiles import nearest_index, tile_grid
 
 DITHERING_OPTIMAL_FROM = dt.date(1997, 6, 6)
 NORTH_START = dt.date(1997, 5, 21)

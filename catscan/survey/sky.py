@@ -21,7 +21,7 @@ from astropy import units as u
 from astropy.coordinates import Angle, SkyCoord
 from cdshealpix import cdshealpix as _cds
 
-from .footprint import unit_vectors
+from ..geometry.footprint import unit_vectors
 
 CELL_DEPTH = 7
 CELL_AREA_DEG2 = 41252.96 / (12 * 4**CELL_DEPTH)
