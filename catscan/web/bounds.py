@@ -16,16 +16,15 @@ import asyncio
 import contextlib
 import logging
 import threading
-from xml.sax.saxutils import escape
 
 import anyio
 import uvicorn
 
 from ..budget import Budget, ClientGone, ShuttingDown, WorkStopped, spending
+from .errors import VOTABLE, is_vo_path, vo_error_body
 from .limits import Limits
 
 log = logging.getLogger("catscan.web")
-VO_PREFIXES = ("/tap", "/scs", "/sia", "/soda")
 
 
 class Running:
@@ -83,13 +82,8 @@ class Server(uvicorn.Server):
 
 def refusal(path: str, status: int, message: str) -> tuple[bytes, bytes]:
     """(body, media type) of a refusal: a DALI error VOTable on the VO endpoints."""
-    if path.startswith(VO_PREFIXES):
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
-                ' <RESOURCE type="results">\n'
-                f'  <INFO name="QUERY_STATUS" value="ERROR">{escape(message)}</INFO>\n'
-                ' </RESOURCE>\n</VOTABLE>\n')
-        return body.encode(), b"application/x-votable+xml"
+    if is_vo_path(path):
+        return vo_error_body(message), VOTABLE.encode()
     return (message + "\n").encode(), b"text/plain; charset=utf-8"
 
 

@@ -1,7 +1,11 @@
 """Who may see survey data: a browser with a live team session, or a client sending HTTP
-Basic ``team:<password>``. Everything else gets 401 with no detail (browsers asking for a
-page are sent to the login form instead). Password checks go through the throttle
-(catscan.web.throttle): 429 with Retry-After when too many wait."""
+Basic ``team:<password>``. Everything else gets 401 with a Basic challenge; the VO endpoints
+(TAP and VOSI, SCS, SIA, SODA) add a DALI error VOTable, whatever the Accept header (Java
+clients such as TOPCAT and STILTS send ``text/html`` among theirs, and log in only when
+challenged), and only browsers asking for an HTML page are sent to the login form. Password
+checks go through the throttle (catscan.web.throttle): 429 with Retry-After when too many
+wait. A streamed upload without credentials is parked rather than refused
+(catscan.web.parking)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .access import TeamAccess, basic_password
+from .errors import is_vo_path, vo_error
 from .throttle import TooManyAttempts
 
 REALM = 'Basic realm="catscan team", charset="UTF-8"'
@@ -59,26 +64,41 @@ async def authorised(request: Request) -> bool:
     return password is not None and await password_ok(request, password)
 
 
-def too_many(exc: TooManyAttempts) -> Response:
+def too_many(request: Request, exc: TooManyAttempts) -> Response:
+    headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+    if is_vo_path(request.url.path):
+        return vo_error(str(exc), 429, headers)
     return Response(str(exc) + "\n", status_code=429, media_type="text/plain",
-                    headers={"Retry-After": str(max(1, round(exc.retry_after)))})
+                    headers=headers)
 
 
 def wants_page(request: Request) -> bool:
-    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+    """A browser asking for an HTML page (never on a VO endpoint: see :func:`denied`)."""
+    return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            and not is_vo_path(request.url.path))
 
 
-def unauthorised() -> Response:
-    return Response(status_code=401, headers={"WWW-Authenticate": REALM})
+def unauthorised(request: Request) -> Response:
+    """401 with the Basic challenge; on a VO endpoint with a DALI error document saying
+    what the client needs."""
+    challenge = {"WWW-Authenticate": REALM}
+    if not is_vo_path(request.url.path):
+        return Response(status_code=401, headers=challenge)
+    if "authorization" in request.headers:
+        message = "wrong credentials: this service takes HTTP Basic with the user 'team'"
+    else:
+        message = ("this service needs the team password: HTTP Basic with the user 'team' "
+                   "(docs/vo.md)")
+    return vo_error(message, 401, challenge)
 
 
 def denied(request: Request) -> Response:
-    """401, or the login form for a browser asking for a page."""
+    """401 with a challenge, or the login form for a browser asking for a page."""
     if wants_page(request) and "authorization" not in request.headers:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(request.url_for("login").include_query_params(
             next=target), status_code=303)
-    return unauthorised()
+    return unauthorised(request)
 
 
 async def any_released(request: Request) -> bool:
@@ -106,13 +126,17 @@ def team_or_released(handler):
         try:
             team = await authorised(request)
         except TooManyAttempts as exc:
-            return too_many(exc)
+            return too_many(request, exc)
         if team:
             request.state.public, request.state.pool = False, request.app.state.pool
             return await handler(request)
         if "authorization" not in request.headers and await any_released(request):
             request.state.public, request.state.pool = True, request.app.state.public_pool
             return await handler(request)
+        from .parking import park, parkable  # parking builds on this module
+
+        if parkable(request):
+            return await park(request)
         return denied(request)
 
     return guarded
@@ -133,14 +157,10 @@ def team_only(handler):
         try:
             team = await authorised(request)
         except TooManyAttempts as exc:
-            return too_many(exc)
+            return too_many(request, exc)
         if team:
             request.state.public, request.state.pool = False, request.app.state.pool
             return await handler(request)
-        if wants_page(request) and "authorization" not in request.headers:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(request.url_for("login").include_query_params(
-                next=target), status_code=303)
-        return unauthorised()
+        return denied(request)
 
     return guarded

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from xml.sax.saxutils import quoteattr
 
 import pyarrow as pa
 from starlette.requests import Request
@@ -22,30 +21,14 @@ from ..results import encode_chunks
 from ..runner import run_text
 from ..safety import QueryTimeout
 from ..tablefile import UCD_KEY
+from .errors import VOTABLE, vo_error
 from .guard import pool_for, team_or_released
 from .stream import stream
 from .ucds import UCD1_SCS, ucd
 
-VOTABLE = "application/x-votable+xml"
 CATALOGS = ("psc", "xsc")
 VERB_COLUMNS = {1: "designation, ra, dec", 2: "basic", 3: "*"}
 MAX_SR_DEG = 10.0
-
-
-def vo_error(message: str, status: int = 200) -> Response:
-    """A VOTable saying what went wrong (SCS 1.03 section 3.3, DALI QUERY_STATUS)."""
-    value = quoteattr(message)
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
-            ' <RESOURCE type="results">\n'
-            f'  <INFO name="QUERY_STATUS" value="ERROR">{_text(message)}</INFO>\n'
-            f'  <INFO name="Error" value={value}/>\n'
-            ' </RESOURCE>\n</VOTABLE>\n')
-    return Response(body, status_code=status, media_type=VOTABLE)
-
-
-def _text(message: str) -> str:
-    return message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def parameters(request: Request) -> dict[str, str]:

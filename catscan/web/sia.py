@@ -30,8 +30,9 @@ from starlette.routing import Route
 from ..errors import CatscanError, shown
 from ..polygon import PolygonError, SphericalPolygon
 from ..results import Provenance, encode_chunks
+from .errors import VOTABLE, vo_error
 from .guard import pool_for, team_or_released
-from .scs import VOTABLE, vo_error, whole_number
+from .scs import whole_number
 from .stream import stream
 
 SIA_STANDARD = "ivo://ivoa.net/std/SIA#query-2.0"

@@ -8,9 +8,9 @@ so (QUERY_STATUS OVERFLOW in VOTables). The whole request, writing and sending t
 included, has the server's timeout (catscan.web.bounds, stream.py). Results are VOTables
 whose FIELD types are those of TAP_SCHEMA (tap_schema.votable_type), or CSV, TSV, FITS,
 Parquet, JSON. Errors are VOTables with QUERY_STATUS ERROR and a message naming what is
-wrong: HTTP 400 for the client's mistakes, 413 for a request over the server's limits, 500
-when a valid query could not be completed (the timeout), 401 without the team password.
-Never a stack trace.
+wrong: HTTP 400 for the client's mistakes and for a query that ran longer than the timeout,
+413 for a request over the server's limits, 503 when the server is stopping or failed, 401
+without the team password. Never a stack trace, never 500.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow as pa
@@ -43,9 +42,11 @@ from ..safety import QueryFailed, QueryTimeout, run_readonly
 from ..tablefile import astropy_to_arrow, field_metadata
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
+from .errors import VOTABLE
+from .errors import vo_error as error_response
 from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
-from .scs import VOTABLE, whole_number
+from .scs import whole_number
 from .stream import stream
 from .tap_schema import ColumnInfo, TapCatalog, votable_type
 from .vosi import tap_catalog
@@ -366,16 +367,6 @@ _NUMPY = {"unsignedByte": np.uint8, "short": np.int16, "int": np.int32, "long": 
 
 # ---- the endpoints -------------------------------------------------------------------------
 
-def error_response(message: str, status: int) -> Response:
-    """DALI's error document: a VOTable with QUERY_STATUS ERROR and the message."""
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
-            ' <RESOURCE type="results">\n'
-            f'  <INFO name="QUERY_STATUS" value="ERROR">{escape(message)}</INFO>\n'
-            ' </RESOURCE>\n</VOTABLE>\n')
-    return Response(body, status_code=status, media_type=VOTABLE)
-
-
 @team_or_released
 async def sync(request: Request) -> Response:
     limits: Limits = request.app.state.limits
@@ -398,7 +389,7 @@ async def sync(request: Request) -> Response:
         return error_response(
             f"the query ran longer than this service's limit of {timeout:g} s and was "
             "stopped (executionDuration in /tap/capabilities): constrain it, e.g. with "
-            "CONTAINS or TOP", 500)
+            "CONTAINS or TOP", 400)
     except WorkStopped as exc:                 # the server is stopping, the client gone
         return error_response(str(exc), 503)
     except QueryFailed as exc:
@@ -408,7 +399,7 @@ async def sync(request: Request) -> Response:
     except Exception:
         log.exception("TAP query failed")
         return error_response("internal error: the query could not be completed; the "
-                              "server log has the details", 500)
+                              "server log has the details", 503)
 
 
 def _plain(message: str) -> str:
