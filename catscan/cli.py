@@ -273,7 +273,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
                                        truncated=truncated, limit=limit)
     finally:
         con.close()
-    path = write_result(table, args.out, format=args.format, provenance=provenance)
+    path = write_result(table, args.out, format=args.format, provenance=provenance,
+                        provenance_file=args.provenance)
     if path is not None:
         print(f"{table.num_rows:,} row(s) written to {path}")
     if truncated and (path is not None or fmt != "table"):   # the terminal table says it

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_query import PROVENANCE_HELP
 from .errors import CatscanError
 
 TABLE_FORMATS = ("table", "csv", "json", "ipac", "votable", "ecsv", "fits", "parquet")
@@ -22,8 +23,9 @@ def _output_options(png: bool = False) -> argparse.ArgumentParser:
                         help=f"{', '.join(formats)} (default: from --out's suffix, else a "
                         "table on the terminal)")
     output.add_argument("--out", metavar="FILE", default=None,
-                        help="write the result to FILE (with its provenance)" +
+                        help="write the result to FILE (with its provenance, except CSV)" +
                         ("; a .png FILE is the map" if png else ""))
+    output.add_argument("--provenance", action="store_true", help=PROVENANCE_HELP)
     return output
 
 
@@ -42,7 +44,8 @@ def _emit(table, args: argparse.Namespace, con, sql: str, started: float,
     provenance = Provenance.record(con, sql=sql.strip(), row_count=table.num_rows,
                                    elapsed_s=time.perf_counter() - started,
                                    query=_command_text(args), parameters=parameters)
-    path = write_result(table, args.out, format=fmt, provenance=provenance)
+    path = write_result(table, args.out, format=fmt, provenance=provenance,
+                        provenance_file=args.provenance)
     if path is not None:
         print(f"{table.num_rows:,} row(s) written to {path}", file=sys.stderr)
     return path is None

@@ -8,6 +8,9 @@ import sys
 
 from .errors import CatscanError
 
+PROVENANCE_HELP = ("also write FILE.provenance.json: the query, SQL, database version and "
+                   "the columns' units and descriptions (what a CSV file has no place for)")
+
 
 def _params(pairs: list[str] | None) -> dict[str, str]:
     out = {}
@@ -23,7 +26,7 @@ def _emit(result, args: argparse.Namespace) -> int:
     from .results import write_result
 
     path = write_result(result.table, args.out, format=args.format,
-                        provenance=result.provenance)
+                        provenance=result.provenance, provenance_file=args.provenance)
     if path is not None:
         print(f"{result.table.num_rows:,} row(s) written to {path}", file=sys.stderr)
         if result.provenance.notice:
@@ -100,7 +103,9 @@ def output_options(params: bool = True) -> argparse.ArgumentParser:
                         help="table, csv, ipac, votable, fits, parquet, json or ecsv "
                         "(default: from --out's suffix, else a table)")
     output.add_argument("--out", metavar="FILE", default=None,
-                        help="write the result to FILE (with its provenance)")
+                        help="write the result to FILE (with its provenance, except CSV)")
+    output.add_argument("--provenance", action="store_true",
+                        help=PROVENANCE_HELP)
     output.add_argument("--limit", type=int, default=100_000,
                         help="most rows to return (default 100000; 0: no limit); more is "
                         "announced, never silently cut")

@@ -39,6 +39,7 @@ from .render import pager_command, print_text_table, text_table
 from .tablefile import (
     DESCRIPTION_KEY,
     FORMATS,
+    UCD_KEY,
     UNIT_KEY,
     arrow_to_astropy,
     fits_ascii,
@@ -52,6 +53,7 @@ SUFFIXES = {suffix: _ASTROPY_NAMES[fmt] for suffix, fmt in FORMATS.items()
             if fmt in _ASTROPY_NAMES} | {".parquet": "parquet", ".pq": "parquet",
                                          ".json": "json", ".txt": "table"}
 BINARY_FORMATS = ("fits", "parquet")
+PROVENANCE_SUFFIX = ".provenance.json"
 PARQUET_KEY = b"catscan.provenance"
 FITS_PREFIX = "CATSCAN"
 FITS_KEYS = {"status": ("STATUS", "QUERY_STATUS: OK or OVERFLOW"),
@@ -203,13 +205,20 @@ def output_format(destination: str | Path | None, format: str | None) -> str:
 def write_result(table: pa.Table, destination: str | Path | None = None, *,
                  format: str | None = None, provenance: Provenance | None = None,
                  stream: IO[Any] | None = None, console: Console | None = None,
-                 pager: str | None = "auto") -> Path | None:
+                 pager: str | None = "auto", provenance_file: bool = False) -> Path | None:
     """Write ``table`` to the file ``destination`` (returned) or, without one, to ``stream``
     (stdout; a ``console`` replaces it for the terminal table). ``pager``: a command for
     terminal tables longer than the screen, "auto" for ``$PAGER`` or ``less -FRX``, None
-    to show the first screenful instead."""
+    to show the first screenful instead. ``provenance_file``: also write the provenance
+    and the columns' units and descriptions beside the file, as
+    ``FILE.provenance.json`` (:func:`provenance_json`; CSV has no place for them)."""
     fmt = output_format(destination, format)
     stream = stream if stream is not None else sys.stdout
+    if provenance_file:
+        if destination is None:
+            raise ResultError("a provenance file goes beside the result's file: give --out")
+        _write_file(Path(str(destination) + PROVENANCE_SUFFIX),
+                    provenance_json(table, provenance))
     if destination is None:
         if fmt == "table":
             console = console or Console(file=stream)
@@ -218,8 +227,10 @@ def write_result(table: pa.Table, destination: str | Path | None = None, *,
             return None
         _to_stream(stream, _encode(table, fmt, provenance), fmt)
         return None
-    path = Path(destination)
-    data = _encode(table, fmt, provenance)
+    return _write_file(Path(destination), _encode(table, fmt, provenance))
+
+
+def _write_file(path: Path, data: bytes) -> Path:
     part = path.with_name(path.name + ".part")
     try:
         if path.exists() and not path.is_file():         # /dev/stdout, a named pipe
@@ -231,6 +242,20 @@ def write_result(table: pa.Table, destination: str | Path | None = None, *,
         part.unlink(missing_ok=True)
         raise ResultError(f"{path}: cannot write it: {exc.strerror or exc}") from None
     return path
+
+
+def provenance_json(table: pa.Table, provenance: Provenance | None) -> bytes:
+    """The provenance (:meth:`Provenance.as_dict`) and each column's unit, UCD and
+    description as JSON: what a CSV file cannot hold, in a file of its own."""
+    columns = {}
+    for f in table.schema:
+        meta = f.metadata or {}
+        columns[f.name] = {key: meta.get(k, b"").decode() or None for key, k in
+                           (("unit", UNIT_KEY), ("ucd", UCD_KEY),
+                            ("description", DESCRIPTION_KEY))}
+    document = {"provenance": provenance.as_dict() if provenance is not None else None,
+                "columns": columns}
+    return (json.dumps(document, indent=1, default=_json_value) + "\n").encode()
 
 
 def _to_stream(stream: IO[Any], data: bytes, fmt: str) -> None:
@@ -334,10 +359,9 @@ def _astropy_text(table: pa.Table, fmt: str, meta: dict) -> str:
 
 
 def _csv(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
-    """``# key: value`` lines (provenance, units and descriptions), then the CSV (astropy's
-    CSV writer has no comments; read it back with ``comment="#"``); the header line once,
-    the rows a chunk at a time."""
-    yield _comment_lines(table, provenance, "# ").encode()
+    """Plain CSV (RFC 4180 as every reader takes it: a header line, then the rows, nothing
+    else; nulls empty); the header once, the rows a chunk at a time. The provenance goes
+    into a file of its own when asked for (:func:`provenance_json`)."""
     step = chunk_rows(table.num_columns, 10)           # ~10x faster a value than VOTable
     for start in range(0, max(table.num_rows, 1), step):
         text = _astropy_text(table.slice(start, step), "ascii.csv", {})
