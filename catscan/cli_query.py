@@ -23,14 +23,15 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
 
 
 def _emit(result, args: argparse.Namespace) -> int:
-    from .results import write_result
+    from .results import output_format, write_result
 
     path = write_result(result.table, args.out, format=args.format,
                         provenance=result.provenance, provenance_file=args.provenance)
     if path is not None:
         print(f"{result.table.num_rows:,} row(s) written to {path}", file=sys.stderr)
-        if result.provenance.notice:
-            print(f"catscan: {result.provenance.notice}", file=sys.stderr)
+    if result.provenance.notice and (path is not None or output_format(
+            None, args.format) != "table"):     # a plain CSV on stdout cannot say it
+        print(f"catscan: {result.provenance.notice}", file=sys.stderr)
     return 0
 
 

@@ -24,6 +24,7 @@ from catscan import __version__
 from catscan.loaders import load_file
 from catscan.results import (
     OUTPUT_FORMATS,
+    PROVENANCE_SUFFIX,
     Provenance,
     ResultError,
     as_astropy,
@@ -81,9 +82,16 @@ def _from_comments(table: Table) -> dict[str, str]:
 
 
 def read_csv(path: Path):
-    table = Table.read(path, format="ascii.csv", comment="#")
-    items = _from_comments(table)
-    return table, items, [items["status"]]
+    """Plain CSV; the provenance and units from the file beside it (--provenance)."""
+    table = Table.read(path, format="csv")
+    document = json.loads(Path(f"{path}{PROVENANCE_SUFFIX}").read_text())
+    p = document["provenance"]
+    items = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in p.items()}
+    items |= {f"parameter.{k}": v for k, v in p["parameters"].items()}
+    items |= {f"column.{name}": " ".join(filter(None, [f"[{c['unit']}]" if c["unit"] else "",
+                                                         c["description"] or ""]))
+              for name, c in document["columns"].items()}
+    return table, items, [p["status"]]
 
 
 def read_ipac(path: Path):
@@ -147,7 +155,7 @@ SUFFIX = {"csv": ".csv", "ipac": ".tbl", "votable": ".xml", "fits": ".fits", "ec
 @pytest.mark.parametrize("fmt", sorted(READERS))
 def test_each_format_keeps_values_nulls_units_and_provenance(tmp_path, fmt):
     path = write_result(sample(), tmp_path / f"m31{SUFFIX[fmt]}", format=None,
-                        provenance=provenance())
+                        provenance=provenance(), provenance_file=fmt == "csv")
     assert path == tmp_path / f"m31{SUFFIX[fmt]}" and not list(tmp_path.glob("*.part"))
     table, items, status = READERS[fmt](path)
 
@@ -167,7 +175,7 @@ def test_each_format_keeps_values_nulls_units_and_provenance(tmp_path, fmt):
     else:
         assert masked(table["designation"]) == [False, True, False]
         assert masked(table["date"]) == [False, True, False]
-    if fmt == "csv":          # CSV has no place for units: the comment lines carry them
+    if fmt == "csv":          # CSV has no place for units: the provenance file has them
         assert items["column.j_m"] == "[mag] default J magnitude"
     else:
         assert table["ra"].unit == u.deg and table["j_m"].unit == u.mag
@@ -189,7 +197,7 @@ def test_each_format_keeps_values_nulls_units_and_provenance(tmp_path, fmt):
 @pytest.mark.parametrize("fmt", sorted(READERS))
 def test_a_complete_result_says_ok(tmp_path, fmt):
     path = write_result(sample(), tmp_path / f"all{SUFFIX[fmt]}", format=fmt,
-                        provenance=provenance(truncated=False))
+                        provenance=provenance(truncated=False), provenance_file=fmt == "csv")
     _, items, status = READERS[fmt](path)
     assert status == ["OK"]
     assert items["truncated"] == "false" and items.get("notice") in (None, "None")
@@ -309,9 +317,12 @@ def test_a_wide_result_keeps_the_columns_that_fit_on_a_terminal():
 
 @pytest.mark.parametrize("fmt", ["csv", "ipac", "votable", "json", "ecsv"])
 def test_text_formats_go_to_a_stream(fmt):
+    """Each with its truncation notice, but CSV: plain, it has no place for one (the
+    command says it on stderr, tests/test_safety.py)."""
     out = io.StringIO()
     write_result(sample(), None, format=fmt, provenance=provenance(), stream=out)
-    assert "result truncated at 3 rows; use --limit" in out.getvalue()
+    assert ("result truncated at 3 rows; use --limit" in out.getvalue()) is (fmt != "csv")
+    assert out.getvalue().startswith("designation,ra,") is (fmt == "csv")
 
 
 @pytest.mark.parametrize("fmt", ["fits", "parquet"])
@@ -346,7 +357,8 @@ def test_the_format_comes_from_the_suffix_unless_given(tmp_path):
 @pytest.mark.parametrize("fmt", sorted(READERS) + ["json", "table"])
 def test_an_empty_result_is_still_a_valid_file(tmp_path, fmt):
     path = write_result(sample().slice(0, 0), tmp_path / f"none{SUFFIX[fmt]}", format=fmt,
-                        provenance=Provenance(sql="SELECT 1 WHERE false", row_count=0))
+                        provenance=Provenance(sql="SELECT 1 WHERE false", row_count=0),
+                        provenance_file=fmt == "csv")
     if fmt in READERS:
         table, items, status = READERS[fmt](path)
         assert len(table) == 0 and status == ["OK"] and items["row_count"] == "0"
