@@ -274,13 +274,16 @@ def test_a_failing_job_has_the_sync_error_message(uws_server):
         assert summary.get("type") == "fatal" and summary.find("uws:message", NS).text == message
         error = client.get(f"{job}/error")
         assert error.status_code == 200 and rows_error(error.content) == message
-        # parameters the service cannot take are refused when the job is created
+        # a query that cannot run still makes a job (TAP 1.1), which ends in ERROR saying why
         for params, words in (({"QUERY": "SELECT 1", "LANG": "SQL"}, "unknown query language"),
-                              ({"LANG": "ADQL"}, "QUERY is required"),
-                              ({"LANG": "ADQL", "QUERY": "SELECT 1", "PHASE": "ABORT"},
-                               "only PHASE=RUN")):
-            refused = client.post(f"{base}/tap/async", data=params)
-            assert refused.status_code == 400 and words in rows_error(refused.content)
+                              ({"LANG": "ADQL"}, "QUERY is required")):
+            bad = create(client, base, **params, PHASE="RUN")
+            assert text_of(wait_final(client, bad), "phase") == "ERROR"
+            assert words in rows_error(client.get(f"{bad}/error").content)
+            client.delete(bad)
+        refused = client.post(f"{base}/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT 1",
+                                                         "PHASE": "ABORT"})
+        assert refused.status_code == 400 and "only PHASE=RUN" in rows_error(refused.content)
         client.delete(job)
 
 

@@ -170,6 +170,8 @@ class JobRunner:
         pool = state.pool if job.owner == TEAM else state.public_pool
         if pool is None:
             raise TapError("this server has no released nights now: visitors' jobs cannot run")
+        if job.error:                    # refused when it was made (uws.create)
+            raise TapError(job.error)
         uploads = await anyio.to_thread.run_sync(self.store.read_uploads, job)
         tap = replace(checked_query({k: [v] for k, v in job.params.items()}, limits),
                       uploads=uploads)

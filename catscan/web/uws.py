@@ -205,17 +205,22 @@ async def create(request: Request) -> Response:
     if phase not in ("", "RUN"):
         raise UwsError(f"PHASE={phase} at creation: only PHASE=RUN (or none) is accepted")
     run_id = _one(params, "RUNID")
-    tap = checked_query(params, limits)              # refused now rather than at run time
-    uploads = await read_uploads(params, limits)
     text = {name: values[0] for name, values in params.items()
             if name not in UWS_PARAMS and values and isinstance(values[0], str)}
-    text["UPLOAD"] = tap.parameters["UPLOAD"] if "UPLOAD" in tap.parameters else ""
-    if not text["UPLOAD"]:
-        del text["UPLOAD"]
+    uploads, refused = {}, None
+    try:         # a query that cannot run makes a job that ends in ERROR, saying why (TAP)
+        tap = checked_query(params, limits)
+        uploads = await read_uploads(params, limits)
+        if "UPLOAD" in tap.parameters:
+            text["UPLOAD"] = tap.parameters["UPLOAD"]
+    except TapError as exc:
+        if exc.status != 400:                    # over the request limits: refused now
+            raise
+        refused = str(exc)
     now = time.time()
     job = Job(id=secrets.token_urlsafe(16), owner=_owner(request), params=text, creation=now,
               destruction=now + limits.job_lifetime_s, duration=limits.timeout_s,
-              run_id=run_id)
+              run_id=run_id, error=refused)
     await anyio.to_thread.run_sync(runner.store.add, job, uploads)
     runner.new_destruction()
     if phase == "RUN":
@@ -339,7 +344,16 @@ async def parameters(request: Request) -> Response:
             raise UwsError("uploads are given when the job is created, not changed later")
         merged = {k: [v] for k, v in job.params.items()}
         merged.update({k: v for k, v in params.items() if k not in UWS_PARAMS})
-        checked_query(merged, request.app.state.limits)
+        try:
+            checked_query(merged, request.app.state.limits)
+            job.error = None
+            if "UPLOAD" in merged and not job.uploads:
+                job.error = ("the job's uploads were not accepted when it was made; create "
+                             "a new job with them")
+        except TapError as exc:
+            if exc.status != 400:
+                raise
+            job.error = str(exc)
         job.params = {k: v[0] for k, v in merged.items() if v and isinstance(v[0], str)}
         _runner(request).changed(job)
         return _see_job(request, job)
