@@ -110,23 +110,27 @@ class JobStore:
             write_atomically(folder / "job.json", json.dumps(asdict(job), indent=1).encode())
 
     def add(self, job: Job, uploads: dict[str, bytes]) -> None:
-        """A new job and its uploads (the limits checked first)."""
+        """A new job (the limits checked first; on the event loop, so that two requests
+        cannot both take the last room): :meth:`write_new` then writes its files."""
         self.check_room(job.owner, sum(len(b) for b in uploads.values()), new_job=True)
+        job.uploads = sorted(uploads)
+        job.upload_bytes = sum(len(b) for b in uploads.values())
+        self.jobs[job.id] = job
+
+    def write_new(self, job: Job, uploads: dict[str, bytes]) -> None:
+        """The directory of a job just added, with its uploads (in a thread)."""
         if not self.directory.is_dir():
-            self.directory.mkdir(mode=0o700)
+            self.directory.mkdir(mode=0o700, exist_ok=True)
             os.chmod(self.directory, 0o700)          # whatever the umask
         folder = self.path(job)
         folder.mkdir(mode=0o700)
         try:
             for name, data in uploads.items():
                 write_atomically(folder / f"upload-{name}.vot", data)
-            job.uploads = sorted(uploads)
-            job.upload_bytes = sum(len(b) for b in uploads.values())
             self.save(job)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        self.jobs[job.id] = job
 
     def read_uploads(self, job: Job) -> dict[str, bytes]:
         return {name: (self.path(job) / f"upload-{name}.vot").read_bytes()

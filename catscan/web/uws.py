@@ -221,7 +221,15 @@ async def create(request: Request) -> Response:
     job = Job(id=secrets.token_urlsafe(16), owner=_owner(request), params=text, creation=now,
               destruction=now + limits.job_lifetime_s, duration=limits.timeout_s,
               run_id=run_id, error=refused)
-    await anyio.to_thread.run_sync(runner.store.add, job, uploads)
+    runner.store.add(job, uploads)
+    try:
+        await anyio.to_thread.run_sync(runner.store.write_new, job, uploads)
+    except OSError as exc:
+        runner.store.delete(job)
+        raise UwsError(f"the server cannot store the job now: {exc.strerror}", 507) from None
+    except BaseException:
+        runner.store.delete(job)
+        raise
     runner.new_destruction()
     if phase == "RUN":
         runner.run(job)
