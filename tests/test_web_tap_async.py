@@ -284,6 +284,9 @@ def test_a_failing_job_has_the_sync_error_message(uws_server):
         refused = client.post(f"{base}/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT 1",
                                                          "PHASE": "ABORT"})
         assert refused.status_code == 400 and "only PHASE=RUN" in rows_error(refused.content)
+        long_text = "SELECT ra FROM psc WHERE " + " OR ".join(["ra = 1"] * 12_000)
+        too_long = client.post(f"{base}/tap/async", data={"LANG": "ADQL", "QUERY": long_text})
+        assert too_long.status_code == 413 and "max_query_chars" in rows_error(too_long.content)
         client.delete(job)
 
 

@@ -26,6 +26,7 @@ from ..budget import current
 from ..errors import CatscanError
 from .guard import team_or_released
 from .jobs import ACTIVE, TEAM, VISITOR, Job, JobLimitExceeded, iso
+from .limits import RequestTooLarge
 from .tap import TapError, checked_query, error_response, read_params, read_uploads
 
 XML = "text/xml; charset=utf-8"
@@ -79,6 +80,8 @@ def handled(handler):
             return error_response(str(exc), exc.status)
         except JobLimitExceeded as exc:
             return error_response(str(exc), 403)
+        except RequestTooLarge as exc:
+            return error_response(str(exc), 413)
         except CatscanError as exc:
             return error_response(str(exc), 400)
 
