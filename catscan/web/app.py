@@ -25,10 +25,12 @@ from ..budget import ShuttingDown
 from ..channel import Listener
 from ..config import public_db_path, resolve_db_path
 from ..errors import CatscanError
-from . import image_pages, pages, parking, scs, sia, survey_pages, tap
+from . import image_pages, pages, parking, scs, sia, survey_pages, tap, uws
 from .access import TeamAccess
 from .bounds import Bounds, Running
 from .errors import LastResort
+from .job_runner import JobRunner
+from .jobs import JobStore
 from .limits import Limits
 from .pool import DEFAULT_WORKERS, SessionPool
 from .served import ServedDatabase
@@ -72,13 +74,14 @@ class RequestLog:
 
 def create_app(db=None, *, workers: int = DEFAULT_WORKERS, timeout: float | None = None,
                limits: Limits | None = None, jobs: Callable[[list[str]], int] | None = None,
-               url: str | None = None) -> Starlette:
+               url: str | None = None, uws_dir: str | os.PathLike | None = None) -> Starlette:
     """The server for the database ``db`` (default: $CATSCAN_DB, else ./catscan.duckdb),
     with ``limits`` (default: limits.py's; ``timeout`` replaces their ``timeout_s``).
 
     The server holds ``db`` (and its public copy) read-write, as one DuckDB instance each
     (docs/serving.md). With ``jobs`` (catscan.cli.run_job) it takes writing commands
-    through its write channel and names ``url`` in the channel's state file."""
+    through its write channel and names ``url`` in the channel's state file. TAP async
+    jobs are kept in ``uws_dir`` (default: ``<db>.jobs`` next to the database)."""
     db = Path(os.path.abspath(resolve_db_path(db)))
     limits = limits or Limits()
     if timeout is not None:
@@ -94,7 +97,7 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS, timeout: float | None
         log.warning("no team password is set: every page and endpoint is open; set one "
                     "with `catscan passwd --db %s`", db)
     routes = [*pages.ROUTES, *scs.ROUTES, *sia.ROUTES, *survey_pages.ROUTES,
-              *image_pages.ROUTES, *tap.ROUTES, *parking.ROUTES,
+              *image_pages.ROUTES, *tap.ROUTES, *uws.ROUTES, *parking.ROUTES,
               Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(RequestLog),
@@ -114,6 +117,8 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS, timeout: float | None
     app.state.has_tap = True
     app.state.jobs, app.state.url = jobs, url
     app.state.after_write = [lambda: _after_write(app.state)]
+    store = JobStore(Path(uws_dir) if uws_dir is not None else Path(f"{db}.jobs"), limits)
+    app.state.uws = JobRunner(store, app.state)
     return app
 
 
@@ -170,7 +175,8 @@ def _lifespan(app: Starlette):
             state.public_served, state.workers, limits.timeout_s)
         channel = _start_jobs(app, anyio.lowlevel.current_token()) if state.jobs else None
         try:
-            yield
+            async with state.uws.serving():        # TAP async jobs (job_runner.py)
+                yield
         finally:                 # requests still running now are stopped, not waited for
             if channel is not None:
                 channel.close()

@@ -65,6 +65,22 @@ class Limits:
         2, "--malloc-arenas", "glibc malloc arenas of the server process (M_ARENA_MAX; "
         "glibc's default is 8 a core): each arena keeps the memory freed in it, and with the "
         "many threads of a busy server they made its memory grow without levelling off")
+    async_jobs: int = _limit(
+        1, "--async-jobs", "TAP async jobs run at once (more wait, QUEUED): each takes one "
+        "of the query workers while it runs, so sync queries keep the others")
+    max_jobs: int = _limit(
+        100, "--max-jobs", "TAP async jobs one owner (the team, or visitors together) may "
+        "hold at once, whatever their phase")
+    max_job_bytes: int = _limit(
+        1024 * MiB, "--max-job-bytes", "bytes of one owner's async jobs on disk (their "
+        "uploads and results)", "BYTES")
+    max_jobs_bytes: int = _limit(
+        4096 * MiB, "--max-jobs-bytes", "bytes of every owner's async jobs on disk",
+        "BYTES")
+    job_lifetime_s: float = _limit(
+        7 * 86400.0, "--job-lifetime", "seconds from its creation to an async job's "
+        "destruction (its result and the job are deleted then); a client may ask for an "
+        "earlier one, not a later one", "SECONDS")
     memory_limit: str = _limit(
         "1GB", "--memory-limit", "DuckDB's memory for the server's queries and its cache "
         "of the file's blocks (one for all workers)", "SIZE")

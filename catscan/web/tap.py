@@ -1,6 +1,7 @@
 """TAP 1.1 synchronous queries: ``/tap/sync`` (GET or POST; REQUEST=doQuery, LANG=ADQL,
 QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part), with the VOSI endpoints
-of vosi.py under ``/tap``. There is no ``/tap/async``; the capabilities do not offer it.
+of vosi.py under ``/tap``; ``/tap/async`` (UWS jobs) is uws.py, which runs its jobs through
+the functions here (checked_query, run_query, encode, failure): one query path for both.
 
 A query is ADQL translated by adql.py, checked by catscan.safety and run read-only with a
 row cap of MAXREC (default 100,000, at most 1,000,000: limits.py); a truncated result says
@@ -31,7 +32,7 @@ from astropy.io.votable.tree import Field, Resource, VOTableFile
 from astropy.io.votable.tree import TableElement as VOTableTable
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import budget as budgets
@@ -103,8 +104,9 @@ class TapProvenance(Provenance):
 
 # ---- the request ---------------------------------------------------------------------------
 
-async def read_request(request: Request) -> TapQuery:
-    """The parameters of a sync request (names are case-insensitive, TAP 1.1), checked."""
+async def read_params(request: Request) -> dict[str, list]:
+    """The parameters of a request (query string and form), by upper-case name (TAP 1.1
+    names are case-insensitive): values are text or uploaded files."""
     limits: Limits = request.app.state.limits
     items: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
     if request.method == "POST":
@@ -121,6 +123,12 @@ async def read_request(request: Request) -> TapQuery:
     params: dict[str, list] = {}
     for name, value in items:
         params.setdefault(name.upper(), []).append(value)
+    return params
+
+
+def checked_query(params: dict[str, list], limits: Limits) -> TapQuery:
+    """The query the parameters ask for, checked, without its uploads' bytes (which
+    :func:`read_uploads` reads): sync requests and async jobs (uws.py) alike."""
     for name in SINGLE:
         values = params.get(name, [])
         if len(values) > 1:
@@ -151,11 +159,24 @@ async def read_request(request: Request) -> TapQuery:
         raise TapError(f"RESPONSEFORMAT={wanted} is not supported: use one of {choices} "
                        "or their media types")
     fmt, media = FORMATS[key]
-    uploads = await _uploads(params.get("UPLOAD", []), params, limits)
-    return TapQuery(query, maxrec, fmt, media, uploads,
+    return TapQuery(query, maxrec, fmt, media, {},
                     {"LANG": lang, "MAXREC": str(maxrec), "RESPONSEFORMAT": fmt,
                      **({"UPLOAD": ";".join(v for v in params["UPLOAD"] if isinstance(v, str))}
                         if "UPLOAD" in params else {})})
+
+
+async def read_request(request: Request) -> TapQuery:
+    """The parameters of a sync request, checked, with its uploads."""
+    limits: Limits = request.app.state.limits
+    params = await read_params(request)
+    tap = checked_query(params, limits)
+    uploads = await read_uploads(params, limits)
+    return TapQuery(tap.query, tap.maxrec, tap.format, tap.media_type, uploads, tap.parameters)
+
+
+async def read_uploads(params: dict[str, list], limits: Limits) -> dict[str, bytes]:
+    """The tables the UPLOAD parameters name: table name (lower case) -> VOTable bytes."""
+    return await _uploads(params.get("UPLOAD", []), params, limits)
 
 
 async def _uploads(values: list, params: dict[str, list], limits: Limits) -> dict[str, bytes]:
@@ -367,6 +388,30 @@ _NUMPY = {"unsignedByte": np.uint8, "short": np.int16, "int": np.int32, "long": 
 
 # ---- the endpoints -------------------------------------------------------------------------
 
+def failure(exc: Exception, timeout: float, what: str = "the query") -> tuple[str, int]:
+    """(message, HTTP status) of an error in answering a TAP query (sync, or an async job
+    run with ``timeout`` seconds): a DALI error's text, never a stack trace."""
+    if isinstance(exc, RequestTooLarge):
+        return str(exc), 413
+    if isinstance(exc, TapError):
+        return str(exc), exc.status
+    if isinstance(exc, AdqlError):
+        return str(exc), 400
+    if isinstance(exc, QueryTimeout):
+        return (f"{what} ran longer than this service's limit of {timeout:g} s and was "
+                "stopped (executionDuration in /tap/capabilities): constrain it, e.g. with "
+                "CONTAINS or TOP", 400)
+    if isinstance(exc, WorkStopped):               # the server is stopping, the client gone
+        return str(exc), 503
+    if isinstance(exc, QueryFailed):
+        return f"the query failed: {_plain(str(exc))}", 400
+    if isinstance(exc, CatscanError):
+        return str(exc), 400
+    log.error("TAP query failed", exc_info=exc)
+    return ("internal error: the query could not be completed; the server log has the "
+            "details", 503)
+
+
 @team_or_released
 async def sync(request: Request) -> Response:
     limits: Limits = request.app.state.limits
@@ -378,28 +423,8 @@ async def sync(request: Request) -> Response:
             lambda ses: run_query(ses, catalog, tap, timeout, limits.max_upload_rows))
         limits.check_values(table.num_rows, table.num_columns, tap.format)
         return await stream(request, encode(table, tap.format, provenance), tap.media_type)
-    except RequestTooLarge as exc:
-        return error_response(str(exc), 413)
-    except TapError as exc:
-        return error_response(str(exc), exc.status)
-    except AdqlError as exc:
-        return error_response(str(exc), 400)
-    except QueryTimeout:
-        timeout = request.app.state.timeout
-        return error_response(
-            f"the query ran longer than this service's limit of {timeout:g} s and was "
-            "stopped (executionDuration in /tap/capabilities): constrain it, e.g. with "
-            "CONTAINS or TOP", 400)
-    except WorkStopped as exc:                 # the server is stopping, the client gone
-        return error_response(str(exc), 503)
-    except QueryFailed as exc:
-        return error_response(f"the query failed: {_plain(str(exc))}", 400)
-    except CatscanError as exc:
-        return error_response(str(exc), 400)
-    except Exception:
-        log.exception("TAP query failed")
-        return error_response("internal error: the query could not be completed; the "
-                              "server log has the details", 503)
+    except Exception as exc:
+        return error_response(*failure(exc, request.app.state.timeout))
 
 
 def _plain(message: str) -> str:
@@ -411,6 +436,7 @@ async def root(request: Request) -> Response:
     base = str(request.url_for("tap_root")).rstrip("/")
     links = "".join(f'<li><a href="{base}/{p}">{base}/{p}</a>: {what}</li>' for p, what in (
         ("sync", "synchronous ADQL queries (team password)"),
+        ("async", "asynchronous ADQL queries: UWS 1.1 jobs (team password)"),
         ("capabilities", "VOSI capabilities"), ("availability", "VOSI availability"),
         ("tables", "VOSI tables: the tables and columns")))
     return HTMLResponse(f"<!doctype html><title>catscan TAP</title><h1>catscan TAP 1.1</h1>"
@@ -418,15 +444,9 @@ async def root(request: Request) -> Response:
                         f"TOPCAT at <code>{base}</code>; see docs/vo.md.</p><ul>{links}</ul>")
 
 
-async def no_async(request: Request) -> Response:
-    return PlainTextResponse("this TAP service runs synchronous queries only: use "
-                             "/tap/sync (pyvo: TAPService.run_sync or search)", 404)
-
-
 ROUTES = [
     Route("/tap", root, methods=["GET"], name="tap_root"),
     Route("/tap/sync", sync, methods=["GET", "POST"], name="tap_sync"),
-    Route("/tap/async", no_async, methods=["GET", "POST"], name="tap_async"),
     Route("/tap/capabilities", vosi.capabilities, methods=["GET"], name="tap_capabilities"),
     Route("/tap/availability", vosi.availability, methods=["GET"], name="tap_availability"),
     Route("/tap/tables", vosi.tables, methods=["GET"], name="tap_tables"),

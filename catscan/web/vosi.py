@@ -1,5 +1,5 @@
 """VOSI 1.1 for the TAP service: ``/tap/capabilities`` (TAPRegExt: ADQL and its geometry,
-output formats, limits, inline uploads; sync only), ``/tap/availability`` and
+output formats, limits, inline uploads; sync and async), ``/tap/availability`` and
 ``/tap/tables`` (VODataService tableset; ``?detail=min`` for names only, ``/tap/tables/NAME``
 for one table). Capabilities and availability must be anonymous (TAP 1.1); the tables
 describe the schema, not survey data, and are public too."""
@@ -43,7 +43,11 @@ _LOCK = threading.Lock()
 async def tap_catalog(request: Request) -> TapCatalog:
     """The TAP catalog of the server's database, read once per server (a query
     connection's database cannot change while it is open)."""
-    state = request.app.state
+    return await catalog_of(request.app.state)
+
+
+async def catalog_of(state) -> TapCatalog:
+    """:func:`tap_catalog` for the server's ``app.state`` (async jobs have no request)."""
     catalog = getattr(state, "tap_catalog", None)
     if catalog is None:
         def build(ses) -> TapCatalog:
@@ -108,6 +112,12 @@ def capabilities_xml(base: str, limits: Limits) -> str:
   <capability standardID="ivo://ivoa.net/std/TAP#sync-1.1">
     <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">
       <accessURL use="base">{escape(base)}/sync</accessURL>
+      {basic}
+    </interface>
+  </capability>
+  <capability standardID="ivo://ivoa.net/std/TAP#async-1.1">
+    <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">
+      <accessURL use="base">{escape(base)}/async</accessURL>
       {basic}
     </interface>
   </capability>{vosi("capabilities", "capabilities")}{vosi("availability", "availability")}{
