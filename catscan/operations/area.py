@@ -1,19 +1,21 @@
-"""The sky covered by tiles, one implementation for ``catscan info``, ``catscan coverage`` and
-the server: unions of tile footprints as HEALPix MOCs at one depth (AREA_DEPTH), kept up to
-date by what a write changed instead of built again from every footprint (docs/operations.md).
+"""The sky area, one implementation for ``catscan info``, ``catscan coverage`` and the
+server: unions of footprints as HEALPix MOCs at one depth (AREA_DEPTH), kept up to date by
+what a write changed instead of built again from every footprint (docs/operations.md).
 
 A footprint's MOC (mocpy) costs 1-5 ms at AREA_DEPTH, so the union of the whole sky's
-~56,000 tiles takes minutes, while a night changes the state of ~40-100 tiles. Each set of
-tiles (a hemisphere's tiles in one state, its calibration tiles) is kept with its union:
-its tile ids, their corners and the MOC, in this process and in ``<db>.footprints.npz`` for
-the next one. To bring a set up to date (:func:`update`), only tiles that joined it are
-built; when tiles left it, the cells their MOCs touched are taken out and filled again from
-the set's tiles that could share a cell with them (bounding circles within two cell
-diagonals), which gives exactly the cells of a union built from scratch. A set is built from
-scratch only when no earlier state of it is known (a new database, a lost file).
+~56,000 footprints takes a minute or more, while a night changes ~40-100. Each set (a
+hemisphere's loaded scans, its tiles in each other state, its calibration fields) is kept
+with its union: the footprints' ids, their corners and the MOC, in this process and in
+``<db>.footprints/`` for the next one. To bring a set up to date (:func:`update`), only
+footprints that joined it are built; when some left it, the cells their MOCs touched are
+taken out and filled again from the set's footprints that could share a cell with them
+(bounding circles within two cell diagonals), which gives exactly the cells of a union built
+from scratch. A set is built from scratch only when no earlier state of it is known (a new
+database, a lost directory) or when most of it left.
 
-Nothing here depends on the content version: the ``tiles`` table says what each set holds
-now, the kept state says what it held when its MOC was made, and the difference is the work.
+The kept sets do not depend on the content version: ``scans`` and ``tiles`` say what each set
+holds now, the kept state what it held when its MOC was made, and the difference is the
+work. (The version only lets one process share the answer between ``info`` and ``coverage``.)
 """
 
 from __future__ import annotations
