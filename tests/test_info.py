@@ -9,8 +9,9 @@ import numpy as np
 import pyarrow as pa
 from rich.console import Console
 
-from catscan.info import MOC_DEPTH, database_info
+from catscan.info import database_info
 from catscan.loaders import load_file, optimize
+from catscan.operations.area import AREA_DEPTH
 from catscan.render import print_info
 from catscan.survey.observe import scan_row
 from catscan.survey.plan import NightPlan, ScanPlan
@@ -57,7 +58,7 @@ def test_info_counts_tables_and_scans_and_measures_the_area(con, write_release):
     expected = spherical_polygon_area(lon, lat)
     assert 0.8 < expected < 0.9                      # 8.5' x 6.14 deg
     # a MOC covers the footprint: larger, by at most a band of boundary cells
-    cell = np.sqrt(4 * np.pi * (180 / np.pi) ** 2 / (12 * 4**MOC_DEPTH))
+    cell = np.sqrt(4 * np.pi * (180 / np.pi) ** 2 / (12 * 4**AREA_DEPTH))
     perimeter = 2 * 6.14 + 2 * 8.5 / 60
     assert expected <= info.scan_area_deg2 <= expected + 1.5 * perimeter * cell
     assert 0 < info.source_area_deg2 < 4 * expected  # 3.4' cells around the sources

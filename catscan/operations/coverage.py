@@ -12,7 +12,6 @@ that reach into them. The cost then follows the tiles not in the largest state.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,8 +20,14 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import CatscanError
-from ..info import resolution_arcsec  # noqa: F401 (coverage.resolution_arcsec, as before)
 from . import projection
+from .area import (  # noqa: F401 (coverage.resolution_arcsec, as before)
+    AREA_DEPTH,
+    SKY_DEG2,
+    area_deg2,
+    polygons_moc,
+    resolution_arcsec,
+)
 
 if TYPE_CHECKING:
     from mocpy import MOC
@@ -31,7 +36,6 @@ STATES = ("planned", "observed", "processed", "loaded", "rescan", "rejected")
 STATE_TEXT = {"planned": "planned", "observed": "observed", "processed": "processed",
               "loaded": "loaded", "rescan": "rescan requested", "rejected": "QA-rejected"}
 HEMISPHERES = ("all", "n", "s")
-SKY_DEG2 = 4 * math.pi * math.degrees(1.0) ** 2
 NEAR_STEP_DEG = 0.25          # lattice spacing for "does this tile reach that MOC?"
 NEAR_DEPTH = 6                # 0.9 deg cells (min width > 0.5 deg > NEAR_STEP_DEG)
 TILES_SQL = ("SELECT tile, hemis, status, ra, dec, ra_1, dec_1, ra_2, dec_2, ra_4, dec_4, "
@@ -93,27 +97,11 @@ def empty(depth: int) -> MOC:
     return MOC.new_empty(depth)
 
 
-def polygons_moc(corners: np.ndarray, depth: int) -> MOC:
-    """The union of quadrilateral footprints (corners (n, 4, 2), ICRS degrees)."""
-    from mocpy import MOC
-
-    if len(corners) == 0:
-        return empty(depth)
-    vertices = np.empty((2 * len(corners), 4))
-    vertices[0::2], vertices[1::2] = corners[..., 0], corners[..., 1]
-    mocs = MOC.from_polygons(vertices, max_depth=depth)
-    return mocs[0].union(*mocs[1:]) if len(mocs) > 1 else mocs[0]
-
-
 def union(mocs: list[MOC], depth: int) -> MOC:
     mocs = [m for m in mocs if not m.empty()]
     if not mocs:
         return empty(depth)
     return mocs[0].union(*mocs[1:]) if len(mocs) > 1 else mocs[0]
-
-
-def area_deg2(moc: MOC) -> float:
-    return 0.0 if moc.empty() else float(moc.sky_fraction * SKY_DEG2)
 
 
 def reaching(tiles: Tiles, others: Tiles, moc: MOC) -> np.ndarray:
@@ -169,10 +157,13 @@ class Coverage:
 
 
 def compute_coverage(tiles: Tiles, depth: int | None = None,
-                     region: np.ndarray | None = None) -> Coverage:
+                     region: np.ndarray | None = None,
+                     built: dict[str, MOC] | None = None) -> Coverage:
     """The MOC of every (hemisphere, state), built as the module docstring says; with
     ``region`` (a convex polygon's ICRS (lon, lat) corners (k, 2), in order around) cut to
-    it."""
+    it. ``built``: the sets of :func:`catscan.operations.area.footprint_sets` already made at
+    ``depth`` (the whole-sky table takes them from area.current_unions); then ``planned``
+    is the state derived from the others."""
     from ..findtile import CALIBRATION_IDS
 
     plans = {}
@@ -180,6 +171,8 @@ def compute_coverage(tiles: Tiles, depth: int | None = None,
         mine = tiles.hemis == hemis
         counts = {s: int(np.count_nonzero(mine & (tiles.state == s))) for s in STATES}
         largest = max(STATES, key=lambda s: counts[s]) if mine.any() else None
+        if built is not None:
+            largest = "planned" if mine.any() else None
         complete = largest is not None and _grid_complete(tiles, hemis)
         plans[hemis] = (mine, counts, largest if complete else None)
     direct = sum(int(np.count_nonzero(mine & (tiles.state != largest))) if largest else
@@ -194,12 +187,17 @@ def compute_coverage(tiles: Tiles, depth: int | None = None,
 
         cover.region = MOC.from_polygon(region[:, 0] * u.deg, region[:, 1] * u.deg,
                                         max_depth=depth)
+
+    def made(hemis: str, name: str, rows: np.ndarray) -> MOC:
+        key = f"{hemis}.{name}"
+        return built[key] if built is not None and key in built else \
+            polygons_moc(tiles.corners[rows], depth)
+
     for hemis, (mine, counts, largest) in plans.items():
         for state in STATES:
             cover.counts[(hemis, state)] = counts[state]
             if state != largest:
-                chosen = tiles.corners[mine & (tiles.state == state)]
-                cover.states[(hemis, state)] = polygons_moc(chosen, depth)
+                cover.states[(hemis, state)] = made(hemis, state, mine & (tiles.state == state))
         others = union([cover.states[(hemis, s)] for s in STATES if s != largest], depth)
         if largest is None:
             cover.domains[hemis] = others
@@ -208,7 +206,7 @@ def compute_coverage(tiles: Tiles, depth: int | None = None,
         lat = tiles.corners[grid][..., 1]
         domain = zone_moc(float(lat.min()), float(lat.max()), depth)
         calibration = mine & (tiles.tile < CALIBRATION_IDS)
-        domain = union([domain, polygons_moc(tiles.corners[calibration], depth)], depth)
+        domain = union([domain, made(hemis, "calibration", calibration)], depth)
         candidates = np.flatnonzero(mine & (tiles.state == largest))
         rest = np.flatnonzero(mine & (tiles.state != largest))
         near = candidates[reaching(tiles.subset(candidates), tiles.subset(rest), others)]
@@ -270,15 +268,22 @@ def coverage_table(cover: Coverage, tiles_in_region: dict[tuple[str, str], int] 
 
 def whole_sky_summary(con: duckdb.DuckDBPyConnection, tiles: Tiles,
                       depth: int | None = None) -> pa.Table:
-    """:func:`coverage_table` of the whole sky for the database as it is: the MOCs of tens
-    of thousands of footprints take a minute, so the table is kept by content version, in
-    this process and for the next (``<db>.cache.json``). ``tiles`` are ``con``'s."""
+    """:func:`coverage_table` of the whole sky for the database as it is, at AREA_DEPTH
+    (or ``depth``): the states' MOCs come from :func:`catscan.operations.area.current_unions`,
+    which builds only what changed since they were last made, and the table is kept by
+    content version, in this process and for the next (``<db>.cache.json``). ``tiles``
+    are ``con``'s. Another ``depth`` builds every MOC afresh (a minute at whole-sky scale)."""
     from ..content import cached
+    from .area import current_unions
 
     def compute() -> list[dict]:
-        return coverage_table(compute_coverage(tiles, depth)).to_pylist()
+        if depth is None or depth == AREA_DEPTH:
+            cover = compute_coverage(tiles, AREA_DEPTH, built=current_unions(con, tiles))
+        else:
+            cover = compute_coverage(tiles, depth)
+        return coverage_table(cover).to_pylist()
 
-    name = "coverage.summary" + ("" if depth is None else f".depth{depth}")
+    name = "coverage.summary" + ("" if depth in (None, AREA_DEPTH) else f".depth{depth}")
     rows = cached(con, name, compute, persist=True)
     return pa.Table.from_pylist(rows, schema=pa.schema(COVERAGE_FIELDS))
 

@@ -180,3 +180,20 @@ def any_overlap(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> np.ndarray:
         apart = out_a.all(axis=2).any(axis=1) | out_b.all(axis=2).any(axis=1)
         out[np.unique(i[~apart])] = True
     return out
+
+
+def near_any(a: np.ndarray, b: np.ndarray, margin_rad: float, chunk: int = 2048
+             ) -> np.ndarray:
+    """For each quadrilateral of ``a`` (n, 4, 2), whether its bounding circle comes within
+    ``margin_rad`` of the bounding circle of any of ``b`` (m, 4, 2): a superset of the pairs
+    that may share a HEALPix cell touched by both when the margin is two cell diagonals."""
+    out = np.zeros(len(a), bool)
+    if len(a) == 0 or len(b) == 0:
+        return out
+    ca, ra = _radius(unit_vectors(a[..., 0], a[..., 1]))
+    cb, rb = _radius(unit_vectors(b[..., 0], b[..., 1]))
+    for start in range(0, len(b), chunk):
+        stop = min(start + chunk, len(b))
+        separation = np.arccos(np.clip(ca @ cb[start:stop].T, -1, 1))
+        out |= (separation <= ra[:, None] + rb[None, start:stop] + margin_rad).any(axis=1)
+    return out
