@@ -17,12 +17,17 @@ CIRCLE... arrive as plain function calls), then pure rewrites turn it into DuckD
   tap_schema.py) and ``TAP_UPLOAD.*``; anything else, ``private`` included, is unknown.
 - Functions: the ADQL ones only; unsupported ADQL (INTERSECTS, REGION, AREA...) is refused
   naming the function and where it is.
+- Columns: every reference is checked against the tables it can read (an unknown one is
+  refused where it is written, with the closest names); ADQL names that differ from the
+  database's (``xdate`` for ``date``, tap_schema.py) are mapped back, and ``*`` is spelled
+  out as the TAP columns, so that internal columns (``hpx29``, ``load_id``) never appear.
 
 The result is checked by catscan.safety.validate_tree like every user query.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import re
@@ -110,11 +115,22 @@ class Source:
     upload: str | None = None           # TAP_UPLOAD name
 
     def columns(self, uploads: dict[str, pa.Table]) -> list[str] | None:
+        """The names a query may use for its columns (ADQL names, and the database's where
+        they differ: a quoted "date" still reads xdate); None when unknown (a subquery)."""
         if self.info is not None:
-            return [c.name for c in self.info.columns]
+            return [c.name for c in self.info.columns] + [
+                c.sql_name for c in self.info.columns if c.sql_name != c.name]
         if self.upload is not None:
-            return uploads[self.upload].column_names
+            return [c for c in uploads[self.upload].column_names if c != ROW_COLUMN]
         return None
+
+    def info_of(self, name: str) -> ColumnInfo | None:
+        """The catalog column a reference ``name`` reads (by ADQL, then database name)."""
+        if self.info is None:
+            return None
+        lower = name.lower()
+        return self.info.column(name) or next(
+            (c for c in self.info.columns if c.sql_name.lower() == lower), None)
 
 
 @dataclass
@@ -148,7 +164,6 @@ class _Translator:
         self.sources: dict[int, list[Source]] = {}       # id(select) -> its sources
         self.numbered: dict[int, str] = {}               # id(upload node) -> with ROW_COLUMN
         self.probed: dict[int, _Probe] = {}              # id(catalog node) -> its probe
-        self.exclude: set[int] = set()                   # ids of selects hiding ROW_COLUMN
 
     # ---- the pipeline ---------------------------------------------------------------------
 
@@ -157,7 +172,9 @@ class _Translator:
         self.check_functions(tree)
         self.name_outputs(tree)
         self.resolve_tables(tree)
+        self.check_columns(tree)
         columns = self.output_columns(tree)
+        self.bind_columns(tree)
         tree = self.rewrite_geometry(tree)
         self.rename_tables(tree)
         if row_cap is not None:
@@ -323,9 +340,12 @@ class _Translator:
                     target = UPLOAD_PREFIX + source.upload
                     self.registered[target] = self.uploads[source.upload]
                 node.replace(_table(target, alias))
-            elif id(node) in self.probed or source.info.hidden:
-                columns = [exp.column(c.name, table="xm_c", quoted=True)
-                           for c in source.info.columns] if source.info.hidden else \
+            elif id(node) in self.probed or source.info.withheld:
+                info = source.info
+                readable = [c.sql_name for c in info.columns] + [
+                    h for h in info.hidden if h not in info.withheld]
+                columns = [exp.column(c, table="xm_c", quoted=True) for c in readable] \
+                    if info.withheld else \
                     [exp.Column(this=exp.Star(), table=exp.to_identifier("xm_c"))]
                 kept = exp.select(*columns).from_(_table(source.info.sql_name, "xm_c"))
                 if id(node) in self.probed:
@@ -339,14 +359,6 @@ class _Translator:
             for part in ("db", "catalog"):
                 if column.args.get(part) is not None:
                     column.set(part, None)
-        for select in tree.find_all(exp.Select):
-            if id(select) in self.exclude:
-                for item in select.expressions:
-                    star = item if isinstance(item, exp.Star) else item.this \
-                        if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) \
-                        else None
-                    if star is not None:
-                        star.set("except_", [exp.column(ROW_COLUMN, quoted=True)])
 
     def source_of_table(self, node: exp.Table) -> Source | None:
         for sources in self.sources.values():
@@ -354,6 +366,118 @@ class _Translator:
                 if source.node is node:
                     return source
         return None
+
+    # ---- columns --------------------------------------------------------------------------
+
+    def check_columns(self, tree: exp.Expression) -> None:
+        """Every column reference names a column of a table it can read (or an output
+        name): else an error where it is written, with the closest names."""
+        for column in tree.find_all(exp.Column):
+            if not isinstance(column.this, exp.Star):
+                self.check_column(column)
+
+    def check_column(self, column: exp.Column) -> None:
+        name, qualifier = column.name, column.table
+        candidates: list[str] = []
+        selects = list(_enclosing_selects(column))
+        if qualifier:
+            for select in selects:
+                found = [s for s in self.sources.get(id(select), [])
+                         if s.alias.lower() == qualifier.lower()]
+                if not found:
+                    continue
+                known = found[0].columns(self.uploads)
+                if known is None or name.lower() in (k.lower() for k in known):
+                    return
+                shown = [c for c in known if found[0].info_of(c) is None
+                         or found[0].info_of(c).name == c]
+                raise AdqlError(f"{_label(found[0])} has no column {name}"
+                                + _suggestion(name, shown), *self.where(column))
+            aliases = sorted({s.alias for select in selects
+                              for s in self.sources.get(id(select), [])})
+            raise AdqlError(f"{qualifier}.{name}: no table or alias {qualifier} in this "
+                            f"query (tables here: {', '.join(aliases) or 'none'})",
+                            *self.where(column))
+        for select in selects:
+            sources = self.sources.get(id(select), [])
+            outputs = {e.alias.lower() for e in select.expressions if isinstance(e, exp.Alias)}
+            if name.lower() in outputs:
+                return
+            for source in sources:
+                known = source.columns(self.uploads)
+                if known is None or name.lower() in (k.lower() for k in known):
+                    return
+                candidates += [c for c in known if source.info_of(c) is None
+                               or source.info_of(c).name == c]
+        if not selects or not any(self.sources.get(id(s)) for s in selects):
+            return                         # no table to check against (SELECT 1 AS x ...)
+        internal = [s.info.name for select in selects for s in self.sources.get(id(select), [])
+                    if s.info is not None and name.lower() in s.info.hidden]
+        if internal:
+            raise AdqlError(f"{name} is an internal column of {internal[0]}, not offered by "
+                            "this service (CONTAINS and DISTANCE use the HEALPix index "
+                            "themselves)", *self.where(column))
+        raise AdqlError(f"unknown column {name}" + _suggestion(name, candidates),
+                        *self.where(column))
+
+    def bind_columns(self, tree: exp.Expression) -> None:
+        """Columns as the database names them: ADQL names that differ become the stored
+        names (output columns keep the ADQL name as an alias), and ``*`` over catalog tables
+        and uploads becomes their TAP columns (no internal columns)."""
+        for column in list(tree.find_all(exp.Column)):
+            if isinstance(column.this, exp.Star):
+                continue
+            source = self.source_of_column(column)
+            info = source.info_of(column.name) if source is not None else None
+            if info is None or info.sql_name == column.name:
+                continue
+            stored = exp.Column(this=exp.to_identifier(info.sql_name, quoted=True),
+                                table=column.args.get("table"))
+            if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+                stored = exp.alias_(stored, column.name, quoted=True)
+            column.replace(stored)
+        for join in list(tree.find_all(exp.Join)):
+            for name in join.args.get("using") or []:
+                stored = {c.info_of(name.name).sql_name for c in self.sources_of(join)
+                          if c.info_of(name.name) is not None}
+                if len(stored) == 1 and (only := stored.pop()) != name.name:
+                    name.replace(exp.to_identifier(only, quoted=True))
+        for select in list(tree.find_all(exp.Select)):
+            self.expand_stars(select)
+
+    def expand_stars(self, select: exp.Select) -> None:
+        sources = self.sources.get(id(select), [])
+        if not sources:
+            return
+        items: list[exp.Expression] = []
+        for item in select.expressions:
+            star = isinstance(item, exp.Star) or (isinstance(item, exp.Column)
+                                                   and isinstance(item.this, exp.Star))
+            if not star:
+                items.append(item)
+                continue
+            qualifier = item.table.lower() if isinstance(item, exp.Column) else ""
+            shared = _shared_columns(select, sources) if not qualifier else {}
+            for source in sources:
+                if qualifier and source.alias.lower() != qualifier:
+                    continue
+                items += self.spelled_out(source, shared.get(id(source.node), set()))
+        select.set("expressions", items)
+
+    def spelled_out(self, source: Source, skip: set[str]) -> list[exp.Expression]:
+        """``source.*`` as its columns (``skip``: names a USING or NATURAL join shows once,
+        from an earlier table)."""
+        if source.info is None and source.upload is None:
+            return [exp.Column(this=exp.Star(),
+                               table=exp.to_identifier(source.alias, quoted=True))]
+        out: list[exp.Expression] = []
+        for info in self.infos(source):
+            if info.name.lower() in skip:
+                continue
+            column = exp.column(info.sql_name, table=source.alias, quoted=True)
+            out.append(column if info.sql_name == info.name else
+                       exp.alias_(column, info.name, quoted=True))
+        return out
 
     # ---- output columns -------------------------------------------------------------------
 
@@ -553,8 +677,9 @@ class _Translator:
         source, ra_name, dec_name = upload
         catalog = next(s for s in self.sources_of(compared or point.node)
                        if s.alias == alias) if compared is not None else None
-        stored = catalog is not None and catalog.info is not None and any(
-            c.name == MATCH_CELL_COLUMN for c in catalog.info.columns)
+        stored = catalog is not None and catalog.info is not None and (
+            MATCH_CELL_COLUMN in catalog.info.hidden
+            or catalog.info.by_sql_name(MATCH_CELL_COLUMN) is not None)
         plan = Plan.for_radius(radius, stored_cells=stored) if radius > 0 else None
         if plan is None or plan.depth is None:
             return exact
@@ -577,9 +702,6 @@ class _Translator:
                                            "cell": cells.astype(plan.cell_type())})
         self.numbered[id(source.node)] = numbered
         self.probed[id(catalog.node)] = _Probe(probe, plan, cover, index)
-        for select in _enclosing_selects(compared):
-            self.exclude.add(id(select))
-            break
         key = exp.EQ(this=exp.column(ROW_COLUMN, table=alias, quoted=True),
                      expression=exp.column(ROW_COLUMN, table=source.alias, quoted=True))
         return exp.and_(key, exact, copy=False)
@@ -723,6 +845,49 @@ class _Translator:
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
+def _suggestion(name: str, candidates: list[str]) -> str:
+    """``; did you mean ...?`` from the closest names (difflib), else the names there are."""
+    known = list(dict.fromkeys(candidates))
+    lower = {c.lower(): c for c in known}
+    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=3,
+                                                         cutoff=0.6)]
+    if close:
+        return f"; did you mean {' or '.join(close)}?"
+    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"; columns here: {listed}" if listed else ""
+
+
+def _label(source: Source) -> str:
+    """How an error names a table: ``psc``, ``p (psc)``, ``TAP_UPLOAD.t``."""
+    table = source.info.name if source.info is not None else \
+        f"{TAP_UPLOAD}.{source.upload}" if source.upload is not None else None
+    if table is None or source.alias.lower() == table.rpartition(".")[2].lower():
+        return table or source.alias
+    return f"{source.alias} ({table})"
+
+
+def _shared_columns(select: exp.Select, sources: list[Source]) -> dict[int, set[str]]:
+    """Per source node, the names ``*`` leaves out because a USING or NATURAL join shows
+    them once (from the table before)."""
+    out: dict[int, set[str]] = {}
+    for join in select.args.get("joins") or []:
+        using = join.args.get("using") or []
+        names = {u.name.lower() for u in using}
+        if join.args.get("method") == "NATURAL" or (join.args.get("kind") or "") == "NATURAL":
+            names = set()
+            target = next((s for s in sources if s.node is join.this), None)
+            mine = {c.lower() for c in (target.columns({}) if target and target.info
+                                        else [])}
+            for other in sources:
+                if other.node is join.this:
+                    break
+                theirs = other.columns({}) if other.info else None
+                names |= mine & {c.lower() for c in theirs or []}
+        if names:
+            out[id(join.this)] = names
+    return out
+
 
 _PX, _PY, _PI = "__adql_ra", "__adql_dec", "__adql_index"      # placeholder columns
 

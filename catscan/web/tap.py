@@ -16,7 +16,6 @@ without the team password. Never a stack trace, never 500.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import io
 import logging
@@ -24,12 +23,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from astropy.io import votable as vo
-from astropy.io.votable.tree import Field, Resource, VOTableFile
-from astropy.io.votable.tree import TableElement as VOTableTable
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -38,9 +34,9 @@ from starlette.routing import Route
 from .. import budget as budgets
 from ..budget import WorkStopped
 from ..errors import CatscanError
-from ..results import Provenance, chunk_rows, encode_chunks, info, votable_pieces
+from ..results import Provenance, chunk_rows, encode_chunks
 from ..safety import QueryFailed, QueryTimeout, run_readonly
-from ..tablefile import astropy_to_arrow, field_metadata
+from ..tablefile import astropy_to_arrow
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
 from .errors import VOTABLE
@@ -49,8 +45,9 @@ from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
 from .scs import whole_number
 from .stream import stream
-from .tap_schema import ColumnInfo, TapCatalog, votable_type
+from .tap_schema import ColumnInfo, TapCatalog
 from .vosi import tap_catalog
+from .votable import dali_times, declared, results_votable
 
 log = logging.getLogger("catscan.web.tap")
 
@@ -276,8 +273,7 @@ def described(table: pa.Table, columns: dict[str, ColumnInfo]) -> pa.Table:
     fields = []
     for name, f in zip(names, table.schema, strict=True):
         info = columns.get(f.name) if name == f.name else None
-        meta = field_metadata(info.unit, info.description, info.ucd) if info else None
-        fields.append(pa.field(name, f.type, metadata=meta))
+        fields.append(pa.field(name, f.type, metadata=declared(info) or None if info else None))
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
 
 
@@ -285,7 +281,7 @@ def encode(table: pa.Table, fmt: str, provenance: TapProvenance) -> Iterator[byt
     """The answer in pieces (a chunk of rows each, checking the request's budget between
     them: stream.py sends them as they come); joined, the whole file."""
     if fmt == "votable":
-        return votable(table, provenance)
+        return results_votable(table, provenance)
     if fmt in ("csv", "tsv"):
         return delimited(table, "," if fmt == "csv" else "\t")
     return encode_chunks(table, fmt, provenance)
@@ -313,77 +309,8 @@ def delimited(table: pa.Table, delimiter: str) -> Iterator[bytes]:
 
 def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        return pa.chunked_array([pa.array(_iso(column), type=pa.string())])
+        return pa.chunked_array([pa.array(dali_times(column), type=pa.string())])
     return column
-
-
-def _iso(column: pa.ChunkedArray) -> list[str | None]:
-    """DALI timestamps: YYYY-MM-DD['T'hh:mm:ss[.SSS]], UTC with a Z for zoned times."""
-    out = []
-    for value in column.to_pylist():
-        if value is None:
-            out.append(None)
-        elif hasattr(value, "hour"):
-            zone = value.tzinfo is not None
-            if zone:
-                value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-            out.append(value.isoformat() + ("Z" if zone else ""))
-        else:
-            out.append(value.isoformat())
-    return out
-
-
-def votable(table: pa.Table, provenance: TapProvenance) -> Iterator[bytes]:
-    """A DALI results VOTable: QUERY_STATUS OK and the provenance as INFOs before the
-    table, FIELDs typed as TAP_SCHEMA types them, QUERY_STATUS OVERFLOW after the table
-    when truncated."""
-    document = VOTableFile(version="1.4")
-    resource = Resource()
-    resource.type = "results"
-    document.resources.append(resource)
-    resource.infos.append(info("QUERY_STATUS", "OK"))
-    resource.infos.extend(info(k, v) for k, v in provenance.items() if k != "status")
-    result = VOTableTable(document)
-    resource.tables.append(result)
-    for f in table.schema:
-        datatype, arraysize, xtype = votable_type(f.type)
-        meta = f.metadata or {}
-        element = Field(document, name=f.name, datatype=datatype, arraysize=arraysize,
-                        xtype=xtype, unit=meta.get(b"unit", b"").decode() or None,
-                        ucd=meta.get(b"ucd", b"").decode() or None)
-        element.description = meta.get(b"description", b"").decode() or None
-        result.fields.append(element)
-    result.create_arrays(table.num_rows)
-    for i, f in enumerate(table.schema):
-        values, mask = _votable_values(table.column(i), votable_type(f.type)[0])
-        result.array[result.fields[i].ID] = values
-        result.array.mask[result.fields[i].ID] = mask
-    return votable_pieces(document, result, provenance.notice if provenance.truncated else None)
-
-
-def _votable_values(column: pa.ChunkedArray, datatype: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values, mask) of a column for astropy's VOTable writer."""
-    mask = np.asarray(column.is_null(), dtype=bool)
-    kind = column.type
-    if datatype in ("char", "unicodeChar"):
-        if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-            texts = _iso(column)
-        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-            texts = [v.hex() if v is not None else None for v in column.to_pylist()]
-        else:
-            texts = [v if v is None or isinstance(v, str) else str(v)
-                     for v in column.to_pylist()]
-        return np.array([t if t is not None else "" for t in texts], dtype=object), mask
-    if pa.types.is_decimal(kind):
-        column = column.cast(pa.int64() if kind.scale == 0 else pa.float64(), safe=False)
-    if datatype == "boolean":
-        return np.array([bool(v) for v in column.to_pylist()], dtype=bool), mask
-    filled = column.fill_null(0) if mask.any() else column
-    return np.asarray(filled.to_numpy(), dtype=_NUMPY[datatype]), mask
-
-
-_NUMPY = {"unsignedByte": np.uint8, "short": np.int16, "int": np.int32, "long": np.int64,
-          "float": np.float32, "double": np.float64}
 
 
 # ---- the endpoints -------------------------------------------------------------------------
