@@ -143,6 +143,13 @@ class Translation:
     sql: str
     tables: dict[str, pa.Table] = field(default_factory=dict)
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)   # names in scope: SQL -> ADQL
+
+    def failure(self, message: str) -> AdqlError:
+        """DuckDB's refusal of the SQL (a type error, an ambiguous or unknown name in a
+        subquery...) in ADQL's words: the names as the query writes them, where the first
+        one is in the text, the closest column names; never DuckDB's own text."""
+        return failure(self.adql, message, self.names)
 
 
 def translate(adql: str, catalog: TapCatalog, uploads: dict[str, pa.Table] | None = None,
@@ -184,7 +191,13 @@ class _Translator:
             sql = validate_tree(tree, allowed)
         except UnsafeQuery as exc:
             raise AdqlError(f"query refused: {exc.reason}") from None
-        return Translation(self.adql, sql, dict(self.registered), columns)
+        names = {c.lower(): c for ss in self.sources.values() for source in ss
+                 for c in (source.columns(self.uploads) or [])}
+        for ss in self.sources.values():
+            for source in ss:
+                for info in source.info.columns if source.info is not None else ():
+                    names[info.sql_name.lower()] = info.name
+        return Translation(self.adql, sql, dict(self.registered), columns, names)
 
     def parse(self) -> exp.Query:
         if not self.adql.strip():
@@ -842,6 +855,72 @@ class _Translator:
         if start is not None and end is not None:
             return self.adql[start:end + 1]
         return node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
+
+
+# ---- DuckDB's refusals in ADQL's words ----------------------------------------------------
+
+_FAILURES: tuple[tuple[re.Pattern, Callable[..., str]], ...] = (
+    (re.compile(r'Referenced column "([^"]+)" not found'),
+     lambda m, name, near: f"unknown column {name}{near}"),
+    (re.compile(r'Values list "([^"]+)" does not have a column named "([^"]+)"'),
+     lambda m, name, near: f"{m.group(1)} has no column {name}{near}"),
+    (re.compile(r'Ambiguous reference to column name "([^"]+)" \(use: (.*)\)'),
+     lambda m, name, near: f"column {name} is in more than one table: write "
+                           f"{m.group(2).replace(chr(39), '')}"),
+    (re.compile(r'column "([^"]+)" must appear in the GROUP BY clause'),
+     lambda m, name, near: f"{name} must be in the GROUP BY list or inside an aggregate "
+                           "(COUNT, SUM, AVG, MIN, MAX)"),
+    (re.compile(r"No function matches the given name and argument types '(\w+)\((.*?)\)'"),
+     lambda m, name, near: f"{m.group(1).upper()} does not take ({m.group(2)}): CAST the "
+                           "argument to the type it needs"),
+    (re.compile(r"Cannot compare values of type (\w+) and type (\w+)"),
+     lambda m, name, near: f"cannot compare {_kind(m.group(1))} with {_kind(m.group(2))}: "
+                           "CAST one side"),
+)
+_TYPES = {"VARCHAR": "text", "INTEGER_LITERAL": "a number", "DATE": "a date",
+          "DOUBLE": "a number", "BIGINT": "a number", "INTEGER": "a number",
+          "SMALLINT": "a number", "BOOLEAN": "a boolean", "TIMESTAMP": "a timestamp"}
+
+
+def _kind(duck_type: str) -> str:
+    return _TYPES.get(duck_type.upper(), duck_type.lower())
+
+
+def failure(adql: str, message: str, names: dict[str, str]) -> AdqlError:
+    """An :class:`AdqlError` for DuckDB's ``message`` about the SQL translated from
+    ``adql``; ``names``: the column names in scope (SQL name, lower case -> ADQL name)."""
+    text = message.removeprefix("query failed: ").split("\n")[0].strip()
+    text = re.sub(r"^[A-Z][A-Za-z ]* Error: ", "", text)
+    for pattern, explain in _FAILURES:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        qualified = pattern is _FAILURES[1][0]
+        written = match.group(2) if qualified else match.group(1)
+        name = names.get(written.lower(), written)
+        others = [v for v in names.values() if v.lower() != name.lower()]
+        near = _suggestion(name, others) if others else ""
+        where = _position(adql, f"{match.group(1)}.{name}") if qualified else (None, None)
+        return AdqlError(explain(match, name, near),
+                         *(where if where[0] is not None else _position(adql, name)))
+    quoted = re.findall(r'"([^"]+)"', text)
+    for sql_name in quoted:
+        text = text.replace(f'"{sql_name}"', names.get(sql_name.lower(), sql_name))
+    text = re.sub(r"\btap_schema__(\w+)", rf"{TAP_SCHEMA}.\1", text)
+    text = re.sub(r"\btap_upload__(\w+)", rf"{TAP_UPLOAD}.\1", text)
+    position = _position(adql, names.get(quoted[0].lower(), quoted[0])) if quoted else \
+        (None, None)
+    return AdqlError(text.rstrip(".") or "the query could not be run", *position)
+
+
+def _position(adql: str, name: str) -> tuple[int | None, int | None]:
+    """(line, column) of the first place ``name`` is written in the text as a word."""
+    match = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", adql, flags=re.I) or \
+        re.search(rf"(?<!\w){re.escape(name)}(?!\w)", adql, flags=re.I)
+    if match is None:
+        return None, None
+    start = match.start()
+    return adql.count("\n", 0, start) + 1, start - adql.rfind("\n", 0, start)
 
 
 # ---- helpers ---------------------------------------------------------------------------

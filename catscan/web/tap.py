@@ -41,6 +41,7 @@ from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
 from .errors import VOTABLE
 from .errors import vo_error as error_response
+from .fetch import FetchError, fetch_async, is_url
 from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
 from .scs import whole_number
@@ -167,17 +168,34 @@ async def read_request(request: Request) -> TapQuery:
     limits: Limits = request.app.state.limits
     params = await read_params(request)
     tap = checked_query(params, limits)
-    uploads = await read_uploads(params, limits)
+    uploads = await read_uploads(params, limits, upload_fetcher(request))
     return TapQuery(tap.query, tap.maxrec, tap.format, tap.media_type, uploads, tap.parameters)
 
 
-async def read_uploads(params: dict[str, list], limits: Limits) -> dict[str, bytes]:
-    """The tables the UPLOAD parameters name: table name (lower case) -> VOTable bytes."""
-    return await _uploads(params.get("UPLOAD", []), params, limits)
+def upload_fetcher(request: Request):
+    """Fetch an upload's URL for this request: a visitor's only from public addresses or
+    this server (fetch.py)."""
+    limits: Limits = request.app.state.limits
+    private_ok = not getattr(request.state, "public", True)
+    own = str(request.base_url)
+
+    async def get(url: str) -> bytes:
+        return await fetch_async(url, limits.max_upload_bytes, limits.timeout_s,
+                                 private_ok=private_ok, own_base=own)
+    return get
 
 
-async def _uploads(values: list, params: dict[str, list], limits: Limits) -> dict[str, bytes]:
-    """UPLOAD=name,param:part pairs (';'-separated, as pyvo sends them) -> file bytes."""
+async def read_uploads(params: dict[str, list], limits: Limits,
+                       fetch=None) -> dict[str, bytes]:
+    """The tables the UPLOAD parameters name: table name (lower case) -> VOTable bytes;
+    ``fetch`` reads those given by URL (upload_fetcher)."""
+    return await _uploads(params.get("UPLOAD", []), params, limits, fetch)
+
+
+async def _uploads(values: list, params: dict[str, list], limits: Limits,
+                   fetch=None) -> dict[str, bytes]:
+    """UPLOAD=name,param:part or name,URL pairs (';'-separated, as pyvo sends them) -> file
+    bytes; ``fetch`` reads a URL (TAPRegExt upload-http, upload-https)."""
     out: dict[str, bytes] = {}
     files = {name.lower(): v[0] for name, v in params.items()
              if v and isinstance(v[0], UploadFile)}
@@ -192,10 +210,15 @@ async def _uploads(values: list, params: dict[str, list], limits: Limits) -> dic
                                "letters, digits and _")
             if name.lower() in out:
                 raise TapError(f"UPLOAD {name} was given twice")
+            if is_url(uri) and fetch is not None:
+                try:
+                    out[name.lower()] = await fetch(uri)
+                except FetchError as exc:
+                    raise TapError(f"UPLOAD {name}: {exc}", exc.status) from None
+                continue
             if not uri.lower().startswith("param:"):
-                raise TapError(f"UPLOAD {name}: only inline uploads (param:part, a "
-                               "multipart file) are accepted; this server does not fetch "
-                               f"{uri.split(':')[0] or 'other'} URLs")
+                raise TapError(f"UPLOAD {name}: {uri!r} is neither param:part (a multipart "
+                               "file) nor an http or https URL")
             part = uri[len("param:"):]
             upload = files.get(part.upper()) or files.get(part.lower())
             if upload is None:
@@ -244,6 +267,12 @@ def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None,
     try:
         table, truncated = run_readonly(ses.con, translation.sql, timeout=timeout,
                                         limit=tap.maxrec)
+    except QueryTimeout:
+        raise
+    except QueryFailed as exc:
+        if str(exc) == "query interrupted":
+            raise
+        raise translation.failure(str(exc)) from None
     finally:
         for name in translation.tables:
             ses.con.unregister(name)

@@ -185,7 +185,7 @@ class ColumnInfo:
     def votable(self) -> tuple[str, str | None, str | None]:
         datatype, arraysize, xtype = votable_type(self.type)
         if self.width is not None and datatype == "char" and xtype is None:
-            return datatype, str(self.width), None
+            return datatype, str(self.width) if self.width > 1 else None, None
         return datatype, arraysize, xtype
 
 
