@@ -460,8 +460,9 @@ class _Translator:
 
     def expand_stars(self, select: exp.Select) -> None:
         sources = self.sources.get(id(select), [])
-        if not sources:
-            return
+        if not any(s.info is not None or s.upload is not None for s in sources) or any(
+                not s.alias for s in sources):
+            return                  # nothing to spell out, or a subquery without a name
         items: list[exp.Expression] = []
         for item in select.expressions:
             star = isinstance(item, exp.Star) or (isinstance(item, exp.Column)

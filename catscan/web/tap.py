@@ -1,7 +1,8 @@
 """TAP 1.1 synchronous queries: ``/tap/sync`` (GET or POST; REQUEST=doQuery, LANG=ADQL,
-QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part), with the VOSI endpoints
-of vosi.py under ``/tap``; ``/tap/async`` (UWS jobs) is uws.py, which runs its jobs through
-the functions here (checked_query, run_query, encode, failure): one query path for both.
+QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part or name,URL), with the
+VOSI endpoints of vosi.py under ``/tap``; ``/tap/async`` (UWS jobs) is uws.py, which runs
+its jobs through the functions here (checked_query, run_query, encode, failure): one query
+path for both.
 
 A query is ADQL translated by adql.py, checked by catscan.safety and run read-only with a
 row cap of MAXREC (default 100,000, at most 1,000,000: limits.py); a truncated result says

@@ -99,17 +99,13 @@ ROUND SIN SQRT TAN TOP TRUNCATE AREA BOX CENTROID CIRCLE CONTAINS COORD1 COORD2 
 DISTANCE INTERSECTS POINT POLYGON REGION ILIKE OFFSET IN_UNIT
 """.lower().split())
 # fixed widths of text columns (the release formats, docs 2mass_reference 1.3 and 2.x):
-# their FIELDs say char[n] in every answer, whatever the rows (an empty one too)
+# their FIELDs say char[n] in every answer, whatever the rows (an empty one too). Single
+# characters (hemis, xsc cc_flg) stay char[*]: arraysize "1" is deprecated (VOTable 1.3
+# erratum 3) and a missing one makes astropy's reader warn (W47)
 TEXT_WIDTHS = {
     "psc": {"designation": 17, "ph_qual": 3, "rd_flg": 3, "bl_flg": 3, "cc_flg": 3,
-            "ndet": 6, "hemis": 1, "dist_edge_flg": 2, "a": 1},
-    "xsc": {"designation": 17, "cc_flg": 1, "hemis": 1, "dist_edge_flg": 2},
-    "scans": {"hemis": 1, "direction": 1, "status": 1},
-    "nights": {"hemis": 1},
-    "tiles": {"hemis": 1},
-    "atlas_images": {"band": 1, "hemis": 1},
-    "processing_history": {"hemis": 1},
-    "night_qa": {"hemis": 1},
+            "ndet": 6, "dist_edge_flg": 2},
+    "xsc": {"designation": 17, "dist_edge_flg": 2},
 }
 
 
@@ -185,7 +181,7 @@ class ColumnInfo:
     def votable(self) -> tuple[str, str | None, str | None]:
         datatype, arraysize, xtype = votable_type(self.type)
         if self.width is not None and datatype == "char" and xtype is None:
-            return datatype, str(self.width) if self.width > 1 else None, None
+            return datatype, str(self.width), None
         return datatype, arraysize, xtype
 
 

@@ -43,7 +43,7 @@ def field_type(f: pa.Field, column: pa.ChunkedArray | None = None
         longest = pc.max(pc.utf8_length(column)).as_py() if column is not None and \
             len(column) and pa.types.is_string(f.type) else None
         if longest is None or longest <= int(width):
-            arraysize = width.decode() if int(width) > 1 else None   # one char: no arraysize
+            arraysize = width.decode()
     return datatype, arraysize, xtype
 
 
@@ -82,8 +82,6 @@ def results_votable(table: pa.Table, provenance: Provenance) -> Iterator[bytes]:
                         xtype=xtype, unit=meta.get(UNIT_KEY, b"").decode() or None,
                         ucd=meta.get(UCD_KEY, b"").decode() or None)
         element.description = meta.get(DESCRIPTION_KEY, b"").decode() or None
-        if arraysize is None:
-            element.arraysize = None      # one char: astropy would write the deprecated "1"
         result.fields.append(element)
     result.create_arrays(table.num_rows)
     for i, (datatype, _, _) in enumerate(types):
