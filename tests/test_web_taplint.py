@@ -60,7 +60,7 @@ def check(report: list[tuple[str, str, str, str]], url: str) -> None:
     assert warnings == []
     # the stages ran: tables read, queries made, examples executed
     stages = {stage for _, stage, _, _ in report}
-    assert {"TME", "TMS", "CAP", "QGE", "QPO", "MDQ", "EXA"} <= stages
+    assert {"TME", "TMS", "QGE", "QPO", "MDQ", "EXA"} <= stages
     summary = " ".join(t for level, stage, _, t in report if level == "S" and stage == "EXA")
     ran = re.search(r"Execution success/attempt: (\d+)/(\d+)", summary)
     assert ran is not None and ran.group(1) == ran.group(2) and int(ran.group(1)) >= 3, summary
@@ -88,7 +88,7 @@ def test_coneskymatch_over_cones_some_empty(released_server, tmp_path):
                          "m31b,10.70,41.28\nempty2,200.0,-10.0\n")
     out = tmp_path / "out.xml"
     done = stilts("coneskymatch", f"in={positions}", "ifmt=csv", "ra=ra", "dec=dec",
-                  "sr=0.01", f"serviceurl={released_server}/scs/psc?", "servicetype=cone",
+                  "sr=0.02", f"serviceurl={released_server}/scs/psc?", "servicetype=cone",
                   "find=all", "parallel=1", "erract=abort", f"out={out}", "ofmt=votable")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "incompatible" not in done.stderr

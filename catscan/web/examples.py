@@ -58,14 +58,15 @@ EXAMPLES = (
             "              CIRCLE('ICRS', u.ra, u.dec, 10.0 / 3600)) = 1\n"
             "ORDER BY target_ra, sep_arcsec", ("psc",), upload=True),
     Example("tile", "The tiles of a field and their scans",
-            "Survey tiles whose centres lie within half a degree of M31, each with the scans "
-            "that observed it, their quality score and whether they were loaded.",
+            "Survey tiles (6 degrees long in Dec) whose centres lie within 3 degrees of M31, "
+            "each with the scans that observed it, their quality score and whether they "
+            "were loaded.",
             "SELECT t.tile AS tile, t.status AS tile_status, t.quality, s.xdate AS xdate,\n"
             "       s.hemis, s.scan AS scan, s.status AS scan_status, s.qa_score, s.loaded\n"
             "FROM tiles AS t\n"
             "JOIN scans AS s ON s.tile = t.tile\n"
             "WHERE CONTAINS(POINT('ICRS', t.ra, t.dec),\n"
-            "               CIRCLE('ICRS', 10.68479, 41.26906, 0.5)) = 1\n"
+            "               CIRCLE('ICRS', 10.68479, 41.26906, 3.0)) = 1\n"
             "ORDER BY tile, xdate, scan", ("tiles", "scans")),
     Example("night", "The scans of one night",
             "Every scan of the northern night of 1998 April 16 (xdate is the observation "
