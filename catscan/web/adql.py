@@ -118,19 +118,21 @@ class Source:
         """The names a query may use for its columns (ADQL names, and the database's where
         they differ: a quoted "date" still reads xdate); None when unknown (a subquery)."""
         if self.info is not None:
-            return [c.name for c in self.info.columns] + [
-                c.sql_name for c in self.info.columns if c.sql_name != c.name]
+            return self.info.names
         if self.upload is not None:
             return [c for c in uploads[self.upload].column_names if c != ROW_COLUMN]
         return None
 
+    def has(self, name: str, uploads: dict[str, pa.Table]) -> bool | None:
+        """Whether the source has a column ``name`` (None: cannot tell, a subquery)."""
+        if self.info is not None:
+            return name.lower() in self.info.lookup
+        known = self.columns(uploads)
+        return None if known is None else name.lower() in {k.lower() for k in known}
+
     def info_of(self, name: str) -> ColumnInfo | None:
         """The catalog column a reference ``name`` reads (by ADQL, then database name)."""
-        if self.info is None:
-            return None
-        lower = name.lower()
-        return self.info.column(name) or next(
-            (c for c in self.info.columns if c.sql_name.lower() == lower), None)
+        return self.info.lookup.get(name.lower()) if self.info is not None else None
 
 
 @dataclass
@@ -183,6 +185,8 @@ class _Translator:
         columns = self.output_columns(tree)
         self.bind_columns(tree)
         tree = self.rewrite_geometry(tree)
+        for select in list(tree.find_all(exp.Select)):
+            self.expand_stars(select)       # after the rewrites: a probe adds a column
         self.rename_tables(tree)
         if row_cap is not None:
             tree = _capped(tree, row_cap)
@@ -399,11 +403,9 @@ class _Translator:
                          if s.alias.lower() == qualifier.lower()]
                 if not found:
                     continue
-                known = found[0].columns(self.uploads)
-                if known is None or name.lower() in (k.lower() for k in known):
+                if found[0].has(name, self.uploads) is not False:
                     return
-                shown = [c for c in known if found[0].info_of(c) is None
-                         or found[0].info_of(c).name == c]
+                shown = _shown(found[0], self.uploads)
                 raise AdqlError(f"{_label(found[0])} has no column {name}"
                                 + _suggestion(name, shown), *self.where(column))
             aliases = sorted({s.alias for select in selects
@@ -417,11 +419,9 @@ class _Translator:
             if name.lower() in outputs:
                 return
             for source in sources:
-                known = source.columns(self.uploads)
-                if known is None or name.lower() in (k.lower() for k in known):
+                if source.has(name, self.uploads) is not False:
                     return
-                candidates += [c for c in known if source.info_of(c) is None
-                               or source.info_of(c).name == c]
+                candidates += _shown(source, self.uploads)
         if not selects or not any(self.sources.get(id(s)) for s in selects):
             return                         # no table to check against (SELECT 1 AS x ...)
         internal = [s.info.name for select in selects for s in self.sources.get(id(select), [])
@@ -435,11 +435,11 @@ class _Translator:
 
     def bind_columns(self, tree: exp.Expression) -> None:
         """Columns as the database names them: ADQL names that differ become the stored
-        names (output columns keep the ADQL name as an alias), and ``*`` over catalog tables
-        and uploads becomes their TAP columns (no internal columns)."""
+        names (output columns keep the ADQL name as an alias). ``*`` is :meth:`expand_stars`'s,
+        after the rewrites."""
         for column in list(tree.find_all(exp.Column)):
-            if isinstance(column.this, exp.Star):
-                continue
+            if column.name.lower() not in self.catalog.renamed:
+                continue                                    # the usual case: nothing to do
             source = self.source_of_column(column)
             info = source.info_of(column.name) if source is not None else None
             if info is None or info.sql_name == column.name:
@@ -451,14 +451,17 @@ class _Translator:
             column.replace(stored)
         for join in list(tree.find_all(exp.Join)):
             for name in join.args.get("using") or []:
+                if name.name.lower() not in self.catalog.renamed:
+                    continue
                 stored = {c.info_of(name.name).sql_name for c in self.sources_of(join)
                           if c.info_of(name.name) is not None}
                 if len(stored) == 1 and (only := stored.pop()) != name.name:
                     name.replace(exp.to_identifier(only, quoted=True))
-        for select in list(tree.find_all(exp.Select)):
-            self.expand_stars(select)
 
     def expand_stars(self, select: exp.Select) -> None:
+        """``*`` over catalog tables and uploads as their TAP columns: a table's own star
+        without its internal columns and with the ADQL names (DuckDB's EXCLUDE and RENAME),
+        an upload's columns one by one."""
         sources = self.sources.get(id(select), [])
         if not any(s.info is not None or s.upload is not None for s in sources) or any(
                 not s.alias for s in sources):
@@ -481,9 +484,21 @@ class _Translator:
     def spelled_out(self, source: Source, skip: set[str]) -> list[exp.Expression]:
         """``source.*`` as its columns (``skip``: names a USING or NATURAL join shows once,
         from an earlier table)."""
-        if source.info is None and source.upload is None:
-            return [exp.Column(this=exp.Star(),
-                               table=exp.to_identifier(source.alias, quoted=True))]
+        if source.upload is None:          # a table: * without what TAP does not show
+            star = exp.Star()
+            info = source.info
+            if info is not None:
+                drop = [h for h in info.hidden if h not in info.withheld]
+                drop += [ROW_COLUMN] if id(source.node) in self.probed else []
+                drop += [c.sql_name for c in info.columns if c.name.lower() in skip]
+                renames = [exp.alias_(exp.column(c.sql_name, quoted=True), c.name, quoted=True)
+                           for c in info.columns
+                           if c.sql_name != c.name and c.name.lower() not in skip]
+                if drop:
+                    star.set("except_", [exp.column(n, quoted=True) for n in drop])
+                if renames:
+                    star.set("rename", renames)
+            return [exp.Column(this=star, table=exp.to_identifier(source.alias, quoted=True))]
         out: list[exp.Expression] = []
         for info in self.infos(source):
             if info.name.lower() in skip:
@@ -553,11 +568,10 @@ class _Translator:
             if qualifier:
                 found = [s for s in sources if s.alias.lower() == qualifier]
             else:
-                found = [s for s in sources if column.name.lower() in
-                         [c.lower() for c in (s.columns(self.uploads) or [])]]
+                found = [s for s in sources if s.has(column.name, self.uploads)]
             if len(found) == 1:
                 return found[0]
-            if found or (not qualifier and any(s.columns(self.uploads) is None
+            if found or (not qualifier and any(s.has(column.name, self.uploads) is None
                                                for s in sources)):
                 return None                       # ambiguous, or maybe from a subquery
         return None
@@ -936,6 +950,13 @@ def _suggestion(name: str, candidates: list[str]) -> str:
         return f"; did you mean {' or '.join(close)}?"
     listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     return f"; columns here: {listed}" if listed else ""
+
+
+def _shown(source: Source, uploads: dict[str, pa.Table]) -> list[str]:
+    """The names of a source's columns to suggest: ADQL names only (not ``date``)."""
+    if source.info is not None:
+        return [c.name for c in source.info.columns]
+    return source.columns(uploads) or []
 
 
 def _label(source: Source) -> str:

@@ -207,6 +207,19 @@ class TableInfo:
         name = name.lower()
         return next((c for c in self.columns if c.name.lower() == name), None)
 
+    @functools.cached_property
+    def lookup(self) -> dict[str, ColumnInfo]:
+        """Columns by lower-case name: ADQL names, then database names where they differ."""
+        out = {c.sql_name.lower(): c for c in self.columns}
+        out.update((c.name.lower(), c) for c in self.columns)
+        return out
+
+    @functools.cached_property
+    def names(self) -> list[str]:
+        """The names a query may use: ADQL names, then database names where they differ."""
+        return [c.name for c in self.columns] + [c.sql_name for c in self.columns
+                                                 if c.sql_name != c.name]
+
     def by_sql_name(self, name: str) -> ColumnInfo | None:
         """The column stored under ``name`` in the database (``date`` for xdate)."""
         return next((c for c in self.columns if c.sql_name == name), None)
@@ -321,6 +334,12 @@ class TapCatalog:
 
     def schemas(self) -> list[str]:
         return list(dict.fromkeys(t.schema for t in self.tables))
+
+    @functools.cached_property
+    def renamed(self) -> frozenset[str]:
+        """Lower-case ADQL names that differ from a database name somewhere (xdate)."""
+        return frozenset(c.name.lower() for t in self.tables for c in t.columns
+                         if c.sql_name != c.name)
 
     def keys_from(self, table: TableInfo) -> list[Key]:
         return [k for k in self.keys if k.from_table == table.name]
