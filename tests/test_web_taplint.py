@@ -96,3 +96,29 @@ def test_coneskymatch_over_cones_some_empty(released_server, tmp_path):
     names = set(np.asarray(table["name"]).astype(str))
     assert names == {"m31", "m31b"} and len(table) > 5        # the empty cones add no rows
     assert "designation" in table.colnames and "ph_qual" in table.colnames
+
+
+def test_tapquery_upload_and_tapskymatch_in_sync_mode(released_server, tmp_path):
+    """STILTS uploads a table (inline, multipart) and cross-matches through TAP: every
+    target kept, the one on empty sky with nulls."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text("name,ra,dec\na,10.68479,41.26906\nb,80.0,-70.0\n")
+    out = tmp_path / "matched.csv"
+    done = stilts("tapquery", f"tapurl={released_server}/tap", "sync=true", "nupload=1",
+                  f"upload1={targets}", "ufmt1=csv", "upname1=targets",
+                  "adql=SELECT u.name, p.designation FROM TAP_UPLOAD.targets AS u LEFT JOIN "
+                  "psc AS p ON CONTAINS(POINT('ICRS', p.ra, p.dec), CIRCLE('ICRS', u.ra, "
+                  "u.dec, 0.01)) = 1", f"out={out}", "ofmt=csv")
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = out.read_text().splitlines()
+    assert lines[0] == "name,designation" and {line[0] for line in lines[1:]} == {"a", "b"}
+    assert "b," in lines and len(lines) >= 3
+    matched = tmp_path / "sky.csv"
+    done = stilts("tapskymatch", f"tapurl={released_server}/tap", "taptable=psc",
+                  f"in={targets}", "ifmt=csv", "inlon=ra", "inlat=dec", "taplon=ra",
+                  "taplat=dec", "sr=0.01", "find=all", "sync=true", f"out={matched}",
+                  "ofmt=csv")
+    assert done.returncode == 0, done.stderr[-2000:]
+    header, *found = matched.read_text().splitlines()
+    assert "xdate" in header.split(",") and "hpx29" not in header and found
+    assert all(line.startswith("a,") for line in found)
