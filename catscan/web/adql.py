@@ -405,6 +405,7 @@ class _Translator:
                     continue
                 if found[0].has(name, self.uploads) is not False:
                     return
+                self.check_internal(column, [found[0]])
                 shown = _shown(found[0], self.uploads)
                 raise AdqlError(f"{_label(found[0])} has no column {name}"
                                 + _suggestion(name, shown), *self.where(column))
@@ -424,14 +425,20 @@ class _Translator:
                 candidates += _shown(source, self.uploads)
         if not selects or not any(self.sources.get(id(s)) for s in selects):
             return                         # no table to check against (SELECT 1 AS x ...)
-        internal = [s.info.name for select in selects for s in self.sources.get(id(select), [])
-                    if s.info is not None and name.lower() in s.info.hidden]
-        if internal:
-            raise AdqlError(f"{name} is an internal column of {internal[0]}, not offered by "
-                            "this service (CONTAINS and DISTANCE use the HEALPix index "
-                            "themselves)", *self.where(column))
+        self.check_internal(column, [s for select in selects
+                                     for s in self.sources.get(id(select), [])])
         raise AdqlError(f"unknown column {name}" + _suggestion(name, candidates),
                         *self.where(column))
+
+    def check_internal(self, column: exp.Column, sources: list[Source]) -> None:
+        """Refuse a column TAP does not show, saying so."""
+        table = next((s.info.name for s in sources if s.info is not None
+                      and column.name.lower() in s.info.hidden), None)
+        if table is not None:
+            hint = _INTERNAL_HINTS.get(column.name.lower())
+            raise AdqlError(f"{column.name} is an internal column of {table}, not offered by "
+                            f"this service" + (f" ({hint})" if hint else ""),
+                            *self.where(column))
 
     def bind_columns(self, tree: exp.Expression) -> None:
         """Columns as the database names them: ADQL names that differ become the stored
@@ -870,6 +877,12 @@ class _Translator:
         if start is not None and end is not None:
             return self.adql[start:end + 1]
         return node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
+
+
+_INTERNAL_HINTS = {
+    **dict.fromkeys(("hpx29", "hpx11"), "CONTAINS and DISTANCE use the HEALPix index "
+                                        "themselves"),
+    "fits": "the pixels come from /sia, /soda and /atlas"}
 
 
 # ---- DuckDB's refusals in ADQL's words ----------------------------------------------------
