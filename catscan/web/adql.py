@@ -56,6 +56,7 @@ from ..spatial import (
 from ..tablefile import DESCRIPTION_KEY, UCD_KEY, UNIT_KEY
 from ..xmatch import Plan, scan_ranges, target_cells
 from .tap_schema import SCHEMA, TAP_SCHEMA, ColumnInfo, TableInfo, TapCatalog
+from .votable import XTYPE_KEY
 
 TAP_UPLOAD = "TAP_UPLOAD"
 UPLOAD_PREFIX, XMATCH_PREFIX = "tap_upload__", "tap_xmatch__"
@@ -1235,4 +1236,4 @@ def _upload_column(field: pa.Field) -> ColumnInfo:
         return meta.get(key, b"").decode() or None
 
     return ColumnInfo(field.name, field.type, text(DESCRIPTION_KEY), text(UNIT_KEY),
-                      text(UCD_KEY))
+                      text(UCD_KEY), xtype=text(XTYPE_KEY))

@@ -49,7 +49,7 @@ from .scs import whole_number
 from .stream import stream
 from .tap_schema import ColumnInfo, TapCatalog
 from .vosi import tap_catalog
-from .votable import dali_times, declared, results_votable
+from .votable import XTYPE_KEY, dali_times, declared, results_votable
 
 log = logging.getLogger("catscan.web.tap")
 
@@ -246,7 +246,14 @@ def read_upload(name: str, data: bytes, max_rows: int = Limits.max_upload_rows) 
     if len(table) > max_rows:
         raise TapError(f"UPLOAD {name} has {len(table)} rows; at most {max_rows} are "
                        "accepted (max_upload_rows)")
-    return astropy_to_arrow(table)
+    arrow = astropy_to_arrow(table)
+    fields = []                  # text with an xtype (timestamp) keeps it in the results
+    for f in arrow.schema:
+        xtype = table[f.name].meta.get("xtype") if f.name in table.colnames else None
+        if xtype and pa.types.is_string(f.type):
+            f = f.with_metadata({**(f.metadata or {}), XTYPE_KEY: str(xtype).encode()})
+        fields.append(f)
+    return arrow.cast(pa.schema(fields, metadata=arrow.schema.metadata))
 
 
 # ---- running -------------------------------------------------------------------------------

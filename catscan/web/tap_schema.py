@@ -168,6 +168,7 @@ class ColumnInfo:
     std: bool = False
     sql_name: str = ""
     width: int | None = None
+    xtype: str | None = None            # of a text column (an upload's timestamps)
 
     def __post_init__(self) -> None:
         if not self.sql_name:
@@ -180,8 +181,10 @@ class ColumnInfo:
     @property
     def votable(self) -> tuple[str, str | None, str | None]:
         datatype, arraysize, xtype = votable_type(self.type)
-        if self.width is not None and datatype == "char" and xtype is None:
-            return datatype, str(self.width), None
+        if datatype == "char" and xtype is None:
+            xtype = self.xtype
+        if self.width is not None and datatype == "char":
+            arraysize = str(self.width)
         return datatype, arraysize, xtype
 
 

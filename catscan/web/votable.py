@@ -21,6 +21,7 @@ from ..tablefile import DESCRIPTION_KEY, UCD_KEY, UNIT_KEY
 from .tap_schema import ColumnInfo, votable_type
 
 ARRAYSIZE_KEY = b"votable.arraysize"      # a text column's fixed width, from its table
+XTYPE_KEY = b"votable.xtype"              # a text column's xtype (an upload's timestamps)
 
 
 def declared(info: ColumnInfo) -> dict[bytes, bytes]:
@@ -30,6 +31,8 @@ def declared(info: ColumnInfo) -> dict[bytes, bytes]:
     out = {k: v.encode() for k, v in meta.items() if v}
     if info.width is not None:
         out[ARRAYSIZE_KEY] = str(info.width).encode()
+    if info.xtype is not None:
+        out[XTYPE_KEY] = info.xtype.encode()
     return out
 
 
@@ -38,8 +41,11 @@ def field_type(f: pa.Field, column: pa.ChunkedArray | None = None
     """(datatype, arraysize, xtype) of a result column. A declared width holds unless a
     value is longer (a UNION with other text): then the text is variable-length."""
     datatype, arraysize, xtype = votable_type(f.type)
-    width = (f.metadata or {}).get(ARRAYSIZE_KEY)
-    if width is not None and datatype == "char" and xtype is None:
+    meta = f.metadata or {}
+    if datatype == "char" and xtype is None and XTYPE_KEY in meta:
+        xtype = meta[XTYPE_KEY].decode()
+    width = meta.get(ARRAYSIZE_KEY)
+    if width is not None and datatype == "char":
         longest = pc.max(pc.utf8_length(column)).as_py() if column is not None and \
             len(column) and pa.types.is_string(f.type) else None
         if longest is None or longest <= int(width):
