@@ -140,6 +140,37 @@ def web_server(web_db):
         yield url
 
 
+@pytest.fixture(scope="session")
+def released_db(web_db, tmp_path_factory) -> Path:
+    """A copy of web_db with every night released (``catscan release``): its public copy
+    is what visitors (and clients without the password) query."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = tmp_path_factory.mktemp("released") / "catscan.duckdb"
+    shutil.copy(web_db, path)
+    con = connect(path)
+    try:
+        nights = [f"{d:%Y-%m-%d}{h}" for d, h in con.execute(
+            "SELECT date, hemis FROM nights ORDER BY date, hemis").fetchall()]
+    finally:
+        con.close()
+    done = subprocess.run([sys.executable, "-m", "catscan.cli", "release", *nights, "--db",
+                           str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def released_server(released_db):
+    """``catscan serve`` on released_db: the public service of every night."""
+    from webserver import running_server
+
+    with running_server(released_db, timeout=10.0) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def demo_con(demo_db):
     """A catscan connection to the demo survey, one per test module."""

@@ -76,8 +76,8 @@ def test_visitors_cone_search_tap_and_sia(public_server, public_db):
         "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT COUNT(*) AS n FROM psc"})
     assert tap.status_code == 200 and int(_votable_rows(tap.content)["n"][0]) == released
     nights = httpx.post(f"{public_server}/tap/sync", data={
-        "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT date, hemis FROM nights"})
-    assert [str(d) for d in _votable_rows(nights.content)["date"]] == ["1997-10-24"]
+        "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT xdate, hemis FROM nights"})
+    assert [str(d) for d in _votable_rows(nights.content)["xdate"]] == ["1997-10-24"]
     sia = httpx.get(f"{public_server}/sia/query", params={"POS": "CIRCLE 10.68479 41.26906 0.1"})
     assert sia.status_code == 200 and len(_votable_rows(sia.content)) >= 3
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from catscan.db import connect
 
 RELEASED = ("1998-11-23", "n")
-DATE = "date"                         # the TAP name of the night's date column
+DATE = "xdate"                        # the TAP name of the night's date column
 # table -> the key column its rows are checked by: scans by scan_key, nights by date
 PER_SCAN = ("psc", "xsc", "atlas_images", "scans", "scan_status")
 PER_NIGHT = ("nights", "night_qa", "processing_history", "night_processing")

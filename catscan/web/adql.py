@@ -17,12 +17,17 @@ CIRCLE... arrive as plain function calls), then pure rewrites turn it into DuckD
   tap_schema.py) and ``TAP_UPLOAD.*``; anything else, ``private`` included, is unknown.
 - Functions: the ADQL ones only; unsupported ADQL (INTERSECTS, REGION, AREA...) is refused
   naming the function and where it is.
+- Columns: every reference is checked against the tables it can read (an unknown one is
+  refused where it is written, with the closest names); ADQL names that differ from the
+  database's (``xdate`` for ``date``, tap_schema.py) are mapped back, and ``*`` is spelled
+  out as the TAP columns, so that internal columns (``hpx29``, ``load_id``) never appear.
 
 The result is checked by catscan.safety.validate_tree like every user query.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import re
@@ -51,6 +56,7 @@ from ..spatial import (
 from ..tablefile import DESCRIPTION_KEY, UCD_KEY, UNIT_KEY
 from ..xmatch import Plan, scan_ranges, target_cells
 from .tap_schema import SCHEMA, TAP_SCHEMA, ColumnInfo, TableInfo, TapCatalog
+from .votable import XTYPE_KEY
 
 TAP_UPLOAD = "TAP_UPLOAD"
 UPLOAD_PREFIX, XMATCH_PREFIX = "tap_upload__", "tap_xmatch__"
@@ -110,11 +116,24 @@ class Source:
     upload: str | None = None           # TAP_UPLOAD name
 
     def columns(self, uploads: dict[str, pa.Table]) -> list[str] | None:
+        """The names a query may use for its columns (ADQL names, and the database's where
+        they differ: a quoted "date" still reads xdate); None when unknown (a subquery)."""
         if self.info is not None:
-            return [c.name for c in self.info.columns]
+            return self.info.names
         if self.upload is not None:
-            return uploads[self.upload].column_names
+            return [c for c in uploads[self.upload].column_names if c != ROW_COLUMN]
         return None
+
+    def has(self, name: str, uploads: dict[str, pa.Table]) -> bool | None:
+        """Whether the source has a column ``name`` (None: cannot tell, a subquery)."""
+        if self.info is not None:
+            return name.lower() in self.info.lookup
+        known = self.columns(uploads)
+        return None if known is None else name.lower() in {k.lower() for k in known}
+
+    def info_of(self, name: str) -> ColumnInfo | None:
+        """The catalog column a reference ``name`` reads (by ADQL, then database name)."""
+        return self.info.lookup.get(name.lower()) if self.info is not None else None
 
 
 @dataclass
@@ -127,6 +146,13 @@ class Translation:
     sql: str
     tables: dict[str, pa.Table] = field(default_factory=dict)
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)   # names in scope: SQL -> ADQL
+
+    def failure(self, message: str) -> AdqlError:
+        """DuckDB's refusal of the SQL (a type error, an ambiguous or unknown name in a
+        subquery...) in ADQL's words: the names as the query writes them, where the first
+        one is in the text, the closest column names; never DuckDB's own text."""
+        return failure(self.adql, message, self.names)
 
 
 def translate(adql: str, catalog: TapCatalog, uploads: dict[str, pa.Table] | None = None,
@@ -148,7 +174,6 @@ class _Translator:
         self.sources: dict[int, list[Source]] = {}       # id(select) -> its sources
         self.numbered: dict[int, str] = {}               # id(upload node) -> with ROW_COLUMN
         self.probed: dict[int, _Probe] = {}              # id(catalog node) -> its probe
-        self.exclude: set[int] = set()                   # ids of selects hiding ROW_COLUMN
 
     # ---- the pipeline ---------------------------------------------------------------------
 
@@ -157,8 +182,12 @@ class _Translator:
         self.check_functions(tree)
         self.name_outputs(tree)
         self.resolve_tables(tree)
+        self.check_columns(tree)
         columns = self.output_columns(tree)
+        self.bind_columns(tree)
         tree = self.rewrite_geometry(tree)
+        for select in list(tree.find_all(exp.Select)):
+            self.expand_stars(select)       # after the rewrites: a probe adds a column
         self.rename_tables(tree)
         if row_cap is not None:
             tree = _capped(tree, row_cap)
@@ -167,7 +196,13 @@ class _Translator:
             sql = validate_tree(tree, allowed)
         except UnsafeQuery as exc:
             raise AdqlError(f"query refused: {exc.reason}") from None
-        return Translation(self.adql, sql, dict(self.registered), columns)
+        names = {c.lower(): c for ss in self.sources.values() for source in ss
+                 for c in (source.columns(self.uploads) or [])}
+        for ss in self.sources.values():
+            for source in ss:
+                for info in source.info.columns if source.info is not None else ():
+                    names[info.sql_name.lower()] = info.name
+        return Translation(self.adql, sql, dict(self.registered), columns, names)
 
     def parse(self) -> exp.Query:
         if not self.adql.strip():
@@ -323,9 +358,12 @@ class _Translator:
                     target = UPLOAD_PREFIX + source.upload
                     self.registered[target] = self.uploads[source.upload]
                 node.replace(_table(target, alias))
-            elif id(node) in self.probed or source.info.hidden:
-                columns = [exp.column(c.name, table="xm_c", quoted=True)
-                           for c in source.info.columns] if source.info.hidden else \
+            elif id(node) in self.probed or source.info.withheld:
+                info = source.info
+                readable = [c.sql_name for c in info.columns] + [
+                    h for h in info.hidden if h not in info.withheld]
+                columns = [exp.column(c, table="xm_c", quoted=True) for c in readable] \
+                    if info.withheld else \
                     [exp.Column(this=exp.Star(), table=exp.to_identifier("xm_c"))]
                 kept = exp.select(*columns).from_(_table(source.info.sql_name, "xm_c"))
                 if id(node) in self.probed:
@@ -339,14 +377,6 @@ class _Translator:
             for part in ("db", "catalog"):
                 if column.args.get(part) is not None:
                     column.set(part, None)
-        for select in tree.find_all(exp.Select):
-            if id(select) in self.exclude:
-                for item in select.expressions:
-                    star = item if isinstance(item, exp.Star) else item.this \
-                        if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) \
-                        else None
-                    if star is not None:
-                        star.set("except_", [exp.column(ROW_COLUMN, quoted=True)])
 
     def source_of_table(self, node: exp.Table) -> Source | None:
         for sources in self.sources.values():
@@ -354,6 +384,137 @@ class _Translator:
                 if source.node is node:
                     return source
         return None
+
+    # ---- columns --------------------------------------------------------------------------
+
+    def check_columns(self, tree: exp.Expression) -> None:
+        """Every column reference names a column of a table it can read (or an output
+        name): else an error where it is written, with the closest names."""
+        for column in tree.find_all(exp.Column):
+            if not isinstance(column.this, exp.Star):
+                self.check_column(column)
+
+    def check_column(self, column: exp.Column) -> None:
+        name, qualifier = column.name, column.table
+        candidates: list[str] = []
+        selects = list(_enclosing_selects(column))
+        if qualifier:
+            for select in selects:
+                found = [s for s in self.sources.get(id(select), [])
+                         if s.alias.lower() == qualifier.lower()]
+                if not found:
+                    continue
+                if found[0].has(name, self.uploads) is not False:
+                    return
+                self.check_internal(column, [found[0]])
+                shown = _shown(found[0], self.uploads)
+                raise AdqlError(f"{_label(found[0])} has no column {name}"
+                                + _suggestion(name, shown), *self.where(column))
+            aliases = sorted({s.alias for select in selects
+                              for s in self.sources.get(id(select), [])})
+            raise AdqlError(f"{qualifier}.{name}: no table or alias {qualifier} in this "
+                            f"query (tables here: {', '.join(aliases) or 'none'})",
+                            *self.where(column))
+        for select in selects:
+            sources = self.sources.get(id(select), [])
+            outputs = {e.alias.lower() for e in select.expressions if isinstance(e, exp.Alias)}
+            if name.lower() in outputs:
+                return
+            for source in sources:
+                if source.has(name, self.uploads) is not False:
+                    return
+                candidates += _shown(source, self.uploads)
+        if not selects or not any(self.sources.get(id(s)) for s in selects):
+            return                         # no table to check against (SELECT 1 AS x ...)
+        self.check_internal(column, [s for select in selects
+                                     for s in self.sources.get(id(select), [])])
+        raise AdqlError(f"unknown column {name}" + _suggestion(name, candidates),
+                        *self.where(column))
+
+    def check_internal(self, column: exp.Column, sources: list[Source]) -> None:
+        """Refuse a column TAP does not show, saying so."""
+        table = next((s.info.name for s in sources if s.info is not None
+                      and column.name.lower() in s.info.hidden), None)
+        if table is not None:
+            hint = _INTERNAL_HINTS.get(column.name.lower())
+            raise AdqlError(f"{column.name} is an internal column of {table}, not offered by "
+                            f"this service" + (f" ({hint})" if hint else ""),
+                            *self.where(column))
+
+    def bind_columns(self, tree: exp.Expression) -> None:
+        """Columns as the database names them: ADQL names that differ become the stored
+        names (output columns keep the ADQL name as an alias). ``*`` is :meth:`expand_stars`'s,
+        after the rewrites."""
+        for column in list(tree.find_all(exp.Column)):
+            if column.name.lower() not in self.catalog.renamed:
+                continue                                    # the usual case: nothing to do
+            source = self.source_of_column(column)
+            info = source.info_of(column.name) if source is not None else None
+            if info is None or info.sql_name == column.name:
+                continue
+            stored = exp.Column(this=exp.to_identifier(info.sql_name, quoted=True),
+                                table=column.args.get("table"))
+            if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+                stored = exp.alias_(stored, column.name, quoted=True)
+            column.replace(stored)
+        for join in list(tree.find_all(exp.Join)):
+            for name in join.args.get("using") or []:
+                if name.name.lower() not in self.catalog.renamed:
+                    continue
+                stored = {c.info_of(name.name).sql_name for c in self.sources_of(join)
+                          if c.info_of(name.name) is not None}
+                if len(stored) == 1 and (only := stored.pop()) != name.name:
+                    name.replace(exp.to_identifier(only, quoted=True))
+
+    def expand_stars(self, select: exp.Select) -> None:
+        """``*`` over catalog tables and uploads as their TAP columns: a table's own star
+        without its internal columns and with the ADQL names (DuckDB's EXCLUDE and RENAME),
+        an upload's columns one by one."""
+        sources = self.sources.get(id(select), [])
+        if not any(s.info is not None or s.upload is not None for s in sources) or any(
+                not s.alias for s in sources):
+            return                  # nothing to spell out, or a subquery without a name
+        items: list[exp.Expression] = []
+        for item in select.expressions:
+            star = isinstance(item, exp.Star) or (isinstance(item, exp.Column)
+                                                   and isinstance(item.this, exp.Star))
+            if not star:
+                items.append(item)
+                continue
+            qualifier = item.table.lower() if isinstance(item, exp.Column) else ""
+            shared = _shared_columns(select, sources) if not qualifier else {}
+            for source in sources:
+                if qualifier and source.alias.lower() != qualifier:
+                    continue
+                items += self.spelled_out(source, shared.get(id(source.node), set()))
+        select.set("expressions", items)
+
+    def spelled_out(self, source: Source, skip: set[str]) -> list[exp.Expression]:
+        """``source.*`` as its columns (``skip``: names a USING or NATURAL join shows once,
+        from an earlier table)."""
+        if source.upload is None:          # a table: * without what TAP does not show
+            star = exp.Star()
+            info = source.info
+            if info is not None:
+                drop = [h for h in info.hidden if h not in info.withheld]
+                drop += [ROW_COLUMN] if id(source.node) in self.probed else []
+                drop += [c.sql_name for c in info.columns if c.name.lower() in skip]
+                renames = [exp.alias_(exp.column(c.sql_name, quoted=True), c.name, quoted=True)
+                           for c in info.columns
+                           if c.sql_name != c.name and c.name.lower() not in skip]
+                if drop:
+                    star.set("except_", [exp.column(n, quoted=True) for n in drop])
+                if renames:
+                    star.set("rename", renames)
+            return [exp.Column(this=star, table=exp.to_identifier(source.alias, quoted=True))]
+        out: list[exp.Expression] = []
+        for info in self.infos(source):
+            if info.name.lower() in skip:
+                continue
+            column = exp.column(info.sql_name, table=source.alias, quoted=True)
+            out.append(column if info.sql_name == info.name else
+                       exp.alias_(column, info.name, quoted=True))
+        return out
 
     # ---- output columns -------------------------------------------------------------------
 
@@ -415,11 +576,10 @@ class _Translator:
             if qualifier:
                 found = [s for s in sources if s.alias.lower() == qualifier]
             else:
-                found = [s for s in sources if column.name.lower() in
-                         [c.lower() for c in (s.columns(self.uploads) or [])]]
+                found = [s for s in sources if s.has(column.name, self.uploads)]
             if len(found) == 1:
                 return found[0]
-            if found or (not qualifier and any(s.columns(self.uploads) is None
+            if found or (not qualifier and any(s.has(column.name, self.uploads) is None
                                                for s in sources)):
                 return None                       # ambiguous, or maybe from a subquery
         return None
@@ -553,8 +713,9 @@ class _Translator:
         source, ra_name, dec_name = upload
         catalog = next(s for s in self.sources_of(compared or point.node)
                        if s.alias == alias) if compared is not None else None
-        stored = catalog is not None and catalog.info is not None and any(
-            c.name == MATCH_CELL_COLUMN for c in catalog.info.columns)
+        stored = catalog is not None and catalog.info is not None and (
+            MATCH_CELL_COLUMN in catalog.info.hidden
+            or catalog.info.by_sql_name(MATCH_CELL_COLUMN) is not None)
         plan = Plan.for_radius(radius, stored_cells=stored) if radius > 0 else None
         if plan is None or plan.depth is None:
             return exact
@@ -577,9 +738,6 @@ class _Translator:
                                            "cell": cells.astype(plan.cell_type())})
         self.numbered[id(source.node)] = numbered
         self.probed[id(catalog.node)] = _Probe(probe, plan, cover, index)
-        for select in _enclosing_selects(compared):
-            self.exclude.add(id(select))
-            break
         key = exp.EQ(this=exp.column(ROW_COLUMN, table=alias, quoted=True),
                      expression=exp.column(ROW_COLUMN, table=source.alias, quoted=True))
         return exp.and_(key, exact, copy=False)
@@ -722,7 +880,129 @@ class _Translator:
         return node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
 
 
+_INTERNAL_HINTS = {
+    **dict.fromkeys(("hpx29", "hpx11"), "CONTAINS and DISTANCE use the HEALPix index "
+                                        "themselves"),
+    "fits": "the pixels come from /sia, /soda and /atlas"}
+
+
+# ---- DuckDB's refusals in ADQL's words ----------------------------------------------------
+
+_FAILURES: tuple[tuple[re.Pattern, Callable[..., str]], ...] = (
+    (re.compile(r'Referenced column "([^"]+)" not found'),
+     lambda m, name, near: f"unknown column {name}{near}"),
+    (re.compile(r'Values list "([^"]+)" does not have a column named "([^"]+)"'),
+     lambda m, name, near: f"{m.group(1)} has no column {name}{near}"),
+    (re.compile(r'Ambiguous reference to column name "([^"]+)" \(use: (.*)\)'),
+     lambda m, name, near: f"column {name} is in more than one table: write "
+                           f"{m.group(2).replace(chr(39), '')}"),
+    (re.compile(r'column "([^"]+)" must appear in the GROUP BY clause'),
+     lambda m, name, near: f"{name} must be in the GROUP BY list or inside an aggregate "
+                           "(COUNT, SUM, AVG, MIN, MAX)"),
+    (re.compile(r"No function matches the given name and argument types '(\w+)\((.*?)\)'"),
+     lambda m, name, near: f"{m.group(1).upper()} does not take ({m.group(2)}): CAST the "
+                           "argument to the type it needs"),
+    (re.compile(r"Cannot compare values of type (\w+) and type (\w+)"),
+     lambda m, name, near: f"cannot compare {_kind(m.group(1))} with {_kind(m.group(2))}: "
+                           "CAST one side"),
+)
+_TYPES = {"VARCHAR": "text", "INTEGER_LITERAL": "a number", "DATE": "a date",
+          "DOUBLE": "a number", "BIGINT": "a number", "INTEGER": "a number",
+          "SMALLINT": "a number", "BOOLEAN": "a boolean", "TIMESTAMP": "a timestamp"}
+
+
+def _kind(duck_type: str) -> str:
+    return _TYPES.get(duck_type.upper(), duck_type.lower())
+
+
+def failure(adql: str, message: str, names: dict[str, str]) -> AdqlError:
+    """An :class:`AdqlError` for DuckDB's ``message`` about the SQL translated from
+    ``adql``; ``names``: the column names in scope (SQL name, lower case -> ADQL name)."""
+    text = message.removeprefix("query failed: ").split("\n")[0].strip()
+    text = re.sub(r"^[A-Z][A-Za-z ]* Error: ", "", text)
+    for pattern, explain in _FAILURES:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        qualified = pattern is _FAILURES[1][0]
+        written = match.group(2) if qualified else match.group(1)
+        name = names.get(written.lower(), written)
+        others = [v for v in names.values() if v.lower() != name.lower()]
+        near = _suggestion(name, others) if others else ""
+        where = _position(adql, f"{match.group(1)}.{name}") if qualified else (None, None)
+        return AdqlError(explain(match, name, near),
+                         *(where if where[0] is not None else _position(adql, name)))
+    quoted = re.findall(r'"([^"]+)"', text)
+    for sql_name in quoted:
+        text = text.replace(f'"{sql_name}"', names.get(sql_name.lower(), sql_name))
+    text = re.sub(r"\btap_schema__(\w+)", rf"{TAP_SCHEMA}.\1", text)
+    text = re.sub(r"\btap_upload__(\w+)", rf"{TAP_UPLOAD}.\1", text)
+    position = _position(adql, names.get(quoted[0].lower(), quoted[0])) if quoted else \
+        (None, None)
+    return AdqlError(text.rstrip(".") or "the query could not be run", *position)
+
+
+def _position(adql: str, name: str) -> tuple[int | None, int | None]:
+    """(line, column) of the first place ``name`` is written in the text as a word."""
+    match = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", adql, flags=re.I) or \
+        re.search(rf"(?<!\w){re.escape(name)}(?!\w)", adql, flags=re.I)
+    if match is None:
+        return None, None
+    start = match.start()
+    return adql.count("\n", 0, start) + 1, start - adql.rfind("\n", 0, start)
+
+
 # ---- helpers ---------------------------------------------------------------------------
+
+def _suggestion(name: str, candidates: list[str]) -> str:
+    """``; did you mean ...?`` from the closest names (difflib), else the names there are."""
+    known = list(dict.fromkeys(candidates))
+    lower = {c.lower(): c for c in known}
+    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=3,
+                                                         cutoff=0.6)]
+    if close:
+        return f"; did you mean {' or '.join(close)}?"
+    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"; columns here: {listed}" if listed else ""
+
+
+def _shown(source: Source, uploads: dict[str, pa.Table]) -> list[str]:
+    """The names of a source's columns to suggest: ADQL names only (not ``date``)."""
+    if source.info is not None:
+        return [c.name for c in source.info.columns]
+    return source.columns(uploads) or []
+
+
+def _label(source: Source) -> str:
+    """How an error names a table: ``psc``, ``p (psc)``, ``TAP_UPLOAD.t``."""
+    table = source.info.name if source.info is not None else \
+        f"{TAP_UPLOAD}.{source.upload}" if source.upload is not None else None
+    if table is None or source.alias.lower() == table.rpartition(".")[2].lower():
+        return table or source.alias
+    return f"{source.alias} ({table})"
+
+
+def _shared_columns(select: exp.Select, sources: list[Source]) -> dict[int, set[str]]:
+    """Per source node, the names ``*`` leaves out because a USING or NATURAL join shows
+    them once (from the table before)."""
+    out: dict[int, set[str]] = {}
+    for join in select.args.get("joins") or []:
+        using = join.args.get("using") or []
+        names = {u.name.lower() for u in using}
+        if join.args.get("method") == "NATURAL" or (join.args.get("kind") or "") == "NATURAL":
+            names = set()
+            target = next((s for s in sources if s.node is join.this), None)
+            mine = {c.lower() for c in (target.columns({}) if target and target.info
+                                        else [])}
+            for other in sources:
+                if other.node is join.this:
+                    break
+                theirs = other.columns({}) if other.info else None
+                names |= mine & {c.lower() for c in theirs or []}
+        if names:
+            out[id(join.this)] = names
+    return out
+
 
 _PX, _PY, _PI = "__adql_ra", "__adql_dec", "__adql_index"      # placeholder columns
 
@@ -956,4 +1236,4 @@ def _upload_column(field: pa.Field) -> ColumnInfo:
         return meta.get(key, b"").decode() or None
 
     return ColumnInfo(field.name, field.type, text(DESCRIPTION_KEY), text(UNIT_KEY),
-                      text(UCD_KEY))
+                      text(UCD_KEY), xtype=text(XTYPE_KEY))

@@ -25,7 +25,7 @@ from ..budget import ShuttingDown
 from ..channel import Listener
 from ..config import public_db_path, resolve_db_path
 from ..errors import CatscanError
-from . import image_pages, pages, parking, scs, sia, survey_pages, tap, uws
+from . import examples, image_pages, pages, parking, scs, sia, survey_pages, tap, uws
 from .access import TeamAccess
 from .bounds import Bounds, Running
 from .errors import LastResort
@@ -98,6 +98,7 @@ def create_app(db=None, *, workers: int = DEFAULT_WORKERS, timeout: float | None
                     "with `catscan passwd --db %s`", db)
     routes = [*pages.ROUTES, *scs.ROUTES, *sia.ROUTES, *survey_pages.ROUTES,
               *image_pages.ROUTES, *tap.ROUTES, *uws.ROUTES, *parking.ROUTES,
+              *examples.ROUTES,
               Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(RequestLog),

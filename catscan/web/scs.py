@@ -17,14 +17,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import CatscanError, shown
-from ..results import encode_chunks
 from ..runner import run_text
 from ..safety import QueryTimeout
 from ..tablefile import UCD_KEY
 from .errors import VOTABLE, vo_error
 from .guard import pool_for, team_or_released
 from .stream import stream
+from .tap_schema import TableInfo
 from .ucds import UCD1_SCS, ucd
+from .vosi import tap_catalog
+from .votable import declared, results_votable
 
 CATALOGS = ("psc", "xsc")
 VERB_COLUMNS = {1: "designation, ra, dec", 2: "basic", 3: "*"}
@@ -72,11 +74,16 @@ def cone_query(catalog: str, ra: float, dec: float, sr: float, verb: int) -> str
     return f"select {columns} from {catalog} within {sr!r}deg of {ra!r} {dec!r}"
 
 
-def with_ucds(table: pa.Table, catalog: str) -> pa.Table:
+def typed(table: pa.Table, catalog: str, info: TableInfo | None) -> pa.Table:
+    """The answer's columns with what TAP_SCHEMA says of them (VOUnit units, fixed text
+    widths: the same FIELDs whatever the rows, votable.py) and the UCDs SCS clients look for."""
     scs = {column: name for name, column in UCD1_SCS.items()}
     fields = []
     for field in table.schema:
         meta = dict(field.metadata or {})
+        column = info.by_sql_name(field.name) if info is not None else None
+        if column is not None:
+            meta.update(declared(column))
         value = scs.get(field.name) or ucd(catalog, field.name)
         if value:
             meta[UCD_KEY] = value.encode()
@@ -101,14 +108,15 @@ async def cone_search(request: Request) -> Response:
         return vo_error(str(exc) if isinstance(exc, CatscanError) else "VERB must be 1, 2 or 3")
     text = cone_query(catalog, ra, dec, sr, verb)
     limits = request.app.state.limits
+    info = (await tap_catalog(request)).table(None, catalog)
 
     def work(ses):
         result = run_text(ses, text, limit=limits.default_rows, timeout=limits.timeout_s)
-        return with_ucds(result.table, catalog), result.provenance
+        return typed(result.table, catalog, info), result.provenance
 
     try:
         table, provenance = await pool_for(request).run(work)
-        return await stream(request, encode_chunks(table, "votable", provenance), VOTABLE)
+        return await stream(request, results_votable(table, provenance), VOTABLE)
     except QueryTimeout as exc:
         return vo_error(f"{exc}: ask for a smaller SR")
     except CatscanError as exc:

@@ -1,7 +1,8 @@
 """TAP 1.1 synchronous queries: ``/tap/sync`` (GET or POST; REQUEST=doQuery, LANG=ADQL,
-QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part), with the VOSI endpoints
-of vosi.py under ``/tap``; ``/tap/async`` (UWS jobs) is uws.py, which runs its jobs through
-the functions here (checked_query, run_query, encode, failure): one query path for both.
+QUERY, RESPONSEFORMAT or FORMAT, MAXREC, UPLOAD=name,param:part or name,URL), with the
+VOSI endpoints of vosi.py under ``/tap``; ``/tap/async`` (UWS jobs) is uws.py, which runs
+its jobs through the functions here (checked_query, run_query, encode, failure): one query
+path for both.
 
 A query is ADQL translated by adql.py, checked by catscan.safety and run read-only with a
 row cap of MAXREC (default 100,000, at most 1,000,000: limits.py); a truncated result says
@@ -16,7 +17,6 @@ without the team password. Never a stack trace, never 500.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import io
 import logging
@@ -24,12 +24,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from astropy.io import votable as vo
-from astropy.io.votable.tree import Field, Resource, VOTableFile
-from astropy.io.votable.tree import TableElement as VOTableTable
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -38,19 +35,21 @@ from starlette.routing import Route
 from .. import budget as budgets
 from ..budget import WorkStopped
 from ..errors import CatscanError
-from ..results import Provenance, chunk_rows, encode_chunks, info, votable_pieces
+from ..results import Provenance, chunk_rows, encode_chunks
 from ..safety import QueryFailed, QueryTimeout, run_readonly
-from ..tablefile import astropy_to_arrow, field_metadata
+from ..tablefile import astropy_to_arrow
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
 from .errors import VOTABLE
 from .errors import vo_error as error_response
+from .fetch import FetchError, fetch_async, is_url
 from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
 from .scs import whole_number
 from .stream import stream
-from .tap_schema import ColumnInfo, TapCatalog, votable_type
+from .tap_schema import ColumnInfo, TapCatalog
 from .vosi import tap_catalog
+from .votable import XTYPE_KEY, dali_times, declared, results_votable
 
 log = logging.getLogger("catscan.web.tap")
 
@@ -170,17 +169,34 @@ async def read_request(request: Request) -> TapQuery:
     limits: Limits = request.app.state.limits
     params = await read_params(request)
     tap = checked_query(params, limits)
-    uploads = await read_uploads(params, limits)
+    uploads = await read_uploads(params, limits, upload_fetcher(request))
     return TapQuery(tap.query, tap.maxrec, tap.format, tap.media_type, uploads, tap.parameters)
 
 
-async def read_uploads(params: dict[str, list], limits: Limits) -> dict[str, bytes]:
-    """The tables the UPLOAD parameters name: table name (lower case) -> VOTable bytes."""
-    return await _uploads(params.get("UPLOAD", []), params, limits)
+def upload_fetcher(request: Request):
+    """Fetch an upload's URL for this request: a visitor's only from public addresses or
+    this server (fetch.py)."""
+    limits: Limits = request.app.state.limits
+    private_ok = not getattr(request.state, "public", True)
+    own = str(request.base_url)
+
+    async def get(url: str) -> bytes:
+        return await fetch_async(url, limits.max_upload_bytes, limits.timeout_s,
+                                 private_ok=private_ok, own_base=own)
+    return get
 
 
-async def _uploads(values: list, params: dict[str, list], limits: Limits) -> dict[str, bytes]:
-    """UPLOAD=name,param:part pairs (';'-separated, as pyvo sends them) -> file bytes."""
+async def read_uploads(params: dict[str, list], limits: Limits,
+                       fetch=None) -> dict[str, bytes]:
+    """The tables the UPLOAD parameters name: table name (lower case) -> VOTable bytes;
+    ``fetch`` reads those given by URL (upload_fetcher)."""
+    return await _uploads(params.get("UPLOAD", []), params, limits, fetch)
+
+
+async def _uploads(values: list, params: dict[str, list], limits: Limits,
+                   fetch=None) -> dict[str, bytes]:
+    """UPLOAD=name,param:part or name,URL pairs (';'-separated, as pyvo sends them) -> file
+    bytes; ``fetch`` reads a URL (TAPRegExt upload-http, upload-https)."""
     out: dict[str, bytes] = {}
     files = {name.lower(): v[0] for name, v in params.items()
              if v and isinstance(v[0], UploadFile)}
@@ -195,10 +211,15 @@ async def _uploads(values: list, params: dict[str, list], limits: Limits) -> dic
                                "letters, digits and _")
             if name.lower() in out:
                 raise TapError(f"UPLOAD {name} was given twice")
+            if is_url(uri) and fetch is not None:
+                try:
+                    out[name.lower()] = await fetch(uri)
+                except FetchError as exc:
+                    raise TapError(f"UPLOAD {name}: {exc}", exc.status) from None
+                continue
             if not uri.lower().startswith("param:"):
-                raise TapError(f"UPLOAD {name}: only inline uploads (param:part, a "
-                               "multipart file) are accepted; this server does not fetch "
-                               f"{uri.split(':')[0] or 'other'} URLs")
+                raise TapError(f"UPLOAD {name}: {uri!r} is neither param:part (a multipart "
+                               "file) nor an http or https URL")
             part = uri[len("param:"):]
             upload = files.get(part.upper()) or files.get(part.lower())
             if upload is None:
@@ -225,7 +246,14 @@ def read_upload(name: str, data: bytes, max_rows: int = Limits.max_upload_rows) 
     if len(table) > max_rows:
         raise TapError(f"UPLOAD {name} has {len(table)} rows; at most {max_rows} are "
                        "accepted (max_upload_rows)")
-    return astropy_to_arrow(table)
+    arrow = astropy_to_arrow(table)
+    fields = []                  # text with an xtype (timestamp) keeps it in the results
+    for f in arrow.schema:
+        xtype = table[f.name].meta.get("xtype") if f.name in table.colnames else None
+        if xtype and pa.types.is_string(f.type):
+            f = f.with_metadata({**(f.metadata or {}), XTYPE_KEY: str(xtype).encode()})
+        fields.append(f)
+    return arrow.cast(pa.schema(fields, metadata=arrow.schema.metadata))
 
 
 # ---- running -------------------------------------------------------------------------------
@@ -247,6 +275,12 @@ def run_query(ses, catalog: TapCatalog, tap: TapQuery, timeout: float | None,
     try:
         table, truncated = run_readonly(ses.con, translation.sql, timeout=timeout,
                                         limit=tap.maxrec)
+    except QueryTimeout:
+        raise
+    except QueryFailed as exc:
+        if str(exc) == "query interrupted":
+            raise
+        raise translation.failure(str(exc)) from None
     finally:
         for name in translation.tables:
             ses.con.unregister(name)
@@ -276,8 +310,7 @@ def described(table: pa.Table, columns: dict[str, ColumnInfo]) -> pa.Table:
     fields = []
     for name, f in zip(names, table.schema, strict=True):
         info = columns.get(f.name) if name == f.name else None
-        meta = field_metadata(info.unit, info.description, info.ucd) if info else None
-        fields.append(pa.field(name, f.type, metadata=meta))
+        fields.append(pa.field(name, f.type, metadata=declared(info) or None if info else None))
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
 
 
@@ -285,7 +318,7 @@ def encode(table: pa.Table, fmt: str, provenance: TapProvenance) -> Iterator[byt
     """The answer in pieces (a chunk of rows each, checking the request's budget between
     them: stream.py sends them as they come); joined, the whole file."""
     if fmt == "votable":
-        return votable(table, provenance)
+        return results_votable(table, provenance)
     if fmt in ("csv", "tsv"):
         return delimited(table, "," if fmt == "csv" else "\t")
     return encode_chunks(table, fmt, provenance)
@@ -313,77 +346,8 @@ def delimited(table: pa.Table, delimiter: str) -> Iterator[bytes]:
 
 def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        return pa.chunked_array([pa.array(_iso(column), type=pa.string())])
+        return pa.chunked_array([pa.array(dali_times(column), type=pa.string())])
     return column
-
-
-def _iso(column: pa.ChunkedArray) -> list[str | None]:
-    """DALI timestamps: YYYY-MM-DD['T'hh:mm:ss[.SSS]], UTC with a Z for zoned times."""
-    out = []
-    for value in column.to_pylist():
-        if value is None:
-            out.append(None)
-        elif hasattr(value, "hour"):
-            zone = value.tzinfo is not None
-            if zone:
-                value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-            out.append(value.isoformat() + ("Z" if zone else ""))
-        else:
-            out.append(value.isoformat())
-    return out
-
-
-def votable(table: pa.Table, provenance: TapProvenance) -> Iterator[bytes]:
-    """A DALI results VOTable: QUERY_STATUS OK and the provenance as INFOs before the
-    table, FIELDs typed as TAP_SCHEMA types them, QUERY_STATUS OVERFLOW after the table
-    when truncated."""
-    document = VOTableFile(version="1.4")
-    resource = Resource()
-    resource.type = "results"
-    document.resources.append(resource)
-    resource.infos.append(info("QUERY_STATUS", "OK"))
-    resource.infos.extend(info(k, v) for k, v in provenance.items() if k != "status")
-    result = VOTableTable(document)
-    resource.tables.append(result)
-    for f in table.schema:
-        datatype, arraysize, xtype = votable_type(f.type)
-        meta = f.metadata or {}
-        element = Field(document, name=f.name, datatype=datatype, arraysize=arraysize,
-                        xtype=xtype, unit=meta.get(b"unit", b"").decode() or None,
-                        ucd=meta.get(b"ucd", b"").decode() or None)
-        element.description = meta.get(b"description", b"").decode() or None
-        result.fields.append(element)
-    result.create_arrays(table.num_rows)
-    for i, f in enumerate(table.schema):
-        values, mask = _votable_values(table.column(i), votable_type(f.type)[0])
-        result.array[result.fields[i].ID] = values
-        result.array.mask[result.fields[i].ID] = mask
-    return votable_pieces(document, result, provenance.notice if provenance.truncated else None)
-
-
-def _votable_values(column: pa.ChunkedArray, datatype: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values, mask) of a column for astropy's VOTable writer."""
-    mask = np.asarray(column.is_null(), dtype=bool)
-    kind = column.type
-    if datatype in ("char", "unicodeChar"):
-        if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-            texts = _iso(column)
-        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-            texts = [v.hex() if v is not None else None for v in column.to_pylist()]
-        else:
-            texts = [v if v is None or isinstance(v, str) else str(v)
-                     for v in column.to_pylist()]
-        return np.array([t if t is not None else "" for t in texts], dtype=object), mask
-    if pa.types.is_decimal(kind):
-        column = column.cast(pa.int64() if kind.scale == 0 else pa.float64(), safe=False)
-    if datatype == "boolean":
-        return np.array([bool(v) for v in column.to_pylist()], dtype=bool), mask
-    filled = column.fill_null(0) if mask.any() else column
-    return np.asarray(filled.to_numpy(), dtype=_NUMPY[datatype]), mask
-
-
-_NUMPY = {"unsignedByte": np.uint8, "short": np.int16, "int": np.int32, "long": np.int64,
-          "float": np.float32, "double": np.float64}
 
 
 # ---- the endpoints -------------------------------------------------------------------------

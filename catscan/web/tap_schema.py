@@ -9,16 +9,26 @@ substitutes for ``TAP_SCHEMA.tables``. The VOTable type of a column is a functio
 type (:func:`votable_type`), used both here and by the TAP result writer, so that result
 FIELDs agree with TAP_SCHEMA as TAP 1.1 asks. Nothing outside ``main`` (the schema
 ``private`` holds the team password's hash) and no bookkeeping table is described.
+
+TAP names are ADQL-safe: a column whose name is an ADQL reserved word is offered under
+another name (``date`` as ``xdate``, as IRSA's 2MASS tables do; ``night_qa.value`` as
+``metric_value``), which the translator maps back (``ColumnInfo.sql_name``); the CLI keeps
+the database names. Internal columns (the HEALPix keys, ``load_id``: the CatScan sources'
+``hidden`` columns) are not offered at all. Units are VOUnit (``day`` becomes ``d``) and
+text is ``char``, with the fixed widths of the release formats where they have one, so that
+a column's FIELD is the same in every answer, empty or not.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+from astropy import units
 
-from ..language.catalog import SOURCES
+from ..language.catalog import SOURCES, Source
 from ..loaders.schema_info import column_comments
 from .ucds import ucd
 
@@ -28,7 +38,8 @@ REGISTERED_PREFIX = "tap_schema__"           # TAP_SCHEMA.tables is read as tap_
 # the survey's tables, in the order clients list them; views of main follow
 SURVEY_TABLES = ("psc", "xsc", "scans", "nights", "tiles", "atlas_images",
                  "processing_history", "night_qa")
-HIDDEN_COLUMNS = {"atlas_images": ("fits",)}   # pixels: through the image endpoints
+WITHHELD_COLUMNS = {"atlas_images": ("fits",)}   # pixels: never read by a TAP query
+INTERNAL_COLUMNS = Source("").hidden             # hidden of tables without a CatScan source
 TABLE_DESCRIPTIONS = {
     "psc": "2MASS Point Source Catalog: one row per source, sorted by the HEALPix index "
            "hpx29 (spatial constraints with CONTAINS or DISTANCE use it)",
@@ -51,21 +62,81 @@ RELATIONS = (
     ("psc", "scans", (("scan_key", "scan_key"),)),
     ("psc", "xsc", (("ext_key", "ext_key"),)),
     ("xsc", "scans", (("scan_key", "scan_key"),)),
-    ("scans", "nights", (("date", "date"), ("hemis", "hemis"))),
+    ("scans", "nights", (("xdate", "xdate"), ("hemis", "hemis"))),
     ("scans", "tiles", (("tile", "tile"),)),
     ("tiles", "scans", (("chosen_scan_key", "scan_key"),)),
     ("atlas_images", "scans", (("scan_key", "scan_key"),)),
-    ("processing_history", "nights", (("date", "date"), ("hemis", "hemis"))),
-    ("night_qa", "nights", (("date", "date"), ("hemis", "hemis"))),
+    ("processing_history", "nights", (("xdate", "xdate"), ("hemis", "hemis"))),
+    ("night_qa", "nights", (("xdate", "xdate"), ("hemis", "hemis"))),
 )
 # column names an ADQL query must quote (TAP 1.1 names "size" so, in lower case)
 QUOTED_NAMES = frozenset({"size"})
+# ADQL names of survey columns whose database names are ADQL reserved words
+ADQL_NAMES = {"date": "xdate", "value": "metric_value"}
+# ADQL 2.1 reserved words (section 2.1.2): SQL-92's and ADQL's own; a column so named
+# would need quotes in every query
+RESERVED_WORDS = frozenset("""
+ABSOLUTE ACTION ADD ALL ALLOCATE ALTER AND ANY ARE AS ASC ASSERTION AT AUTHORIZATION AVG
+BEGIN BETWEEN BIT BIT_LENGTH BOTH BY CASCADE CASCADED CASE CAST CATALOG CHAR CHARACTER
+CHAR_LENGTH CHARACTER_LENGTH CHECK CLOSE COALESCE COLLATE COLLATION COLUMN COMMIT CONNECT
+CONNECTION CONSTRAINT CONSTRAINTS CONTINUE CONVERT CORRESPONDING COUNT CREATE CROSS CURRENT
+CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER CURSOR DATE DAY DEALLOCATE DECIMAL
+DECLARE DEFAULT DEFERRABLE DEFERRED DELETE DESC DESCRIBE DESCRIPTOR DIAGNOSTICS DISCONNECT
+DISTINCT DOMAIN DOUBLE DROP ELSE END END-EXEC ESCAPE EXCEPT EXCEPTION EXEC EXECUTE EXISTS
+EXTERNAL EXTRACT FALSE FETCH FIRST FLOAT FOR FOREIGN FOUND FROM FULL GET GLOBAL GO GOTO GRANT
+GROUP HAVING HOUR IDENTITY IMMEDIATE IN INDICATOR INITIALLY INNER INPUT INSENSITIVE INSERT
+INT INTEGER INTERSECT INTERVAL INTO IS ISOLATION JOIN KEY LANGUAGE LAST LEADING LEFT LEVEL
+LIKE LOCAL LOWER MATCH MAX MIN MINUTE MODULE MONTH NAMES NATIONAL NATURAL NCHAR NEXT NO NOT
+NULL NULLIF NUMERIC OCTET_LENGTH OF ON ONLY OPEN OPTION OR ORDER OUTER OUTPUT OVERLAPS PAD
+PARTIAL POSITION PRECISION PREPARE PRESERVE PRIMARY PRIOR PRIVILEGES PROCEDURE PUBLIC READ
+REAL REFERENCES RELATIVE RESTRICT REVOKE RIGHT ROLLBACK ROWS SCHEMA SCROLL SECOND SECTION
+SELECT SESSION SESSION_USER SET SIZE SMALLINT SOME SPACE SQL SQLCODE SQLERROR SQLSTATE
+SUBSTRING SUM SYSTEM_USER TABLE TEMPORARY THEN TIME TIMESTAMP TIMEZONE_HOUR TIMEZONE_MINUTE TO
+TRAILING TRANSACTION TRANSLATE TRANSLATION TRIM TRUE UNION UNIQUE UNKNOWN UPDATE UPPER USAGE
+USER USING VALUE VALUES VARCHAR VARYING VIEW WHEN WHENEVER WHERE WITH WORK WRITE YEAR ZONE
+ABS ACOS ASIN ATAN ATAN2 CEILING COS COT DEGREES EXP FLOOR LOG LOG10 MOD PI POWER RADIANS RAND
+ROUND SIN SQRT TAN TOP TRUNCATE AREA BOX CENTROID CIRCLE CONTAINS COORD1 COORD2 COORDSYS
+DISTANCE INTERSECTS POINT POLYGON REGION ILIKE OFFSET IN_UNIT
+""".lower().split())
+# fixed widths of text columns (the release formats, docs 2mass_reference 1.3 and 2.x):
+# their FIELDs say char[n] in every answer, whatever the rows (an empty one too). Single
+# characters (hemis, xsc cc_flg) stay char[*]: arraysize "1" is deprecated (VOTable 1.3
+# erratum 3) and a missing one makes astropy's reader warn (W47)
+TEXT_WIDTHS = {
+    "psc": {"designation": 17, "ph_qual": 3, "rd_flg": 3, "bl_flg": 3, "cc_flg": 3,
+            "ndet": 6, "dist_edge_flg": 2},
+    "xsc": {"designation": 17, "dist_edge_flg": 2},
+}
+
+
+def adql_name(table: str, column: str) -> str:
+    """The name TAP offers a survey column under: its own, unless a reserved word."""
+    if column.lower() not in RESERVED_WORDS:
+        return column
+    return ADQL_NAMES.get(column.lower(), f"x{column}")
+
+
+@functools.lru_cache(maxsize=256)
+def vounit(unit: str | None) -> str | None:
+    """The unit in VOUnit: as written when valid (``deg``), else astropy's VOUnit spelling
+    of it (``day`` -> ``d``), else quoted as VOUnit allows for unknown units (``'DN'``)."""
+    if not unit:
+        return None
+    for fmt in ("vounit", "generic", "cds"):
+        try:
+            parsed = units.Unit(unit, format=fmt)
+            if not isinstance(parsed, units.UnrecognizedUnit):
+                return unit if fmt == "vounit" else parsed.to_string("vounit")
+        except ValueError:              # not this format, or no VOUnit spelling (DN)
+            continue
+    return f"'{unit.strip(chr(39))}'"
 
 
 def votable_type(kind: pa.DataType) -> tuple[str, str | None, str | None]:
     """(datatype, arraysize, xtype) of a column with this Arrow type, as TAP results carry
-    it: text is variable-length unicodeChar, dates and times DALI timestamps, integral
-    decimals (DuckDB's sums) long, other decimals double, anything else text."""
+    it: text is variable-length char (the survey's text is ASCII), dates and times DALI
+    timestamps, integral decimals (DuckDB's sums) long, other decimals double, anything
+    else text."""
     if pa.types.is_boolean(kind):
         return "boolean", None, None
     if pa.types.is_integer(kind):
@@ -79,11 +150,14 @@ def votable_type(kind: pa.DataType) -> tuple[str, str | None, str | None]:
         return ("long" if kind.scale == 0 else "double"), None, None
     if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
         return "char", "*", "timestamp"
-    return "unicodeChar", "*", None
+    return "char", "*", None
 
 
 @dataclass(frozen=True)
 class ColumnInfo:
+    """A column as TAP offers it: ``name`` in ADQL, ``sql_name`` in the database (they
+    differ for reserved words: xdate, "date"); ``width``: the fixed width of a text column."""
+
     name: str
     type: pa.DataType
     description: str | None = None
@@ -92,6 +166,13 @@ class ColumnInfo:
     indexed: bool = False
     principal: bool = True
     std: bool = False
+    sql_name: str = ""
+    width: int | None = None
+    xtype: str | None = None            # of a text column (an upload's timestamps)
+
+    def __post_init__(self) -> None:
+        if not self.sql_name:
+            object.__setattr__(self, "sql_name", self.name)
 
     @property
     def adql_name(self) -> str:
@@ -99,7 +180,12 @@ class ColumnInfo:
 
     @property
     def votable(self) -> tuple[str, str | None, str | None]:
-        return votable_type(self.type)
+        datatype, arraysize, xtype = votable_type(self.type)
+        if datatype == "char" and xtype is None:
+            xtype = self.xtype
+        if self.width is not None and datatype == "char":
+            arraysize = str(self.width)
+        return datatype, arraysize, xtype
 
 
 @dataclass(frozen=True)
@@ -107,7 +193,8 @@ class TableInfo:
     """A table as TAP shows it. ``sql_name``: what the SQL reads (the table itself, or the
     registered Arrow table of a TAP_SCHEMA table); ``position``: (ra, dec, HEALPix index)
     columns when spatial constraints can use the index; ``hidden``: columns of the
-    database table that TAP does not show."""
+    database table that TAP does not show (the rewrites may still read them: the HEALPix
+    keys); ``withheld``: those no query may read (pixels)."""
 
     schema: str
     name: str                    # as queried: "psc", "TAP_SCHEMA.tables"
@@ -117,10 +204,28 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     position: tuple[str, str, str] | None = None
     hidden: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
 
     def column(self, name: str) -> ColumnInfo | None:
         name = name.lower()
         return next((c for c in self.columns if c.name.lower() == name), None)
+
+    @functools.cached_property
+    def lookup(self) -> dict[str, ColumnInfo]:
+        """Columns by lower-case name: ADQL names, then database names where they differ."""
+        out = {c.sql_name.lower(): c for c in self.columns}
+        out.update((c.name.lower(), c) for c in self.columns)
+        return out
+
+    @functools.cached_property
+    def names(self) -> list[str]:
+        """The names a query may use: ADQL names, then database names where they differ."""
+        return [c.name for c in self.columns] + [c.sql_name for c in self.columns
+                                                 if c.sql_name != c.name]
+
+    def by_sql_name(self, name: str) -> ColumnInfo | None:
+        """The column stored under ``name`` in the database (``date`` for xdate)."""
+        return next((c for c in self.columns if c.sql_name == name), None)
 
     @property
     def short_name(self) -> str:
@@ -233,6 +338,12 @@ class TapCatalog:
     def schemas(self) -> list[str]:
         return list(dict.fromkeys(t.schema for t in self.tables))
 
+    @functools.cached_property
+    def renamed(self) -> frozenset[str]:
+        """Lower-case ADQL names that differ from a database name somewhere (xdate)."""
+        return frozenset(c.name.lower() for t in self.tables for c in t.columns
+                         if c.sql_name != c.name)
+
     def keys_from(self, table: TableInfo) -> list[Key]:
         return [k for k in self.keys if k.from_table == table.name]
 
@@ -263,29 +374,32 @@ def _survey_names(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 
 def _survey_table(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> TableInfo | None:
-    hidden = HIDDEN_COLUMNS.get(name, ())
     try:
         schema = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
     except duckdb.Error:                     # a view that cannot bind on this database
         return None
     comments = column_comments(con, name)
     source = next((s for s in SOURCES.values() if s.table == name), None)
+    names = {f.name for f in schema}
+    hidden = tuple(n for n in (source.hidden if source else INTERNAL_COLUMNS) if n in names)
+    withheld = tuple(n for n in WITHHELD_COLUMNS.get(name, ()) if n in names)
+    hidden += tuple(n for n in withheld if n not in hidden)
     principal = set(source.presets.get("basic", ())) if source else set()
     position = None
-    if source is not None and source.ra and source.index:
+    if source is not None and source.ra and source.index and source.index in names:
         position = (source.ra, source.dec, source.index)
-    names = {f.name for f in schema}
+    widths = TEXT_WIDTHS.get(name, {})
     columns = []
     for field in schema:
         if field.name in hidden:
             continue
         unit, text = comments.get(field.name, ("", ""))
         columns.append(ColumnInfo(
-            field.name, field.type, text or None, unit or None,
+            adql_name(name, field.name), field.type, text or None, vounit(unit),
             ucd(name, field.name) or _positional_ucd(field.name, names),
-            indexed=position is not None and field.name == position[2],
-            principal=field.name in principal if principal else
-            field.name not in ("hpx29", "hpx11", "load_id")))
+            indexed=position is not None and field.name in position[:2],
+            principal=field.name in principal if principal else True,
+            sql_name=field.name, width=widths.get(field.name)))
     description = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND "
         "schema_name = 'main' AND table_name = ? UNION ALL SELECT comment FROM duckdb_views() "
@@ -293,7 +407,8 @@ def _survey_table(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> Table
         [name, name]).fetchall()
     text = (description[0][0] if description else None) or TABLE_DESCRIPTIONS.get(name) or (
         f"view {name}" if kind == "view" else None)
-    return TableInfo(SCHEMA, name, name, kind, text, tuple(columns), position, hidden)
+    return TableInfo(SCHEMA, name, name, kind, text, tuple(columns), position, hidden,
+                     withheld)
 
 
 def _positional_ucd(column: str, names: set[str]) -> str | None:

@@ -27,7 +27,14 @@ from ..errors import CatscanError
 from .guard import team_or_released
 from .jobs import ACTIVE, TEAM, VISITOR, Job, JobLimitExceeded, iso
 from .limits import RequestTooLarge
-from .tap import TapError, checked_query, error_response, read_params, read_uploads
+from .tap import (
+    TapError,
+    checked_query,
+    error_response,
+    read_params,
+    read_uploads,
+    upload_fetcher,
+)
 
 XML = "text/xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -213,7 +220,7 @@ async def create(request: Request) -> Response:
     uploads, refused = {}, None
     try:         # a query that cannot run makes a job that ends in ERROR, saying why (TAP)
         tap = checked_query(params, limits)
-        uploads = await read_uploads(params, limits)
+        uploads = await read_uploads(params, limits, upload_fetcher(request))
         if "UPLOAD" in tap.parameters:
             text["UPLOAD"] = tap.parameters["UPLOAD"]
     except TapError as exc:

@@ -1,5 +1,6 @@
-"""VOSI 1.1 for the TAP service: ``/tap/capabilities`` (TAPRegExt: ADQL and its geometry,
-output formats, limits, inline uploads; sync and async), ``/tap/availability`` and
+"""VOSI 1.1 for the TAP service: ``/tap/capabilities`` (TAPRegExt: ADQL 2.0 and 2.1 with the
+features each defines, output formats, limits, inline and URL uploads, the DALI examples;
+the sync and async endpoints of TAP_ENDPOINTS), ``/tap/availability`` and
 ``/tap/tables`` (VODataService tableset; ``?detail=min`` for names only, ``/tap/tables/NAME``
 for one table). Capabilities and availability must be anonymous (TAP 1.1); the tables
 describe the schema, not survey data, and are public too."""
@@ -17,25 +18,32 @@ from .limits import Limits
 from .tap_schema import TableInfo, TapCatalog
 
 XML = "text/xml; charset=utf-8"
-# (media type, short form, TAPRegExt id) of each RESPONSEFORMAT
+REGEXT = "ivo://ivoa.net/std/TAPRegExt"
+# (media type, short forms (aliases), TAPRegExt id) of each RESPONSEFORMAT; tap.FORMATS
+# accepts every one of them
 OUTPUT_FORMATS = (
-    ("application/x-votable+xml", "votable", "ivo://ivoa.net/std/TAPRegExt#output-votable-td"),
-    ("text/csv;header=present", "csv", None),
-    ("text/tab-separated-values", "tsv", None),
-    ("application/fits", "fits", None),
-    ("application/vnd.apache.parquet", "parquet", None),
-    ("application/json", "json", None),
+    ("application/x-votable+xml", ("votable", "votable/td"), f"{REGEXT}#output-votable-td"),
+    ("text/csv;header=present", ("csv",), None),
+    ("text/tab-separated-values", ("tsv",), None),
+    ("application/fits", ("fits",), None),
+    ("application/vnd.apache.parquet", ("parquet",), None),
+    ("application/json", ("json",), None),
 )
+# ADQL 2.0's optional features (geometry), then those ADQL 2.1 defines (its section 4):
+# declared with the language version that defines them
 GEOMETRY = ("POINT", "CIRCLE", "BOX", "POLYGON", "CONTAINS", "DISTANCE", "COORD1", "COORD2")
-FEATURES = {
-    "ivo://ivoa.net/std/TAPRegExt#features-adqlgeo": GEOMETRY,
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-string": ("LOWER", "UPPER", "ILIKE"),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-offset": ("OFFSET",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-type": ("CAST",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-sets": ("UNION", "EXCEPT", "INTERSECT"),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-common-table": ("WITH",),
-    "ivo://ivoa.net/std/TAPRegExt#features-adql-conditional": ("COALESCE",),
-}
+FEATURES_20 = {f"{REGEXT}#features-adqlgeo": GEOMETRY}
+FEATURES_21 = {
+    f"{REGEXT}#features-adql-string": ("LOWER", "UPPER", "ILIKE"),
+    f"{REGEXT}#features-adql-offset": ("OFFSET",),
+    f"{REGEXT}#features-adql-type": ("CAST",),
+    f"{REGEXT}#features-adql-sets": ("UNION", "EXCEPT", "INTERSECT"),
+    f"{REGEXT}#features-adql-common-table": ("WITH",),
+}   # COALESCE works; features-adql-conditional (ADQL 2.1 REC) is unknown to taplint 3.4
+UPLOAD_METHODS = ("upload-inline", "upload-http", "upload-https")
+# the endpoints of the TAP service besides its base: (standardID, path)
+TAP_ENDPOINTS = [("ivo://ivoa.net/std/TAP#sync-1.1", "sync"),
+                 ("ivo://ivoa.net/std/TAP#async-1.1", "async")]
 STARTED = datetime.now(UTC).replace(microsecond=0)
 _LOCK = threading.Lock()
 
@@ -66,16 +74,21 @@ def _base(request: Request) -> str:
 
 # ---- capabilities -------------------------------------------------------------------------
 
-def capabilities_xml(base: str, limits: Limits) -> str:
-    basic = '<securityMethod standardID="ivo://ivoa.net/sso#BasicAA"/>'
-    language = "".join(
+def _features(features: dict[str, tuple[str, ...]]) -> str:
+    return "".join(
         f'\n      <languageFeatures type="{kind}">'
         + "".join(f"<feature><form>{form}</form></feature>" for form in forms)
-        + "</languageFeatures>" for kind, forms in FEATURES.items())
+        + "</languageFeatures>" for kind, forms in features.items())
+
+
+def capabilities_xml(base: str, limits: Limits) -> str:
+    basic = '<securityMethod standardID="ivo://ivoa.net/sso#BasicAA"/>'
     formats = "".join(
         f"\n    <outputFormat{f' ivo-id={quoteattr(ivo)}' if ivo else ''}>"
-        f"<mime>{escape(mime)}</mime><alias>{alias}</alias></outputFormat>"
-        for mime, alias, ivo in OUTPUT_FORMATS)
+        f"<mime>{escape(mime)}</mime>" + "".join(f"<alias>{a}</alias>" for a in aliases)
+        + "</outputFormat>" for mime, aliases, ivo in OUTPUT_FORMATS)
+    uploads = "".join(f'\n    <uploadMethod ivo-id="{REGEXT}#{method}"/>'
+                      for method in UPLOAD_METHODS)
     seconds = max(1, round(limits.timeout_s))
 
     def vosi(kind: str, path: str) -> str:
@@ -84,6 +97,15 @@ def capabilities_xml(base: str, limits: Limits) -> str:
                 f'<accessURL use="full">{escape(base)}/{path}</accessURL></interface>\n'
                 f'  </capability>')
 
+    endpoints = "".join(
+        f'\n  <capability standardID="{standard}">\n'
+        f'    <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">\n'
+        f'      <accessURL use="base">{escape(base)}/{path}</accessURL>\n'
+        f'      {basic}\n    </interface>\n  </capability>' for standard, path in TAP_ENDPOINTS)
+    language = ("ADQL 2.1 with TOP; CONTAINS(POINT, CIRCLE|BOX|POLYGON) and DISTANCE use the "
+                "HEALPix index of psc, xsc, scans, tiles and atlas_images (coordinate system "
+                "ICRS; INTERSECTS, REGION, AREA, CENTROID not supported); COALESCE and CASE "
+                "work too")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0"
     xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"
@@ -98,30 +120,23 @@ def capabilities_xml(base: str, limits: Limits) -> str:
     <language>
       <name>ADQL</name>
       <version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>
-      <description>ADQL 2.0 with TOP and OFFSET; CONTAINS(POINT, CIRCLE|BOX|POLYGON) and
-        DISTANCE use the HEALPix index of psc, xsc, scans, tiles and atlas_images
-        (coordinate system ICRS; INTERSECTS, REGION, AREA, CENTROID not supported)
-      </description>{language}
-    </language>{formats}
-    <uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>
+      <description>ADQL 2.0 (its geometry as below)</description>{_features(FEATURES_20)}
+    </language>
+    <language>
+      <name>ADQL</name>
+      <version ivo-id="ivo://ivoa.net/std/ADQL#v2.1">2.1</version>
+      <description>{escape(language)}</description>{_features(FEATURES_20 | FEATURES_21)}
+    </language>{formats}{uploads}
     <executionDuration><default>{seconds}</default><hard>{seconds}</hard></executionDuration>
     <outputLimit><default unit="row">{limits.default_rows}</default>
       <hard unit="row">{limits.max_rows}</hard></outputLimit>
     <uploadLimit><hard unit="byte">{limits.max_upload_bytes}</hard></uploadLimit>
-  </capability>
-  <capability standardID="ivo://ivoa.net/std/TAP#sync-1.1">
-    <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">
-      <accessURL use="base">{escape(base)}/sync</accessURL>
-      {basic}
+  </capability>{endpoints}{vosi("capabilities", "capabilities")}{
+    vosi("availability", "availability")}{vosi("tables", "tables")}
+  <capability standardID="ivo://ivoa.net/std/DALI#examples">
+    <interface xsi:type="vr:WebBrowser"><accessURL use="full">{escape(base)}/examples</accessURL>
     </interface>
   </capability>
-  <capability standardID="ivo://ivoa.net/std/TAP#async-1.1">
-    <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">
-      <accessURL use="base">{escape(base)}/async</accessURL>
-      {basic}
-    </interface>
-  </capability>{vosi("capabilities", "capabilities")}{vosi("availability", "availability")}{
-    vosi("tables", "tables")}
 </vosi:capabilities>
 """
 
