@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from .errors import CatscanError
@@ -406,6 +405,8 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
         pair_index[(np.cumsum(slots) - slots)[row_sorted] + rank] = order
         out = targets.take(pa.array(target_index))
     take = pa.array(pair_index, mask=pair_index < 0)
+    import pyarrow.compute as pc  # ~0.1 s to import: not at every command's start
+
     out = out.append_column(SEP_COLUMN, pc.multiply(pairs.column("xm_sep").take(take), 3600.0))
     out = out.append_column(COUNT_COLUMN, pa.array(counts[target_index], type=pa.int64()))
     for i, name in enumerate(names):
