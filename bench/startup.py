@@ -79,7 +79,7 @@ def run_once(argv: list[str]) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          env=ENV)
+                          env=ENV, cwd=ENV["PYTHONPYCACHEPREFIX"])
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -109,7 +109,9 @@ def main() -> None:
     args = parser.parse_args()
     anchor = [sys.executable, "-c", "import duckdb"]
     with tempfile.TemporaryDirectory(prefix="catscan-startup-") as tmp:
-        ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        # also the processes' directory: ``-m catscan`` must import the installed catscan,
+        # not one in the directory the bench was started from
+        ENV["PYTHONPYCACHEPREFIX"] = tmp
         db = args.db or small_database(Path(tmp))
         print(f"database {db}; {args.runs} paired runs each; anchor: python -c "
               "\"import duckdb\"\n")
