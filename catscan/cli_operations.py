@@ -179,7 +179,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .db import connect
-    from .operations import coverage, projection, skymap
+    from .operations import coverage, projection
 
     started = time.perf_counter()
     region = _region(args) if args.region else None
@@ -227,6 +227,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         con.close()
     headline = _headline(summary, region, depth)
     if map_path is not None:
+        from .operations import skymap  # astropy's WCS and Pillow: only for a map
+
         if region is None:
             drawn = skymap.allsky_map(tiles, map_path, frame=args.frame,
                                       width=args.width or 1800,

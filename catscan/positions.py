@@ -10,28 +10,35 @@ from __future__ import annotations
 
 import math
 import re
-
-import numpy as np
-from astropy import units as u
-from astropy.coordinates import Angle, Latitude, SkyCoord
+from typing import TYPE_CHECKING
 
 from .errors import CatscanError, shown
+
+if TYPE_CHECKING:
+    from astropy import units as u
 
 FRAMES = ("icrs", "galactic")
 _ANGLE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*"
                     r"(\"|''|'|arcsec|arcmin|deg|d|degrees?|mas|as|am)?\s*$")
-_UNITS = {'"': u.arcsec, "''": u.arcsec, "arcsec": u.arcsec, "as": u.arcsec, "'": u.arcmin,
-          "arcmin": u.arcmin, "am": u.arcmin, "deg": u.deg, "d": u.deg, "degree": u.deg,
-          "degrees": u.deg, "mas": u.mas}
+_UNITS = {'"': "arcsec", "''": "arcsec", "arcsec": "arcsec", "as": "arcsec", "'": "arcmin",
+          "arcmin": "arcmin", "am": "arcmin", "deg": "deg", "d": "deg", "degree": "deg",
+          "degrees": "deg", "mas": "mas"}
+# Degrees per unit, exactly astropy's ``u.UNIT.to(u.deg)`` (tests/test_positions.py checks
+# each): astropy costs about 1 s of a command's start-up and a typed angle needs only these.
+# A unit not here (a saved query's own) is converted by astropy.
+DEG_PER_UNIT = {"deg": 1.0, "arcmin": 0.016666666666666666, "arcsec": 0.0002777777777777778,
+                "mas": 2.777777777777778e-07}
+# Plain decimal degrees, read by float() exactly as astropy's Angle reads them
+_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 
 
 class PositionError(CatscanError):
     """A position or an angle that could not be read."""
 
 
-def parse_angle(text: str, unit: u.Unit = u.deg) -> float:
+def parse_angle(text: str, unit: u.UnitBase | str = "deg") -> float:
     """An angle in degrees from ``2"``, ``2arcsec``, ``5'``, ``0.5deg``; a bare number is
-    taken in ``unit``."""
+    taken in ``unit`` (an astropy unit or its name)."""
     match = _ANGLE.match(str(text))
     if not match:
         raise PositionError(f"cannot read the angle {shown(repr(str(text)))}: give a number "
@@ -41,7 +48,13 @@ def parse_angle(text: str, unit: u.Unit = u.deg) -> float:
         raise PositionError(f"the angle {shown(repr(str(text)))} is not a finite number")
     if value < 0:
         raise PositionError(f"the angle {shown(repr(str(text)))} is negative")
-    return float((value * (_UNITS[suffix] if suffix else unit)).to_value(u.deg))
+    name = _UNITS[suffix] if suffix else str(unit)
+    if name in DEG_PER_UNIT:                    # astropy multiplies only by a scale not 1
+        scale = DEG_PER_UNIT[name]
+        return value if scale == 1.0 else value * scale
+    from astropy import units as u
+
+    return float((value * u.Unit(unit)).to_value(u.deg))
 
 
 def parse_position(lon: str, lat: str | None = None, frame: str = "icrs") -> tuple[float, float]:
@@ -54,6 +67,14 @@ def parse_position(lon: str, lat: str | None = None, frame: str = "icrs") -> tup
             raise PositionError(f"cannot read the position {shown(repr(str(lon)))}: give two "
                                 "coordinates, e.g. '10.68479 +41.26906' or '00:42:44.3 +41:16:09'")
         lon, lat = parts
+    if frame == "icrs" and _DECIMAL.match(lon) and _DECIMAL.match(lat):
+        ra, dec = float(lon), float(lat)          # what astropy gives, without its start-up
+        if 0 <= ra < 360 and -90 <= dec <= 90:
+            return ra % 360.0, dec                   # -0 is 0, as astropy's wrap gives
+    import numpy as np
+    from astropy import units as u
+    from astropy.coordinates import Angle, Latitude, SkyCoord
+
     # RA in hours when written 00:42:44.3 or 00h42m44.3s; 10d41m or 10.68 are degrees
     hours = frame == "icrs" and (":" in lon or "h" in lon)
     try:

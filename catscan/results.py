@@ -19,16 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
-from astropy.io import fits
-from astropy.io.votable import from_table
-from astropy.io.votable.tree import Info
-from astropy.table import Table
-from astropy.utils.xml.writer import XMLWriter
 from rich.console import Console
 
 from . import __version__
@@ -45,6 +39,10 @@ from .tablefile import (
     fits_ascii,
     table_to_fits,
 )
+
+if TYPE_CHECKING:    # astropy is imported by the formats that need it (~1 s of start-up)
+    from astropy.io.votable.tree import Info
+    from astropy.table import Table
 
 OUTPUT_FORMATS = ("table", "csv", "ipac", "votable", "fits", "parquet", "json", "ecsv")
 _ASTROPY_NAMES = {"ascii.csv": "csv", "ascii.ipac": "ipac", "votable": "votable",
@@ -399,6 +397,8 @@ def _votable(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
     """A TAP-style results RESOURCE: QUERY_STATUS OK and an INFO per item before the TABLE,
     and when truncated QUERY_STATUS OVERFLOW after it (DALI/TAP 1.x). Multi-line values are
     also the INFO's content, since XML turns newlines in attributes into blanks."""
+    from astropy.io.votable import from_table
+
     votable = from_table(arrow_to_astropy(table))
     resource = votable.resources[0]
     resource.type = "results"
@@ -458,6 +458,8 @@ def with_overflow(xml: bytes, notice: str | None) -> bytes:
 def _after_table(xml: bytes, status: str, notice: str | None) -> bytes:
     """``xml`` (a VOTable, or its end from the table's end on) with a QUERY_STATUS INFO
     after the table."""
+    from astropy.utils.xml.writer import XMLWriter
+
     end = xml.rindex(b"</TABLE>") + len(b"</TABLE>")
     element = info("QUERY_STATUS", status)
     element.content = notice
@@ -472,6 +474,8 @@ def info(name: str, value: str) -> Info:
 
 
 def _info(name: str, value: str) -> Info:
+    from astropy.io.votable.tree import Info
+
     info = Info(name=name, value=value.replace("\n", " "))
     info.ID = None                                 # names repeat; IDs must not
     if "\n" in value:
@@ -483,6 +487,8 @@ def _fits(table: pa.Table, provenance: Provenance | None) -> bytes:
     """HIERARCH CATSCAN keywords in the table header: one per item, the query and SQL one
     keyword per line (QUERY 1, QUERY 2...; long lines continue over CONTINUE cards), and a
     COMMENT when truncated. Non-ASCII characters become backslash escapes."""
+    from astropy.io import fits
+
     hdu = table_to_fits(arrow_to_astropy(table))
     if provenance is not None:
         header = hdu.header
@@ -513,6 +519,8 @@ def _fits(table: pa.Table, provenance: Provenance | None) -> bytes:
 def _parquet(table: pa.Table, provenance: Provenance | None) -> bytes:
     """Arrow types as they are; units and descriptions stay in the field metadata, the
     provenance is JSON under the schema metadata key ``catscan.provenance``."""
+    import pyarrow.parquet as pq
+
     if provenance is not None:
         meta = dict(table.schema.metadata or {})
         meta[PARQUET_KEY] = json.dumps(provenance.as_dict()).encode()

@@ -19,19 +19,23 @@ and an OR of ranges is slower to evaluate; exact tests use constants computed he
 
 from __future__ import annotations
 
+import functools
+import importlib.machinery
+import importlib.util
 import math
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import cdshealpix.nested as hp
 import numpy as np
 import pyarrow as pa
-import sqlglot
-from astropy import units as u
-from astropy.coordinates import Latitude, Longitude
-from cdshealpix import cdshealpix as _rust
-from sqlglot import exp
 
 from .polygon import SphericalPolygon, remember
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 INDEX_DEPTH = 29
 SKY_DEG2 = 4 * math.pi * (180 / math.pi) ** 2    # 41,252.96 deg²
@@ -89,21 +93,57 @@ def cone_ranges(ra: float, dec: float, radius_deg: float) -> list[tuple[int, int
     return cells_to_ranges(ipix, depth)
 
 
+@functools.cache
+def _nested() -> ModuleType:
+    """cdshealpix's public API (``cdshealpix.nested``): importing it imports astropy's units
+    and coordinates, about 1 s, so it is imported when a search first needs it."""
+    import cdshealpix.nested
+
+    return cdshealpix.nested
+
+
+@functools.cache
+def _compiled() -> ModuleType:
+    """cdshealpix's compiled module, the one its public API wraps. The package's
+    ``__init__`` imports astropy (about 1 s of every command's start-up), the compiled
+    module does not, so it is loaded from its file without the package when the package is
+    not imported yet; anything unexpected gives the package's own copy (docs/performance.md,
+    "Start-up")."""
+    if "cdshealpix.cdshealpix" not in sys.modules:
+        try:
+            spec = importlib.util.find_spec("cdshealpix")
+            places = spec.submodule_search_locations if spec else None
+            for path in sorted(Path(places[0]).glob("cdshealpix.*")) if places else ():
+                if path.suffix in (".so", ".pyd"):
+                    loader = importlib.machinery.ExtensionFileLoader(
+                        "cdshealpix.cdshealpix", str(path))
+                    spec = importlib.util.spec_from_loader(loader.name, loader)
+                    module = importlib.util.module_from_spec(spec)
+                    loader.exec_module(module)
+                    return module
+        except (ImportError, OSError, AttributeError, TypeError):
+            pass
+    from cdshealpix import cdshealpix
+
+    return cdshealpix
+
+
 def _cone_cells(ra: float, dec: float, radius_deg: float, depth: int):
     """cdshealpix's cone search. Its public wrapper builds astropy Longitude, Latitude and
     Quantity objects, which cost ~0.4 ms per call when caches are cold (most of a small
     cone's time); the compiled function it wraps takes plain radians. The public API is the
     fallback should that function change."""
     try:
-        return _RUST_CONE(np.uint8(depth), np.uint8(2), np.float64(math.radians(ra)),
+        return _compiled().cone_search(np.uint8(depth), np.uint8(2), np.float64(math.radians(ra)),
                           np.float64(math.radians(dec)), np.float64(math.radians(radius_deg)),
                           False)
     except (TypeError, AttributeError):
-        return hp.cone_search(Longitude(ra, u.deg), Latitude(dec, u.deg), radius_deg * u.deg,
-                              depth=depth)
+        from astropy import units as u
+        from astropy.coordinates import Latitude, Longitude
 
+        return _nested().cone_search(Longitude(ra, u.deg), Latitude(dec, u.deg),
+                                     radius_deg * u.deg, depth=depth)
 
-_RUST_CONE = getattr(_rust, "cone_search", None)
 MERGE_GROWTH = 4.0                # merged ranges may cover up to 4x the cover's index length
 DEG = math.pi / 180.0
 
@@ -162,6 +202,8 @@ def ranges_sql(ranges: list[tuple[int, int]], column: str = "hpx29",
 def ranges_condition(ranges: list[tuple[int, int]], column: str = "hpx29",
                      table: str | None = None) -> exp.Expression:
     """:func:`ranges_sql` as a sqlglot expression (built, not parsed)."""
+    from sqlglot import exp
+
     if not ranges:
         return exp.false()
     terms = [exp.Between(this=exp.column(column, table=table, quoted=True),
@@ -171,6 +213,8 @@ def ranges_condition(ranges: list[tuple[int, int]], column: str = "hpx29",
 
 
 def _parse(text: str) -> exp.Expression:
+    import sqlglot
+
     return sqlglot.parse_one(text, dialect="duckdb")
 
 
@@ -201,6 +245,8 @@ def cone_condition(ra: float, dec: float, radius_deg: float, *, ra_column: str =
                    table: str | None = None) -> exp.Expression:
     """:func:`cone_sql` as a sqlglot expression, built node by node (parsing the text back
     cost 2 ms; this is the query language's hot path). A test checks both render alike."""
+    from sqlglot import exp
+
     if radius_deg > 90:
         return _parse(cone_sql(ra, dec, radius_deg, ra_column=ra_column, dec_column=dec_column,
                                index_column=index_column, table=table))
@@ -352,6 +398,8 @@ def box_condition(ra: float, dec: float, width_deg: float, height_deg: float, *,
                   table: str | None = None) -> exp.Expression:
     """:func:`box_sql` as a sqlglot expression, built node by node like
     :func:`cone_condition` (a test checks both render alike)."""
+    from sqlglot import exp
+
     _check_box(width_deg, height_deg)
     d0 = math.radians(dec)
 
@@ -414,7 +462,7 @@ def _with_border_ring(ipix, depths, full, depth: int) -> tuple[np.ndarray, np.nd
     border = np.unique(np.asarray(ipix, np.int64)[~np.asarray(full, bool)]).astype(np.uint64)
     cells, levels = [np.asarray(ipix, np.int64)], [np.asarray(depths, np.int64)]
     if len(border):
-        ring = np.asarray(hp.neighbours(border, depth), np.int64).ravel()
+        ring = np.asarray(_nested().neighbours(border, depth), np.int64).ravel()
         ring = np.unique(ring[ring >= 0])
         cells.append(ring)
         levels.append(np.full(len(ring), depth, np.int64))
@@ -484,14 +532,14 @@ def _polygon_cells(depth: int, lon: np.ndarray, lat: np.ndarray):
     compiled function as :func:`_cone_cells` does: the public wrapper's astropy objects
     cost more than the search of a small polygon; the public API is the fallback."""
     try:
-        return _RUST_POLYGON(np.uint8(depth), np.ascontiguousarray(lon, np.float64),
+        return _compiled().polygon_search(np.uint8(depth), np.ascontiguousarray(lon, np.float64),
                              np.ascontiguousarray(lat, np.float64), True)
     except (TypeError, AttributeError):
-        return hp.polygon_search(Longitude(lon, u.rad), Latitude(lat, u.rad), depth,
-                                 flat=True)
+        from astropy import units as u
+        from astropy.coordinates import Latitude, Longitude
 
-
-_RUST_POLYGON = getattr(_rust, "polygon_search", None)
+        return _nested().polygon_search(Longitude(lon, u.rad), Latitude(lat, u.rad), depth,
+                                        flat=True)
 
 
 def polygon_sql(vertices, **columns) -> str:
@@ -509,9 +557,12 @@ def polygon_sql(vertices, **columns) -> str:
 
 def polygon_cover(poly: SphericalPolygon) -> list[tuple[int, int]]:
     """cdshealpix's polygon search, padded by a ring of neighbour cells."""
+    from astropy import units as u
+    from astropy.coordinates import Latitude, Longitude
+
     lon = Longitude(np.array(poly.ra), u.deg)
     lat = Latitude(np.array(poly.dec), u.deg)
-    return _padded_cover(lambda depth: hp.polygon_search(lon, lat, depth),
+    return _padded_cover(lambda depth: _nested().polygon_search(lon, lat, depth),
                          2 * poly.centre()[2])
 
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-from astropy import units as u
-from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy.table import Column, MaskedColumn, Table
 
 from .errors import CatscanError
+
+if TYPE_CHECKING:       # astropy is imported where a table file is read or written (~1 s)
+    from astropy.io import fits
+    from astropy.table import Table
 
 FORMATS = {".csv": "ascii.csv", ".tbl": "ascii.ipac", ".ipac": "ascii.ipac",
            ".xml": "votable", ".vot": "votable", ".votable": "votable", ".fits": "fits",
@@ -68,6 +69,8 @@ def read_table(path: str | Path) -> Table:
     if not path.exists():
         raise TableFileError(f"{path}: no such file")
     fmt = table_format(path)
+    from astropy.table import Table
+
     try:
         # ``#`` lines in CSV are comments (catscan writes its results' provenance so)
         table = Table.read(path, format=fmt, **({"comment": "#"} if fmt == "ascii.csv" else {}))
@@ -99,6 +102,8 @@ def find_column(table: Table, frame: str, axis: int, given: str | None, path: Pa
 
 def _degrees(column, axis: int, path: Path) -> np.ndarray | None:
     """A numeric column in degrees, or None when it is text (sexagesimal)."""
+    from astropy import units as u
+
     if column.dtype.kind in "USO":
         return None
     values = np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
@@ -115,6 +120,9 @@ def _degrees(column, axis: int, path: Path) -> np.ndarray | None:
 def read_targets(path: str | Path, *, ra_column: str | None = None,
                  dec_column: str | None = None, frame: str = "icrs") -> Targets:
     """Read a list of positions from CSV, IPAC, VOTable or FITS."""
+    from astropy import units as u
+    from astropy.table import MaskedColumn
+
     path = Path(path)
     if frame not in POSITION_NAMES:
         raise TableFileError(f"unknown frame {frame!r}: choose icrs or galactic")
@@ -137,6 +145,9 @@ def read_targets(path: str | Path, *, ra_column: str | None = None,
 def _to_icrs(table: Table, lon_name: str, lat_name: str, lon, lat, frame: str, path: Path
              ) -> tuple[np.ndarray, np.ndarray]:
     """ICRS degrees from text or non-degree columns, NaN where a row has no position."""
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
     n = len(table)
     ra, dec = np.full(n, np.nan), np.full(n, np.nan)
     for i in range(n) if (lon is None or lat is None) else ():
@@ -159,12 +170,26 @@ def _to_icrs(table: Table, lon_name: str, lat_name: str, lon, lat, frame: str, p
 
 
 UNIT_KEY, DESCRIPTION_KEY, UCD_KEY = b"unit", b"description", b"ucd"
+# The schema's units (column comments), none of them dimensionless: no need to ask astropy
+_DIMENSIONED = frozenset({"deg", "arcsec", "arcmin", "mas", "mag", "day", "DN"})
+
+
+def _has_unit(unit) -> bool:
+    """``unit not in (None, "", u.dimensionless_unscaled)``, without importing astropy for
+    the schema's own units."""
+    if unit is None or unit == "":
+        return False
+    if isinstance(unit, str) and unit in _DIMENSIONED:
+        return True
+    from astropy import units as u
+
+    return unit != u.dimensionless_unscaled
 
 
 def field_metadata(unit, description, ucd: str | None = None) -> dict[bytes, bytes] | None:
     """Arrow field metadata carrying a column's unit, description and UCD (VOTable)."""
     meta = {}
-    if unit not in (None, "", u.dimensionless_unscaled):
+    if _has_unit(unit):
         meta[UNIT_KEY] = str(unit).encode()
     if description:
         meta[DESCRIPTION_KEY] = str(description).encode()
@@ -227,6 +252,8 @@ def _numpy_values(col: pa.ChunkedArray, mask: np.ndarray) -> np.ndarray:
 def arrow_to_astropy(table: pa.Table) -> Table:
     """A pyarrow table as astropy, nulls masked, units and descriptions from the fields'
     metadata."""
+    from astropy.table import MaskedColumn, Table
+
     out = Table()
     for field in table.schema:
         col = table.column(field.name)
@@ -260,6 +287,9 @@ def table_to_fits(table: Table) -> fits.BinTableHDU:
     TNULL no real value uses, logical nulls (FITS has none in astropy) make the column a
     1/0 int16 with a TNULL, and descriptions go into TCOMMn (the HEASARC convention TOPCAT
     reads)."""
+    from astropy.io import fits
+    from astropy.table import Column, MaskedColumn
+
     table = table.copy(copy_data=False)
     for name in table.colnames:
         col = table[name]
@@ -300,6 +330,8 @@ def write_table(table: Table, path: str | Path, format: str | None = None) -> Pa
     given, replacing the file."""
     path = Path(path)
     fmt = format or table_format(path)
+    from astropy.io import fits
+
     try:
         if fmt == "fits":
             fits.HDUList([fits.PrimaryHDU(), table_to_fits(table)]).writeto(path,

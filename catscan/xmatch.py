@@ -32,12 +32,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cdshealpix.nested as hp
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-from astropy import units as u
-from astropy.coordinates import Latitude, Longitude
 from sqlglot import exp
 
 from .errors import CatscanError
@@ -125,6 +121,11 @@ def target_cells(ra: np.ndarray, dec: np.ndarray, depth: int, radius_deg: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each target's cell at ``depth``, and (row, cell) pairs for that cell and the
     neighbours across the edges the target is within ``radius_deg`` of (module docstring)."""
+    # cdshealpix imports astropy (~1 s of a command's start-up): here, not at import
+    import cdshealpix.nested as hp
+    from astropy import units as u
+    from astropy.coordinates import Latitude, Longitude
+
     ipix, dx, dy = hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth,
                                         return_offsets=True)
     ipix = np.asarray(ipix, dtype=np.int64)
@@ -161,6 +162,8 @@ def scan_ranges(cells: np.ndarray, depth: int, most: int = MAX_SCAN_RANGES
         cells, depth = _distinct_sorted(cells >> 2), depth - 1     # shifts keep the order
     if len(cells) == 0:
         return []
+    import cdshealpix.nested as hp
+
     block = np.asarray(hp.neighbours(cells.astype(np.uint64), depth), dtype=np.int64).ravel()
     cells = _distinct_sorted(np.sort(block[block >= 0]))
     shift = 2 * (INDEX_DEPTH - depth)
@@ -402,6 +405,8 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
         pair_index[(np.cumsum(slots) - slots)[row_sorted] + rank] = order
         out = targets.take(pa.array(target_index))
     take = pa.array(pair_index, mask=pair_index < 0)
+    import pyarrow.compute as pc  # ~0.1 s to import: not at every command's start
+
     out = out.append_column(SEP_COLUMN, pc.multiply(pairs.column("xm_sep").take(take), 3600.0))
     out = out.append_column(COUNT_COLUMN, pa.array(counts[target_index], type=pa.int64()))
     for i, name in enumerate(names):

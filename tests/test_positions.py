@@ -3,11 +3,13 @@ checked against astropy's own parsing of the same coordinates."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from astropy import units as u
-from astropy.coordinates import SkyCoord
+from astropy.coordinates import Angle, Latitude, SkyCoord
 
-from catscan.positions import PositionError, parse_angle, parse_position
+from catscan.positions import DEG_PER_UNIT, PositionError, parse_angle, parse_position
 
 M31 = SkyCoord("00h42m44.3s +41d16m09s")
 
@@ -55,3 +57,36 @@ def test_a_bare_number_takes_the_default_unit():
 def test_bad_input_says_what_was_not_understood(call, message):
     with pytest.raises(PositionError, match=message):
         call()
+
+
+def test_unit_scales_are_astropys_own():
+    """Typed angles are scaled without importing astropy (start-up): by its own numbers."""
+    for name, scale in DEG_PER_UNIT.items():
+        assert scale == u.Unit(name).to(u.deg)
+
+
+def test_angles_are_bit_for_bit_what_astropy_gives():
+    rng = random.Random(7)
+    units = {'"': u.arcsec, "arcsec": u.arcsec, "'": u.arcmin, "arcmin": u.arcmin,
+             "deg": u.deg, "d": u.deg, "mas": u.mas}
+    for _ in range(2000):
+        value = f"{rng.uniform(0, 1000):.{rng.randint(0, 17)}f}"
+        suffix = rng.choice(list(units))
+        assert parse_angle(value + suffix) == (float(value) * units[suffix]).to_value(u.deg)
+        assert parse_angle(value, unit=u.arcmin) == (float(value) * u.arcmin).to_value(u.deg)
+    assert parse_angle("3", unit=u.hourangle) == (3 * u.hourangle).to_value(u.deg)  # astropy
+
+
+def test_decimal_degrees_are_bit_for_bit_what_astropy_gives():
+    """Plain decimal degrees are read without astropy (start-up): exactly as its Angle and
+    Latitude read them, -0 included."""
+    rng = random.Random(5)
+    cases = [("-0", "-0"), ("0", "+0"), (".5", "-.5"), ("359.999999999999", "90"),
+             ("7", "-90.0")]
+    for _ in range(2000):
+        cases.append((f"{rng.uniform(0, 360):.{rng.randint(0, 17)}f}",
+                      f"{rng.choice(['', '+', '-'])}{rng.uniform(0, 90):.{rng.randint(0, 17)}f}"))
+    for lon, lat in cases:
+        want = (float(Angle(lon, unit=u.deg).wrap_at(360 * u.deg).deg % 360.0),
+                float(Latitude(lat, unit=u.deg).deg))
+        assert repr(parse_position(lon, lat)) == repr(want), (lon, lat)

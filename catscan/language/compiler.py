@@ -12,7 +12,6 @@ import difflib
 import math
 from dataclasses import dataclass, field
 
-from astropy import units as u
 from sqlglot import exp
 
 from .. import spatial
@@ -381,7 +380,7 @@ class _Compiler:
     def _angle(self, node: ir.Angle) -> float:
         text = self._value(node.text)
         try:
-            return parse_angle(text, unit=u.deg)
+            return parse_angle(text, unit="deg")
         except PositionError as exc:
             raise _error(str(exc), node.pos) from None
 

@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from astropy import units as u
-
-from ..positions import PositionError, parse_angle
+from ..positions import DEG_PER_UNIT, PositionError, parse_angle
 from .errors import QueryError
 
 PARAM_TYPES = ("number", "integer", "angle", "text", "date", "coordinate")
@@ -77,7 +75,11 @@ def check_value(spec: ParamSpec, value: str, where: str) -> str:
         elif spec.type == "date":
             dt.date.fromisoformat(value)
         elif spec.type == "angle":
-            unit = u.Unit(spec.unit) if spec.unit else u.deg
+            unit = spec.unit or "deg"
+            if unit not in DEG_PER_UNIT:            # astropy only for a unit of its own
+                from astropy import units as u
+
+                unit = u.Unit(unit)
             return f"{parse_angle(value, unit=unit) * 3600!r}arcsec"
     except (ValueError, PositionError):
         raise QueryError(problem) from None
