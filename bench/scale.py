@@ -6,7 +6,7 @@
 One bench-scale survey (``catscan generate --scale bench``, cached under
 ``bench/out/scale-<rows>/``) is loaded night by night, in processing order, into one growing
 database; its last night is held back. At each size, in separate ``catscan`` processes
-(wall time and peak RSS from ``wait4``):
+(wall time, and peak RSS from ``/usr/bin/time``):
 
 * the anchor: the held-back night is loaded into an empty file, then reprocessed (the same
   delivery with a newer 2MAPPS version), measured right before the size's own run so that
@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from load import timed  # noqa: E402  (bench/load.py)
 from nights import cached_survey  # noqa: E402  (bench/nights.py)
 
 from catscan.db import connect, init_database  # noqa: E402
@@ -84,15 +83,15 @@ def reprocessed(night: Path, workdir: Path, version: str = "3.0") -> Path:
 
 
 def run(args: list[str]) -> tuple[float, float]:
-    """Run a catscan command; (wall seconds, peak RSS in GiB) of that process alone."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(["catscan", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"catscan {' '.join(args)} failed: {proc.stderr.read().decode()}")
-    return wall, usage.ru_maxrss / 2**20
+    """Run a catscan command; (wall seconds, peak RSS in GiB) of that process alone.
+
+    The peak comes from ``/usr/bin/time`` (bench/load.py's :func:`timed`), a small process
+    that forks the command: a child's ``ru_maxrss`` starts from its parent's resident size
+    at the fork, so ``wait4`` on a child of this bench (which holds gigabytes of DuckDB
+    cache after its queries) reported this bench's size, not the load's (9.07 GiB "peaks"
+    at 50 M rows, where the load alone peaks at ~1.1 GiB)."""
+    done = timed(["catscan", *args])
+    return done.seconds, (done.max_rss_kib or 0) / 2**20
 
 
 def remove(db: Path) -> None:
