@@ -116,19 +116,9 @@ TEAM_PASSWORD = "correct horse battery"
 def web_db(image_db, tmp_path_factory) -> Path:
     """A copy of the demo survey with Atlas Images for one scan (the M31 field) and the
     team password TEAM_PASSWORD set."""
-    import shutil
+    from webserver import copy_with_password
 
-    from catscan.db import connect
-    from catscan.web.access import set_password
-
-    path = tmp_path_factory.mktemp("web") / "catscan.duckdb"
-    shutil.copy(image_db, path)
-    con = connect(path, read_only=False)
-    try:
-        set_password(con, TEAM_PASSWORD)
-    finally:
-        con.close()
-    return path
+    return copy_with_password(image_db, tmp_path_factory.mktemp("web"), TEAM_PASSWORD)
 
 
 @pytest.fixture(scope="session")

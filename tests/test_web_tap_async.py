@@ -59,16 +59,9 @@ def tap(uws_server, vo_session):
 @pytest.fixture(scope="module")
 def released_db(web_db, tmp_path_factory):
     """A copy of the web database with RELEASED public and the team password PASSWORD."""
-    from catscan.db import connect
-    from catscan.web.access import set_password
+    from webserver import copy_with_password
 
-    path = tmp_path_factory.mktemp("uws-released") / "catscan.duckdb"
-    shutil.copy(web_db, path)
-    con = connect(path, read_only=False)
-    try:
-        set_password(con, PASSWORD)
-    finally:
-        con.close()
+    path = copy_with_password(web_db, tmp_path_factory.mktemp("uws-released"), PASSWORD)
     done = subprocess.run([sys.executable, "-m", "catscan.cli", "release", RELEASED, "--db",
                            str(path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

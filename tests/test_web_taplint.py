@@ -22,10 +22,7 @@ import numpy as np
 import pytest
 from astropy.io.votable import parse_single_table
 
-from catscan.db import connect
-from catscan.web.access import set_password
-
-from webserver import running_server
+from webserver import copy_with_password, running_server
 
 STILTS = shutil.which("stilts")
 pytestmark = pytest.mark.skipif(STILTS is None, reason="STILTS (taplint) is not installed")
@@ -80,13 +77,7 @@ def test_taplint_on_the_public_service(released_server):
 def team_server(web_db, tmp_path_factory):
     """The team's service (nothing released) with a password STILTS can pass: no blanks,
     the stilts script splits its arguments."""
-    path = tmp_path_factory.mktemp("taplint") / "catscan.duckdb"
-    shutil.copy(web_db, path)
-    con = connect(path, read_only=False)
-    try:
-        set_password(con, PASSWORD)
-    finally:
-        con.close()
+    path = copy_with_password(web_db, tmp_path_factory.mktemp("taplint"), PASSWORD)
     with running_server(path, timeout=30.0) as url:
         yield url
 

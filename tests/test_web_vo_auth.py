@@ -19,11 +19,9 @@ import pytest
 from astropy.io.votable import parse, parse_single_table
 from astropy.table import Table
 
-from catscan.db import connect
-from catscan.web.access import set_password
 from catscan.web.parking import PARK_MAX, ParkedRequest, ParkedRequests
 
-from webserver import running_server
+from webserver import copy_with_password, running_server
 
 PASSWORD = "stilts-pass-2mass"         # no blanks: STILTS passes it as one -D option
 STILTS = shutil.which("stilts")
@@ -36,14 +34,7 @@ CENTRE = (10.9, 35.95)                  # a field of the demo survey
 @pytest.fixture(scope="module")
 def vo_db(demo_db, tmp_path_factory) -> Path:
     """A copy of the demo survey with a team password STILTS can pass."""
-    path = tmp_path_factory.mktemp("vo_auth") / "catscan.duckdb"
-    shutil.copy(demo_db, path)
-    con = connect(path, read_only=False)
-    try:
-        set_password(con, PASSWORD)
-    finally:
-        con.close()
-    return path
+    return copy_with_password(demo_db, tmp_path_factory.mktemp("vo_auth"), PASSWORD)
 
 
 @pytest.fixture(scope="module")

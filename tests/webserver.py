@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import uvicorn
 
 from catscan.web import create_app, uvicorn_options
+
+
+def copy_with_password(source: Path, directory: Path, password: str) -> Path:
+    """A copy of the database ``source`` in ``directory`` with the team password set."""
+    from catscan.db import connect
+    from catscan.web.access import set_password
+
+    path = Path(directory) / "catscan.duckdb"
+    shutil.copy(source, path)
+    con = connect(path, read_only=False)
+    try:
+        set_password(con, password)
+    finally:
+        con.close()
+    return path
 
 
 def free_port() -> int:
