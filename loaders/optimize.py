@@ -42,7 +42,7 @@ STORAGE_CELL_ORDER = 3            # 768 cells of ~54 deg²; one contiguous hpx29
 CELL_SHIFT = 2 * (29 - STORAGE_CELL_ORDER)
 FULL_REWRITE_SHARE = 0.5          # settle by one whole-table rewrite above this share
 MIN_RUN_ROWS = 122_880            # a settled run holds at least a row group (if it can)
-LOCAL_ROWIDS = 2 ** 55            # DuckDB numbers a transaction's own new rows from here
+LOCAL_ROWIDS = 36_028_797_018_960_000   # DuckDB's MAX_ROW_ID (~2^55): a transaction's new rows
 
 
 def _state(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -89,17 +89,19 @@ def mark_unsorted(con: duckdb.DuckDBPyConnection, table: str,
         if old_max is None or new_min is None or new_min >= old_max:
             return
         mark_dirty(con, table, f"FROM {new_rows}")
-        mark_tail(con, table)
+        mark_tail(con, table, con.execute(f"SELECT count(*) FROM {new_rows}").fetchall()[0][0])
     elif load_id is not None:
         mark_dirty(con, table, f"FROM {quote(table)} WHERE load_id = ?", [load_id])
-        mark_tail(con, table)
+        mark_tail(con, table, con.execute(f"SELECT count(*) FROM {quote(table)} "
+                                          f"WHERE rowid >= {LOCAL_ROWIDS}").fetchall()[0][0])
     else:
         _set_state(con, table, False)
 
 
-def mark_tail(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Inside a load transaction: also mark the cells of the committed rows that may share
-    a row group with the appended ones.
+def mark_tail(con: duckdb.DuckDBPyConnection, table: str, appended: int) -> None:
+    """Inside a load transaction that appends ``appended`` rows: also mark the cells of the
+    committed rows that may share a row group with them (if they are less than a row
+    group).
 
     DuckDB moves an append of at least a row group over as whole row groups, but appends a
     smaller one (a small night, a few XSC rows) into the table's last row group, which holds
@@ -108,6 +110,8 @@ def mark_tail(con: duckdb.DuckDBPyConnection, table: str) -> None:
     wide, read by every cone in between, after the appended rows were settled away. Settling
     the cells of the last row group's rows as well empties it, and DuckDB drops it at the
     next checkpoint (docs/storage.md, "The tail row group")."""
+    if appended >= MIN_RUN_ROWS:          # moved over as whole row groups at the commit
+        return
     last = con.execute(f"SELECT max(rowid) FROM {quote(table)} WHERE rowid < {LOCAL_ROWIDS}"
                        ).fetchall()[0][0]
     if last is not None:
