@@ -20,7 +20,7 @@ import duckdb
 from catscan.db import connect, schema_version
 from catscan.errors import CatscanError
 
-from .optimize import finish_sorts, record_wide_row_groups
+from .optimize import finish_sorts
 from .schema_info import quote, sql_string
 from .tables import RULES
 
@@ -98,11 +98,6 @@ def compact(path: str | os.PathLike, *, progress=None) -> CompactResult:
     try:
         con.execute("INSERT INTO storage_compacted VALUES (now(), ?, ?)",
                     [after, big_rows(con)])
-        for schema, table in _tables(con, con.execute("SELECT current_database()"
-                                                     ).fetchall()[0][0]):
-            rules = RULES.get(table) if schema == "main" else None
-            if rules is not None and rules.sorted_by_hpx29:
-                record_wide_row_groups(con, table)      # the copy's sparse row groups
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -36,13 +36,12 @@ import duckdb
 from catscan.db import transaction
 from catscan.spatial import coalesce, ranges_sql
 
-from .schema_info import quote, sql_string
+from .schema_info import quote
 
 STORAGE_CELL_ORDER = 3            # 768 cells of ~54 deg²; one contiguous hpx29 range each
 CELL_SHIFT = 2 * (29 - STORAGE_CELL_ORDER)
 FULL_REWRITE_SHARE = 0.5          # settle by one whole-table rewrite above this share
 MIN_RUN_ROWS = 122_880            # a settled run holds at least a row group (if it can)
-LOCAL_ROWIDS = 36_028_797_018_960_000   # DuckDB's MAX_ROW_ID (~2^55): a transaction's new rows
 
 
 def _state(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -89,34 +88,10 @@ def mark_unsorted(con: duckdb.DuckDBPyConnection, table: str,
         if old_max is None or new_min is None or new_min >= old_max:
             return
         mark_dirty(con, table, f"FROM {new_rows}")
-        mark_tail(con, table, con.execute(f"SELECT count(*) FROM {new_rows}").fetchall()[0][0])
     elif load_id is not None:
         mark_dirty(con, table, f"FROM {quote(table)} WHERE load_id = ?", [load_id])
-        mark_tail(con, table, con.execute(f"SELECT count(*) FROM {quote(table)} "
-                                          f"WHERE rowid >= {LOCAL_ROWIDS}").fetchall()[0][0])
     else:
         _set_state(con, table, False)
-
-
-def mark_tail(con: duckdb.DuckDBPyConnection, table: str, appended: int) -> None:
-    """Inside a load transaction that appends ``appended`` rows: also mark the cells of the
-    committed rows that may share a row group with them (if they are less than a row
-    group).
-
-    DuckDB moves an append of at least a row group over as whole row groups, but appends a
-    smaller one (a small night, a few XSC rows) into the table's last row group, which holds
-    the end of the last sorted run: that row group's zone map then spans both skies, and as
-    DuckDB never narrows a zone map after deletions (and the vacuum is off), it would stay
-    wide, read by every cone in between, after the appended rows were settled away. Settling
-    the cells of the last row group's rows as well empties it, and DuckDB drops it at the
-    next checkpoint (docs/storage.md, "The tail row group")."""
-    if appended >= MIN_RUN_ROWS:          # moved over as whole row groups at the commit
-        return
-    last = con.execute(f"SELECT max(rowid) FROM {quote(table)} WHERE rowid < {LOCAL_ROWIDS}"
-                       ).fetchall()[0][0]
-    if last is not None:
-        mark_dirty(con, table, f"FROM {quote(table)} WHERE rowid > {int(last) - MIN_RUN_ROWS}"
-                   f" AND rowid <= {int(last)}")
 
 
 def dirty_cells(con: duckdb.DuckDBPyConnection, table: str) -> list[int]:
@@ -201,11 +176,8 @@ def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
     never a half-moved range. A command killed in between leaves the marks; the next one
     moves the ranges again.
     """
-    whole = force or not _state(con, table)
-    if not whole:
-        with transaction(con):
-            absorb_wide_runs(con, table)
     cells = dirty_cells(con, table)
+    whole = force or not _state(con, table)
     if not whole and not cells:
         return False
     ranges: list[tuple[int, int]] = []
@@ -226,69 +198,15 @@ def optimize(con: duckdb.DuckDBPyConnection, table: str, *, force: bool = False,
             for cell_range in ranges:
                 with transaction(con):
                     _rewrite_cells(con, table, ranges_sql([cell_range]))
-                    if cell_range[1] - cell_range[0] > 1 << CELL_SHIFT:
-                        con.execute("INSERT OR REPLACE INTO storage_wide VALUES (?, ?, ?)",
-                                    [table, *cell_range])
             with transaction(con):
                 _settled(con, table, whole=False)
     if ranges or whole:
         con.execute("CHECKPOINT")
-    if whole:
-        with transaction(con):
-            record_wide_row_groups(con, table)
     return True
-
-
-def absorb_wide_runs(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Mark dirty every cell of the wide runs (``storage_wide``) that a dirty cell falls in,
-    until no wide run overlaps the dirty cells only in part; those runs' records go (their
-    cells being dirty, the settle rewrites them whole). Returns the cells added.
-
-    A row group's zone map keeps the extent of the rows it was written with: a run written
-    over several sparse cells stays read by every cone in its range after a later settle
-    moved some of its rows away. Rewriting the whole run empties its row groups (DuckDB
-    drops them at the checkpoint), and the rewrite splits it finer once its cells are full
-    enough (:func:`settle_ranges`)."""
-    added = 0
-    while True:
-        wide = con.execute(
-            f"SELECT w.lo, w.hi FROM storage_wide w WHERE w.table_name = ? AND EXISTS ("
-            f"SELECT 1 FROM storage_dirty d WHERE d.table_name = w.table_name "
-            f"AND (d.cell::BIGINT << {CELL_SHIFT}) < w.hi "
-            f"AND ((d.cell::BIGINT + 1) << {CELL_SHIFT}) > w.lo)", [table]).fetchall()
-        if not wide:
-            return added
-        for lo, hi in wide:
-            before = con.execute("SELECT count(*) FROM storage_dirty WHERE table_name = ?",
-                                 [table]).fetchall()[0][0]
-            con.execute("INSERT OR IGNORE INTO storage_dirty (table_name, cell) "
-                        "SELECT ?, c::INTEGER FROM range(?, ?) t(c)",
-                        [table, lo >> CELL_SHIFT, ((hi - 1) >> CELL_SHIFT) + 1])
-            con.execute("DELETE FROM storage_wide WHERE table_name = ? AND lo = ?",
-                        [table, lo])
-            added += con.execute("SELECT count(*) FROM storage_dirty WHERE table_name = ?",
-                                 [table]).fetchall()[0][0] - before
-
-
-def record_wide_row_groups(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """After the table was written whole in hpx29 order (a whole rewrite, ``catscan
-    compact``): record as wide runs the row groups whose hpx29 zone map spans more than one
-    storage cell, from DuckDB's storage statistics (read once here, never per night)."""
-    con.execute("DELETE FROM storage_wide WHERE table_name = ?", [table])
-    con.execute(
-        f"INSERT OR REPLACE INTO storage_wide SELECT ?, lo, hi FROM ("
-        f"SELECT (min((stats).min::BIGINT) >> {CELL_SHIFT}) << {CELL_SHIFT} AS lo, "
-        f"((max((stats).max::BIGINT) >> {CELL_SHIFT}) + 1) << {CELL_SHIFT} AS hi "
-        f"FROM pragma_storage_info({sql_string(table)}) "
-        f"WHERE column_name = 'hpx29' AND segment_type <> 'VALIDITY' "
-        f"AND (stats).min IS NOT NULL GROUP BY row_group_id) "
-        f"WHERE hi - lo > {1 << CELL_SHIFT}", [table])
 
 
 def _settled(con: duckdb.DuckDBPyConnection, table: str, *, whole: bool) -> None:
     con.execute("DELETE FROM storage_dirty WHERE table_name = ?", [table])
-    if whole:
-        con.execute("DELETE FROM storage_wide WHERE table_name = ?", [table])
     _set_state(con, table, True, optimized=whole)
 
 
@@ -296,8 +214,7 @@ def _rewrite_cells(con: duckdb.DuckDBPyConnection, table: str, where: str) -> No
     """Append the rows of the cells again in hpx29 order, then delete their old copies.
 
     The copies are told apart by rowid: rows appended in this transaction carry rowids
-    above every committed row's (DuckDB numbers transaction-local rows from
-    :data:`LOCAL_ROWIDS`)."""
+    above every committed row's (DuckDB numbers transaction-local rows from 2^55)."""
     last = con.execute(f"SELECT max(rowid) FROM {quote(table)}").fetchall()[0][0]
     if last is None:
         return

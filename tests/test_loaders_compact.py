@@ -19,12 +19,11 @@ from conftest import database_checksums
 
 def _checksums(db) -> dict:
     """Every table's content but the records of the compaction itself (catalog_state's
-    optimized_at, storage_compacted) and of the new file's layout (storage_wide)."""
+    optimized_at, storage_compacted)."""
     con = connect(db)
     try:
         sums = database_checksums(con)
         sums.pop("main.storage_compacted")
-        sums.pop("main.storage_wide")
         sums["main.catalog_state"] = con.execute(
             "SELECT list(table_name ORDER BY table_name), bool_and(sorted) FROM catalog_state"
         ).fetchall()

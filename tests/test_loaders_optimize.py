@@ -108,6 +108,7 @@ def test_cones_on_settled_nights_read_as_little_as_on_a_sorted_copy(wcon):
     assert expected[0][0] == BASE_ROWS + 30 * NIGHT_ROWS
 
 
+@pytest.mark.xfail(strict=True, reason="zone maps never narrow: docs/storage.md, issue 19")
 def test_a_survey_growing_from_an_empty_sky_reads_like_a_sorted_copy(wcon):
     """Nights in random places, small and large, into an empty table, as the survey grew.
 
@@ -115,7 +116,10 @@ def test_a_survey_growing_from_an_empty_sky_reads_like_a_sorted_copy(wcon):
     runs (and a small night shares the last run's tail row group) whose zone maps span
     cells that later nights fill: DuckDB never narrows a zone map, so without rewriting
     such a run whole when a night lands in it, cones read ~1.6x the row groups of a sorted
-    copy (bench/scale.py at 25 M rows: 60' cones 3.7x slower)."""
+    copy (bench/scale.py at 25 M rows: 60' cones 3.7x slower). Rewriting such runs whole
+    when a night lands in them passes this test but made a night's load 5.6x slower at
+    11.7 M rows of the bench survey (docs/storage.md, "Zone maps never narrow"): an open
+    defect of issue 19, kept here so that a fix shows."""
     rng = np.random.default_rng(9)
     slots = rng.permutation(100)
     centres = []
@@ -132,8 +136,6 @@ def test_a_survey_growing_from_an_empty_sky_reads_like_a_sorted_copy(wcon):
         settled = _row_groups_read(wcon, "t", centres, radius)
         fresh = _row_groups_read(wcon, "fresh", centres, radius)
         assert np.mean(settled) <= 1.1 * np.mean(fresh), (radius, settled, fresh)
-    wide = wcon.execute("SELECT lo, hi FROM storage_wide WHERE table_name = 't'").fetchall()
-    assert all(hi - lo > 1 << CELL_SHIFT for lo, hi in wide)
 
 
 def test_a_settle_moves_only_the_rows_of_the_dirty_cells(wcon):
@@ -141,19 +143,11 @@ def test_a_settle_moves_only_the_rows_of_the_dirty_cells(wcon):
     _append(wcon, *_sky(rng, BASE_ROWS), 0, 1, ordered=True)
     wcon.execute("CHECKPOINT")
     before = dict(wcon.execute("SELECT k, rowid FROM t").fetchall())
-    last = max(before.values())
-    tail = {int(c) for (c,) in wcon.execute(
-        f"SELECT DISTINCT hpx29 >> {CELL_SHIFT} FROM t WHERE rowid > {last - MIN_RUN_ROWS}"
-    ).fetchall()}
     ra, dec = _night(rng, 3)
-    wcon.execute("BEGIN")                  # as a load: append and mark in one transaction
     _append(wcon, ra, dec, 10**7, 2)
     mark_unsorted(wcon, "t", load_id=2)
-    wcon.execute("COMMIT")
     cells = set(dirty_cells(wcon, "t"))
-    # the night's cells, and those of the rows that may share the last row group with it
-    assert cells == {int(c) for c in np.unique(hpx29(ra, dec) >> CELL_SHIFT)} | tail
-    assert tail - {int(c) for c in np.unique(hpx29(ra, dec) >> CELL_SHIFT)}
+    assert cells == {int(c) for c in np.unique(hpx29(ra, dec) >> CELL_SHIFT)}
     ranges = [r for _, r in settle_ranges(wcon, "t", sorted(cells))]
     assert all(n >= MIN_RUN_ROWS for n, _ in settle_ranges(wcon, "t", sorted(cells)))
     assert optimize(wcon, "t") and is_sorted(wcon, "t") and not pending_sorts(wcon)
