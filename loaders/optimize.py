@@ -214,7 +214,8 @@ def _rewrite_cells(con: duckdb.DuckDBPyConnection, table: str, where: str) -> No
     """Append the rows of the cells again in hpx29 order, then delete their old copies.
 
     The copies are told apart by rowid: rows appended in this transaction carry rowids
-    above every committed row's (DuckDB numbers transaction-local rows from 2^55)."""
+    above every committed row's (DuckDB numbers transaction-local rows from its MAX_ROW_ID,
+    36,028,797,018,960,000, just below 2^55)."""
     last = con.execute(f"SELECT max(rowid) FROM {quote(table)}").fetchall()[0][0]
     if last is None:
         return
