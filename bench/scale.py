@@ -214,9 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="0,25M,50M,100M",
                         help="PSC sizes to measure at, comma-separated (default 0,25M,50M,100M)")
     parser.add_argument("--runs", type=int, default=25, help="query centres per cone size")
+    parser.add_argument("--survey", type=size_arg, default=None,
+                        help="rows of the cached survey to take the nights from (default: "
+                             "just above the largest size; e.g. 102.2M to reuse the 100 M run's)")
     args = parser.parse_args(argv)
     sizes = sorted(size_arg(s) for s in args.sizes.split(","))
-    nights, held = survey(int(max(sizes) * 1.02) + 200_000)
+    nights, held = survey(args.survey or int(max(sizes) * 1.02) + 200_000)
     workdir = HERE / "out" / "scale-work"
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "growing.duckdb"

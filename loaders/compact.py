@@ -81,6 +81,7 @@ def compact(path: str | os.PathLike, *, progress=None) -> CompactResult:
             con.execute("UPDATE catscan_compact.catalog_state SET sorted = true, "
                         "optimized_at = current_timestamp")
             _check_same(con, source)
+            _new_blocks(con, source)
             con.execute("CHECKPOINT catscan_compact")
         finally:
             con.execute("DETACH catscan_compact")
@@ -98,6 +99,7 @@ def compact(path: str | os.PathLike, *, progress=None) -> CompactResult:
     try:
         con.execute("INSERT INTO storage_compacted VALUES (now(), ?, ?)",
                     [after, big_rows(con)])
+        finish_sorts(con)                  # reads the new row groups' extents
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -122,6 +124,17 @@ def fresh_size_estimate(con: duckdb.DuckDBPyConnection) -> int:
     block, used = con.execute("SELECT block_size, used_blocks FROM pragma_database_size()"
                               ).fetchall()[0]
     return int(block * used)
+
+
+def _new_blocks(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """The copy's row groups are not the original's: its blocks are read from the copy
+    itself once it is in place (loaders/optimize.py, ``survey``)."""
+    con.execute("DELETE FROM catscan_compact.storage_blocks")
+    for schema, table in _tables(con, source):
+        rules = RULES.get(table) if schema == "main" else None
+        if rules is not None and rules.sorted_by_hpx29:
+            con.execute("INSERT OR IGNORE INTO catscan_compact.storage_marks "
+                        "VALUES (?, 'survey')", [table])
 
 
 def _check_same(con: duckdb.DuckDBPyConnection, source: str) -> None:

@@ -33,7 +33,7 @@ from catscan.spatial import MATCH_CELL_COLUMN, match_cell_sql
 
 from . import pipe
 from .delivery import coadd_key_sql
-from .optimize import finish_sorts, mark_unsorted
+from .optimize import finish_sorts, mark_appended_in_order, mark_unsorted
 from .readers import STAGE, ReleaseSource, detect_format, stage_file
 from .schema_info import file_columns, quote, table_columns
 from .tables import DERIVED_COLUMNS, RULES, TableRules
@@ -273,6 +273,7 @@ def insert_release_files(con: duckdb.DuckDBPyConnection, rules: TableRules, path
     # still mark their cells: tests/test_loaders_night_crash.py kills a load in the settle
     # that follows its last night, whose rows sort after the others')
     if sort and owners is None and _in_order(con, table, load_id, old_max):
+        mark_appended_in_order(con, table)
         return rows, names
     if rules.sorted_by_hpx29:
         mark_unsorted(con, table, load_id=load_id)

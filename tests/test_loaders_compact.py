@@ -13,17 +13,21 @@ import numpy as np
 
 from catscan.db import connect
 from catscan.loaders.compact import SUFFIX, compact
+from catscan.loaders.optimize import blocks, row_group_extents
 
 from conftest import database_checksums
 
 
 def _checksums(db) -> dict:
     """Every table's content but the records of the compaction itself (catalog_state's
-    optimized_at, storage_compacted)."""
+    optimized_at, storage_compacted) and of the new file's row groups (storage_blocks, and
+    the marks asking to read them, which a kill right after the swap leaves)."""
     con = connect(db)
     try:
         sums = database_checksums(con)
         sums.pop("main.storage_compacted")
+        sums.pop("main.storage_blocks")
+        sums.pop("main.storage_marks")
         sums["main.catalog_state"] = con.execute(
             "SELECT list(table_name ORDER BY table_name), bool_and(sorted) FROM catalog_state"
         ).fetchall()
@@ -54,6 +58,11 @@ def test_compact_keeps_every_row_and_gives_back_deleted_space(demo_db, tmp_path)
         assert con.execute(
             "SELECT coalesce(last_value, start_value - 1) >= (SELECT max(load_id) FROM loads) "
             "FROM duckdb_sequences() WHERE sequence_name = 'loads_seq'").fetchall() == [(True,)]
+        # the new file's blocks are its own row groups, read once it was in place
+        for table in ("psc", "xsc"):
+            assert [(lo, hi - 1) for lo, hi, _, _ in blocks(con, table)] == \
+                sorted((lo, hi) for _, lo, hi in row_group_extents(con, table))
+        assert con.execute("SELECT count(*) FROM storage_marks").fetchall() == [(0,)]
     finally:
         con.close()
 

@@ -1,11 +1,14 @@
-"""Storage cells: a load's cost follows the sky it touched, and cones keep pruning.
+"""Storage cells and blocks: a load's cost follows the sky it touched, and cones keep pruning.
 
-Spec: after many nightly appends, each settled (loaders/optimize.py), a cone reads about as
-many row groups as on a freshly sorted copy of the same rows; a settle moves only the rows
-of the dirty cells; most of the table dirty means one whole-table rewrite."""
+Spec: after many nightly appends, each settled (loaders/optimize.py), the live row groups'
+zone maps are disjoint and recorded as the table's blocks, so a cone reads about as many row
+groups as on a freshly sorted copy of the same rows; a settle moves only the rows of the
+dirty cells and of the blocks at their edges; most of the table dirty means one whole-table
+rewrite."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -14,14 +17,17 @@ import pytest
 from catscan.db import connect, init_database
 from catscan.loaders.optimize import (
     CELL_SHIFT,
-    MIN_RUN_ROWS,
+    ROW_GROUP_ROWS,
+    blocks,
     dirty_cells,
     finish_sorts,
     is_sorted,
+    mark_appended_in_order,
     mark_dirty,
     mark_unsorted,
     optimize,
     pending_sorts,
+    row_group_extents,
     settle_ranges,
 )
 from catscan.spatial import cone_sql
@@ -108,29 +114,35 @@ def test_cones_on_settled_nights_read_as_little_as_on_a_sorted_copy(wcon):
     assert expected[0][0] == BASE_ROWS + 30 * NIGHT_ROWS
 
 
-@pytest.mark.xfail(strict=True, reason="zone maps never narrow: docs/storage.md, issue 19")
 def test_a_survey_growing_from_an_empty_sky_reads_like_a_sorted_copy(wcon):
     """Nights in random places, small and large, into an empty table, as the survey grew.
 
-    The first nights' cells are sparse, so their settles widen to parent cells and write
-    runs (and a small night shares the last run's tail row group) whose zone maps span
-    cells that later nights fill: DuckDB never narrows a zone map, so without rewriting
-    such a run whole when a night lands in it, cones read ~1.6x the row groups of a sorted
-    copy (bench/scale.py at 25 M rows: 60' cones 3.7x slower). Rewriting such runs whole
-    when a night lands in them passes this test but made a night's load 5.6x slower at
-    11.7 M rows of the bench survey (docs/storage.md, "Zone maps never narrow"): an open
-    defect of issue 19, kept here so that a fix shows."""
+    The first nights are sparse, so their row groups span sky that later nights fill, and a
+    small night goes into the table's last row group: DuckDB never narrows a zone map, so
+    unless every row group a night's sky overlaps is rewritten whole (its block absorbed),
+    cones read ~1.6x the row groups of a sorted copy (bench/scale.py at 25 M rows: 60'
+    cones 3.7x slower with the earlier storage cells). Every few nights one is reprocessed
+    (deleted and loaded again). Afterwards DuckDB's own zone maps are disjoint and are the
+    recorded blocks."""
     rng = np.random.default_rng(9)
     slots = rng.permutation(100)
     centres = []
     for number, slot in enumerate(slots[:60]):
         ra, dec = _night(rng, int(slot), n=int(rng.choice([15_000, 40_000, 150_000])))
         wcon.execute("BEGIN")
+        if number % 7 == 6:                     # reprocess an earlier night
+            old = int(rng.integers(1, number))
+            mark_dirty(wcon, "t", "FROM t WHERE load_id = ?", [old])
+            wcon.execute("DELETE FROM t WHERE load_id = ?", [old])
         _append(wcon, ra, dec, 10**7 * (number + 1), number + 1)
         mark_unsorted(wcon, "t", load_id=number + 1)
         wcon.execute("COMMIT")
         finish_sorts(wcon)
         centres.append((float(ra[0]), float(dec[0])))
+    wcon.execute("CHECKPOINT")
+    extents = sorted((lo, hi) for _, lo, hi in row_group_extents(wcon, "t"))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(extents)), "zone maps overlap"
+    assert extents == sorted((lo, hi - 1) for lo, hi, _, _ in blocks(wcon, "t"))
     wcon.execute("CREATE TABLE fresh AS SELECT * FROM t ORDER BY hpx29")
     for radius in (0.1, 1.0):
         settled = _row_groups_read(wcon, "t", centres, radius)
@@ -141,15 +153,17 @@ def test_a_survey_growing_from_an_empty_sky_reads_like_a_sorted_copy(wcon):
 def test_a_settle_moves_only_the_rows_of_the_dirty_cells(wcon):
     rng = np.random.default_rng(6)
     _append(wcon, *_sky(rng, BASE_ROWS), 0, 1, ordered=True)
-    wcon.execute("CHECKPOINT")
+    mark_appended_in_order(wcon, "t")
+    assert finish_sorts(wcon) == [] and len(blocks(wcon, "t")) == BASE_ROWS // ROW_GROUP_ROWS + 1
     before = dict(wcon.execute("SELECT k, rowid FROM t").fetchall())
     ra, dec = _night(rng, 3)
     _append(wcon, ra, dec, 10**7, 2)
     mark_unsorted(wcon, "t", load_id=2)
     cells = set(dirty_cells(wcon, "t"))
     assert cells == {int(c) for c in np.unique(hpx29(ra, dec) >> CELL_SHIFT)}
-    ranges = [r for _, r in settle_ranges(wcon, "t", sorted(cells))]
-    assert all(n >= MIN_RUN_ROWS for n, _ in settle_ranges(wcon, "t", sorted(cells)))
+    counted = settle_ranges(wcon, "t", sorted(cells), tail=True)
+    ranges = [r for _, r in counted]
+    assert all(n >= ROW_GROUP_ROWS for n, _ in counted)
     assert optimize(wcon, "t") and is_sorted(wcon, "t") and not pending_sorts(wcon)
     after = wcon.execute("SELECT k, rowid, hpx29 FROM t").fetchall()
     unmoved = {k for k, rowid, _ in after if before.get(k) == rowid}
@@ -166,14 +180,17 @@ def test_a_settle_moves_only_the_rows_of_the_dirty_cells(wcon):
 def test_most_of_the_table_dirty_means_one_whole_rewrite(wcon):
     rng = np.random.default_rng(7)
     _append(wcon, *_sky(rng, 200_000), 0, 1)
-    _append(wcon, *_sky(rng, 200_000), 10**7, 2)
+    ra, dec = _sky(rng, 200_000)
+    _append(wcon, ra, dec, 10**7, 2)
     mark_unsorted(wcon, "t", load_id=2)
-    assert len(dirty_cells(wcon, "t")) == 768
+    assert dirty_cells(wcon, "t") == sorted({int(c) for c in hpx29(ra, dec) >> CELL_SHIFT})
     optimize(wcon, "t")
     hpx = [r[0] for r in wcon.execute("SELECT hpx29 FROM t ORDER BY rowid").fetchall()]
     assert hpx == sorted(hpx)
     assert wcon.execute("SELECT optimized_at IS NOT NULL FROM catalog_state "
                         "WHERE table_name = 't'").fetchall() == [(True,)]
+    extents = [(lo, hi) for _, lo, hi in row_group_extents(wcon, "t")]
+    assert extents == [(lo, hi - 1) for lo, hi, _, _ in blocks(wcon, "t")]
 
 
 def test_rows_appended_after_the_table_s_last_need_no_settle(wcon):
