@@ -98,6 +98,8 @@ ABS ACOS ASIN ATAN ATAN2 CEILING COS COT DEGREES EXP FLOOR LOG LOG10 MOD PI POWE
 ROUND SIN SQRT TAN TOP TRUNCATE AREA BOX CENTROID CIRCLE CONTAINS COORD1 COORD2 COORDSYS
 DISTANCE INTERSECTS POINT POLYGON REGION ILIKE OFFSET IN_UNIT
 """.lower().split())
+
+
 def adql_name(table: str, column: str) -> str:
     """The name TAP offers a survey column under: its own, unless a reserved word."""
     if column.lower() not in RESERVED_WORDS:
