@@ -393,21 +393,28 @@ def _ipac(table: pa.Table, provenance: Provenance | None) -> bytes:
     return _astropy_text(table, "ascii.ipac", meta).encode()
 
 
-def _votable(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
+def votable_chunks(table: pa.Table, provenance: Provenance | None) -> Iterator[bytes]:
     """A TAP-style results RESOURCE: QUERY_STATUS OK and an INFO per item before the TABLE,
     and when truncated QUERY_STATUS OVERFLOW after it (DALI/TAP 1.x). Multi-line values are
-    also the INFO's content, since XML turns newlines in attributes into blanks."""
-    from astropy.io.votable import from_table
+    also the INFO's content, since XML turns newlines in attributes into blanks. The FIELDs
+    are typed from the columns, never from the rows (catscan.votable_types), so that an
+    empty result declares what a full one does."""
+    from astropy.io.votable.tree import Resource, VOTableFile
 
-    votable = from_table(arrow_to_astropy(table))
-    resource = votable.resources[0]
+    from .votable_types import votable_table
+
+    document = VOTableFile(version="1.4")
+    resource = Resource()
     resource.type = "results"
+    document.resources.append(resource)
     if provenance is not None:
         resource.infos.append(_info("QUERY_STATUS", "OK"))
         resource.infos.extend(_info(key, value) for key, value in provenance.items()
                               if key != "status")
+    element = votable_table(document, table)
+    resource.tables.append(element)
     notice = provenance.notice if provenance is not None and provenance.truncated else None
-    yield from votable_pieces(votable, resource.tables[0], notice)
+    yield from votable_pieces(document, element, notice)
 
 
 def votable_pieces(document, element, overflow: str | None) -> Iterator[bytes]:
@@ -439,9 +446,19 @@ def votable_pieces(document, element, overflow: str | None) -> Iterator[bytes]:
                 yield xml[xml.index(b"<TABLEDATA>") + len(b"<TABLEDATA>"):end]
     finally:
         element.array = rows
-    if tail is None:                                     # no rows: no TABLEDATA
-        tail = _xml(document)
+    if tail is None:                     # no rows: astropy writes no DATA, STILTS needs one
+        tail = _with_empty_data(_xml(document))
     yield _after_table(tail, "OVERFLOW", overflow) if overflow is not None else tail
+
+
+def _with_empty_data(xml: bytes) -> bytes:
+    """A VOTable of one TABLE without rows, with an empty TABLEDATA: STILTS reads a TABLE
+    without DATA as no table at all ("No TABLE element found")."""
+    end = xml.rindex(b"</TABLE>")
+    line = xml.rindex(b"\n", 0, end) + 1
+    indent = xml[line:end]
+    return (xml[:line] + indent + b" <DATA>\n" + indent + b"  <TABLEDATA>\n" + indent +
+            b"  </TABLEDATA>\n" + indent + b" </DATA>\n" + xml[line:])
 
 
 def _xml(document) -> bytes:
@@ -576,7 +593,7 @@ def _text(table: pa.Table, provenance: Provenance | None) -> bytes:
     return (_comment_lines(table, provenance, "# ") + "\n".join(header + rows) + "\n").encode()
 
 
-CHUNKED = {"csv": _csv, "votable": _votable, "json": _json}
+CHUNKED = {"csv": _csv, "votable": votable_chunks, "json": _json}
 ENCODERS = {"table": _text, "ipac": _ipac, "fits": _fits, "parquet": _parquet, "ecsv": _ecsv,
             **{fmt: lambda table, p, chunks=chunks: b"".join(chunks(table, p))
                for fmt, chunks in CHUNKED.items()}}

@@ -215,9 +215,11 @@ def _close(name: str, names) -> str | None:
 
 def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
     """Units and descriptions (from the schema's column comments) on the result columns that
-    are columns of the source, or survey terms from its scans."""
+    are columns of the source, or survey terms from its scans; the fixed width of a text
+    column of the source (VOTable FIELDs, catscan.votable_types)."""
     from .language.catalog import SOURCES, SURVEY_TERMS
     from .tablefile import field_metadata
+    from .votable_types import width_metadata
 
     cache = ses.__dict__.setdefault("_described", {})
     key = (compiled.source, table.schema)
@@ -228,7 +230,8 @@ def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
         for field in table.schema:
             unit, text = own.get(field.name) or scans.get(SURVEY_TERMS.get(field.name, ""),
                                                           ("", ""))
-            meta = field_metadata(unit, text) if (unit or text) else None
+            meta = (field_metadata(unit, text) or {}) if (unit or text) else {}
+            meta |= width_metadata(SOURCES[compiled.source].table, field.name)
             fields.append(field.with_metadata(meta) if meta else field)
         if len(cache) > PREPARED_CACHE:
             cache.clear()

@@ -416,9 +416,11 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
 
 def with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,
                    catalog_names: dict[str, str]) -> pa.Table:
-    """Units and descriptions: the targets' own, the schema's for catalog columns."""
+    """Units and descriptions: the targets' own, the schema's for catalog columns (and
+    their fixed text widths, catscan.votable_types)."""
     from .loaders.schema_info import column_comments
     from .tablefile import field_metadata
+    from .votable_types import width_metadata
 
     comments = column_comments(con, catalog)
     fields = []
@@ -432,6 +434,7 @@ def with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,
         else:
             unit, text = comments.get(catalog_names[field.name], ("", ""))
             meta = field_metadata(unit, f"{catalog}.{catalog_names[field.name]}: {text}")
+            meta = {**(meta or {}), **width_metadata(catalog, catalog_names[field.name])}
         fields.append(field.with_metadata(meta))
     return result.cast(pa.schema(fields))
 

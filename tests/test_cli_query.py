@@ -3,14 +3,24 @@ rows equal the hand-written SQL, files carry the provenance, errors are one mess
 
 from __future__ import annotations
 
+import csv
 import json
+import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+from astropy import units as u
 from astropy.io.votable import parse
 
 from catscan.db import connect
+from catscan.safety import query_connection
+from catscan.web.tap_schema import TapCatalog
+
+STILTS = shutil.which("stilts")
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -105,3 +115,103 @@ def test_timeout_stops_a_long_query(demo_db, tmp_path):
                "--timeout", "0.5", "--db", str(demo_db))
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == "catscan: error: query interrupted after 0.5 s\n"
+
+
+# ---- VOTable files: FIELDs from the columns, never from the rows ---------------------------
+
+BOX_COLUMNS = ("designation, ra, dec, j_m, ph_qual, ndet, hemis, date, jdate, pts_key, "
+               "ext_key, b_m_opt")
+BOX = "ra between 10.6 and 10.8 and dec between 41.2 and 41.35"
+
+
+def box_votables(demo_db, tmp_path: Path) -> tuple[Path, Path]:
+    """``catscan query --out`` of a box with rows and of the same columns with none."""
+    paths = []
+    for name, where in (("full.vot", BOX), ("empty.vot", f"{BOX} and j_m < -50")):
+        out = tmp_path / name
+        done = cli("query", f"select {BOX_COLUMNS} from psc where {where} order by designation",
+                   "--out", str(out), "--db", str(demo_db))
+        assert done.returncode == 0, done.stderr
+        paths.append(out)
+    return paths[0], paths[1]
+
+
+def field_declarations(path: Path) -> list[tuple]:
+    fields = parse(str(path), verify="exception").get_first_table().fields
+    return [(f.name, f.datatype, f.arraysize, f.xtype, f.unit.to_string("vounit")
+             if f.unit else None, f.ucd) for f in fields]
+
+
+def box_rows(demo_db) -> list[tuple]:
+    con = connect(demo_db)
+    try:
+        return con.execute(f"SELECT {BOX_COLUMNS} FROM psc WHERE {BOX} "
+                           "ORDER BY designation").fetchall()
+    finally:
+        con.close()
+
+
+def test_cli_votables_declare_the_same_fields_empty_or_full(demo_db, tmp_path):
+    full, empty = box_votables(demo_db, tmp_path)
+    declared = field_declarations(full)
+    assert field_declarations(empty) == declared
+    by_name = {f[0]: f for f in declared}
+    assert by_name["designation"][1:3] == ("char", "17")
+    assert by_name["ph_qual"][1:3] == ("char", "3") and by_name["ndet"][1:3] == ("char", "6")
+    assert by_name["date"][1:4] == ("char", "*", "timestamp")
+    assert not any(f[1] == "unicodeChar" for f in declared)
+    assert u.Unit(by_name["jdate"][4], format="vounit") == u.day     # "day" is deca-years
+    # one typing: what TAP_SCHEMA declares for these columns of psc
+    con = query_connection(demo_db)
+    try:
+        psc = TapCatalog.from_connection(con).table(None, "psc")
+    finally:
+        con.close()
+    for name, datatype, arraysize, xtype, unit, _ in declared:
+        column = psc.by_sql_name(name)
+        assert (datatype, arraysize, xtype) == column.votable, name
+        assert unit == column.unit, name
+
+    table = parse(str(full), verify="exception").get_first_table().to_table()
+    expected = box_rows(demo_db)
+    assert len(table) == len(expected) > 10
+    assert len(parse(str(empty)).get_first_table().array) == 0
+    for row, want in zip(table, expected, strict=True):
+        for name, value in zip(table.colnames, want, strict=True):
+            got = row[name]
+            if value is None:
+                assert np.ma.is_masked(got), name
+            elif isinstance(value, float):
+                assert math.isclose(got, value, rel_tol=0, abs_tol=1e-9), name
+            else:
+                assert str(got).rstrip() == str(value).rstrip(), name
+
+
+@pytest.mark.skipif(STILTS is None, reason="stilts is not on PATH")
+def test_stilts_reads_the_cli_votables(demo_db, tmp_path):
+    full, empty = box_votables(demo_db, tmp_path)
+    expected = box_rows(demo_db)
+    columns = []
+    for path, rows in ((full, len(expected)), (empty, 0)):
+        done = subprocess.run([STILTS, "tpipe", f"in={path}", "ifmt=votable", "omode=meta"],
+                              capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"Rows:    {rows}" in done.stdout
+        columns.append([line for line in done.stdout.splitlines()
+                        if line.strip()[:1].isdigit() and ": " in line])
+    assert columns[0] == columns[1] and len(columns[0]) == len(BOX_COLUMNS.split(","))
+    out = tmp_path / "full.csv"
+    done = subprocess.run([STILTS, "tcopy", f"in={full}", "ifmt=votable", f"out={out}",
+                           "ofmt=csv"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == [c.strip() for c in BOX_COLUMNS.split(",")]
+    assert len(rows) == len(expected) + 1
+    for got, want in zip(rows[1:], expected, strict=True):
+        for text, value in zip(got, want, strict=True):
+            if value is None:
+                assert text == ""
+            elif isinstance(value, float):
+                assert math.isclose(float(text), value, rel_tol=1e-12, abs_tol=1e-9)
+            else:
+                assert text.rstrip() == str(value).rstrip()

@@ -4,12 +4,17 @@ access URL and SODA cutouts give the stored pixels."""
 
 from __future__ import annotations
 
+import csv
 import io
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
+from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
+from astropy.io.votable import parse
 from astropy.time import Time
 from astropy.wcs import WCS
 
@@ -19,6 +24,7 @@ from catscan.loaders.images import decompress
 
 pyvo = pytest.importorskip("pyvo")
 M31 = (10.68479, 41.26906)
+STILTS = shutil.which("stilts")
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +97,73 @@ def test_access_url_and_soda_cutout_give_the_stored_pixels(service, vo_session, 
     assert cut.data[20, 10] == data[round(float(Y)), round(float(X))]
     bad = vo_session.get(row.access_url.replace("/j", "/q"))
     assert bad.status_code == 400 and "is not an Atlas Image of this service" in bad.text
+
+
+# ---- FIELDs from the columns, never from the rows -------------------------------------------
+
+def sia_answers(web_server, vo_session, tmp_path) -> dict[str, object]:
+    """SIA answers as files: images near M31, none (a sky without images), the columns only."""
+    circle = f"CIRCLE {M31[0]} {M31[1]} 0.05"
+    out = {}
+    for name, params in (("full", {"POS": circle}), ("empty", {"POS": "CIRCLE 200 -30 0.1"}),
+                         ("columns", {"POS": circle, "MAXREC": "0"})):
+        answer = vo_session.get(f"{web_server}/sia/query", params=params)
+        assert answer.status_code == 200, answer.text[-300:]
+        out[name] = tmp_path / f"{name}.vot"
+        out[name].write_bytes(answer.content)
+    return out
+
+
+def test_sia_fields_do_not_depend_on_the_rows(web_server, vo_session, web_db, tmp_path):
+    paths = sia_answers(web_server, vo_session, tmp_path)
+    tables = {name: parse(str(path), verify="exception").get_first_table()
+              for name, path in paths.items()}
+    declared = {name: [(f.name, f.datatype, f.arraysize, f.xtype, f.unit, f.ucd)
+                       for f in t.fields] for name, t in tables.items()}
+    assert declared["full"] == declared["empty"] == declared["columns"]
+    assert [len(t.array) > 0 for t in tables.values()] == [True, False, False]
+    assert not any(f[1] == "unicodeChar" for f in declared["full"])
+    by_name = {f[0]: f for f in declared["full"]}
+    assert by_name["obs_publisher_did"][1:3] == ("char", "*")
+    for field in tables["full"].fields:
+        if field.unit is not None:                   # raises on anything not VOUnit
+            u.Unit(field.unit.to_string("vounit"), format="vounit")
+    assert by_name["t_min"][4] == u.day and by_name["access_estsize"][4] == u.kbyte
+    # the values are the images catscan finds, where the database puts them
+    con = connect(web_db)
+    try:
+        expected = {(i.coadd_key, i.band) for i in images_near(con, M31[0], M31[1], 0.05)}
+        centres = dict(((k, b), (ra, dec)) for k, b, ra, dec in con.execute(
+            "SELECT coadd_key, band, crval1, crval2 FROM atlas_images").fetchall())
+    finally:
+        con.close()
+    table = tables["full"].to_table()
+    assert _keys(table) == sorted(expected)
+    for row in table:
+        key = (int(row["coadd_key"]), str(row["band"]).lower())
+        assert (float(row["s_ra"]), float(row["s_dec"])) == pytest.approx(centres[key],
+                                                                           abs=1e-9)
+
+
+@pytest.mark.skipif(STILTS is None, reason="stilts is not on PATH")
+def test_stilts_reads_sia_answers_alike(web_server, vo_session, tmp_path):
+    paths = sia_answers(web_server, vo_session, tmp_path)
+    columns = []
+    for name in ("full", "empty"):
+        done = subprocess.run([STILTS, "tpipe", f"in={paths[name]}", "ifmt=votable",
+                               "omode=meta"], capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stdout + done.stderr
+        columns.append([line for line in done.stdout.splitlines()
+                        if line.strip()[:1].isdigit() and ": " in line])
+    assert columns[0] == columns[1] and len(columns[0]) > 20
+    out = tmp_path / "full.csv"
+    done = subprocess.run([STILTS, "tcopy", f"in={paths['full']}", "ifmt=votable",
+                           f"out={out}", "ofmt=csv"], capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    by_stilts = list(csv.DictReader(out.open()))
+    by_astropy = parse(str(paths["full"])).get_first_table().to_table()
+    assert [r["obs_publisher_did"] for r in by_stilts] == \
+        [str(v) for v in by_astropy["obs_publisher_did"]]
+    assert [float(r["em_min"]) for r in by_stilts] == pytest.approx(
+        [float(v) for v in by_astropy["em_min"]], rel=1e-15)

@@ -54,9 +54,9 @@ from ..spatial import (
     ranges_condition,
 )
 from ..tablefile import DESCRIPTION_KEY, UCD_KEY, UNIT_KEY
+from ..votable_types import XTYPE_KEY
 from ..xmatch import Plan, scan_ranges, target_cells
 from .tap_schema import SCHEMA, TAP_SCHEMA, ColumnInfo, TableInfo, TapCatalog
-from .votable import XTYPE_KEY
 
 TAP_UPLOAD = "TAP_UPLOAD"
 UPLOAD_PREFIX, XMATCH_PREFIX = "tap_upload__", "tap_xmatch__"

@@ -73,7 +73,7 @@ COLUMNS = [
     ("band", pa.string(), None, "instr.bandpass", "J, H or K (Ks)"),
     ("date", pa.string(), None, "time.epoch", "observation date"),
     ("hemis", pa.string(), None, "meta.code", "n or s"),
-    ("scan", pa.int64(), None, "obs.field", "scan number of the night"),
+    ("scan", pa.int64(), None, "meta.id;obs.sequence", "scan number of the night"),
     ("image", pa.int64(), None, "meta.number", "image number in the scan"),
     ("coadd_key", pa.int64(), None, "meta.id", "Atlas Image key (J, H and Ks share it)"),
     ("magzp", pa.float64(), "mag", "phot.mag;arith.zp", "photometric zero point"),

@@ -8,7 +8,7 @@ A query is ADQL translated by adql.py, checked by catscan.safety and run read-on
 row cap of MAXREC (default 100,000, at most 1,000,000: limits.py); a truncated result says
 so (QUERY_STATUS OVERFLOW in VOTables). The whole request, writing and sending the answer
 included, has the server's timeout (catscan.web.bounds, stream.py). Results are VOTables
-whose FIELD types are those of TAP_SCHEMA (tap_schema.votable_type), or CSV, TSV, FITS,
+whose FIELD types are those of TAP_SCHEMA (catscan.votable_types), or CSV, TSV, FITS,
 Parquet, JSON. Errors are VOTables with QUERY_STATUS ERROR and a message naming what is
 wrong: HTTP 400 for the client's mistakes and for a query that ran longer than the timeout,
 413 for a request over the server's limits, 503 when the server is stopping or failed, 401
@@ -38,6 +38,7 @@ from ..errors import CatscanError
 from ..results import Provenance, chunk_rows, encode_chunks
 from ..safety import QueryFailed, QueryTimeout, run_readonly
 from ..tablefile import astropy_to_arrow
+from ..votable_types import XTYPE_KEY, dali_times
 from . import vosi
 from .adql import UPLOAD_NAME, AdqlError, translate
 from .errors import VOTABLE
@@ -49,7 +50,7 @@ from .scs import whole_number
 from .stream import stream
 from .tap_schema import ColumnInfo, TapCatalog
 from .vosi import tap_catalog
-from .votable import XTYPE_KEY, dali_times, declared, results_votable
+from .votable import declared, results_votable
 
 log = logging.getLogger("catscan.web.tap")
 

@@ -6,7 +6,7 @@ The query connections are read-only, with external access off and the configurat
 so TAP_SCHEMA cannot be a schema in the file: its five tables are Arrow tables registered on
 each connection under plain names (``tap_schema__tables``...) that the ADQL translator
 substitutes for ``TAP_SCHEMA.tables``. The VOTable type of a column is a function of its Arrow
-type (:func:`votable_type`), used both here and by the TAP result writer, so that result
+type (catscan.votable_types, the one typing of every VOTable catscan writes), so that result
 FIELDs agree with TAP_SCHEMA as TAP 1.1 asks. Nothing outside ``main`` (the schema
 ``private`` holds the team password's hash) and no bookkeeping table is described.
 
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
-from astropy import units
 
 from ..language.catalog import SOURCES, Source
 from ..loaders.schema_info import column_comments
+from ..votable_types import TEXT_WIDTHS, votable_type, vounit
 from .ucds import ucd
 
 SCHEMA = "main"
@@ -98,15 +98,6 @@ ABS ACOS ASIN ATAN ATAN2 CEILING COS COT DEGREES EXP FLOOR LOG LOG10 MOD PI POWE
 ROUND SIN SQRT TAN TOP TRUNCATE AREA BOX CENTROID CIRCLE CONTAINS COORD1 COORD2 COORDSYS
 DISTANCE INTERSECTS POINT POLYGON REGION ILIKE OFFSET IN_UNIT
 """.lower().split())
-# fixed widths of text columns (the release formats, docs 2mass_reference 1.3 and 2.x):
-# their FIELDs say char[n] in every answer, whatever the rows (an empty one too). Single
-# characters (hemis, xsc cc_flg) stay char[*]: arraysize "1" is deprecated (VOTable 1.3
-# erratum 3) and a missing one makes astropy's reader warn (W47)
-TEXT_WIDTHS = {
-    "psc": {"designation": 17, "ph_qual": 3, "rd_flg": 3, "bl_flg": 3, "cc_flg": 3,
-            "ndet": 6, "dist_edge_flg": 2},
-    "xsc": {"designation": 17, "dist_edge_flg": 2},
-}
 
 
 def adql_name(table: str, column: str) -> str:
@@ -114,43 +105,6 @@ def adql_name(table: str, column: str) -> str:
     if column.lower() not in RESERVED_WORDS:
         return column
     return ADQL_NAMES.get(column.lower(), f"x{column}")
-
-
-@functools.lru_cache(maxsize=256)
-def vounit(unit: str | None) -> str | None:
-    """The unit in VOUnit: as written when valid (``deg``), else astropy's VOUnit spelling
-    of it (``day`` -> ``d``), else quoted as VOUnit allows for unknown units (``'DN'``)."""
-    if not unit:
-        return None
-    for fmt in ("vounit", "generic", "cds"):
-        try:
-            parsed = units.Unit(unit, format=fmt)
-            if not isinstance(parsed, units.UnrecognizedUnit):
-                return unit if fmt == "vounit" else parsed.to_string("vounit")
-        except ValueError:              # not this format, or no VOUnit spelling (DN)
-            continue
-    return f"'{unit.strip(chr(39))}'"
-
-
-def votable_type(kind: pa.DataType) -> tuple[str, str | None, str | None]:
-    """(datatype, arraysize, xtype) of a column with this Arrow type, as TAP results carry
-    it: text is variable-length char (the survey's text is ASCII), dates and times DALI
-    timestamps, integral decimals (DuckDB's sums) long, other decimals double, anything
-    else text."""
-    if pa.types.is_boolean(kind):
-        return "boolean", None, None
-    if pa.types.is_integer(kind):
-        if kind == pa.uint8():
-            return "unsignedByte", None, None
-        width = kind.bit_width + (8 if pa.types.is_unsigned_integer(kind) else 0)
-        return ("short" if width <= 16 else "int" if width <= 32 else "long"), None, None
-    if pa.types.is_floating(kind):
-        return ("double" if kind.bit_width == 64 else "float"), None, None
-    if pa.types.is_decimal(kind):
-        return ("long" if kind.scale == 0 else "double"), None, None
-    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-        return "char", "*", "timestamp"
-    return "char", "*", None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ UCDS: dict[str, dict[str, str]] = {
         "glat": "pos.galactic.lat", "ph_qual": "meta.code.qual;phot",
         "rd_flg": "meta.code;phot", "bl_flg": "meta.code;phot", "cc_flg": "meta.code",
         "use_src": "meta.code", "dup_src": "meta.code.multip", "pts_key": "meta.id",
-        "date": "time.epoch;obs", "jdate": "time.epoch", "scan": "obs.field",
+        "date": "time.epoch;obs", "jdate": "time.epoch", "scan": "meta.id;obs.sequence",
         **{f"{b}_m": f"phot.mag;{band}" for b, band in _BANDS.items()},
         **{f"{b}_msigcom": f"stat.error;phot.mag;{band}" for b, band in _BANDS.items()},
         **{f"{b}_cmsig": f"stat.error;phot.mag;{band}" for b, band in _BANDS.items()},
