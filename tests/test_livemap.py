@@ -168,3 +168,51 @@ def test_the_area_sets_are_kept_in_the_same_place_and_rebuilt_when_damaged(db, d
         assert all(again[name] == scratch[name] for name in scratch)
     finally:
         con.close()
+
+
+def test_a_night_loaded_through_the_server_is_on_its_next_map(demo_db, tmp_path):
+    """``catscan serve`` (its own process), a night loaded through it: the next map it
+    serves is a fresh render of the loaded database, the map kept beside the database holds
+    the new tile states, and a server started afterwards serves it from there, unchanged."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from catscan.loaders.night import load_nights, processing_order
+    from catscan.web.survey_pages import MAP_TITLE, MAP_WIDTH
+
+    from webserver import serve_process
+
+    nights = [d for _, d in processing_order([demo_db.parent / "survey"])
+              if d.parent.name != "reprocessed"]
+    held = nights[-1]
+    db = tmp_path / "served" / "catscan.duckdb"
+    db.parent.mkdir()
+    init_database(db)
+    con = connect(db, read_only=False)
+    try:
+        load_nights(con, nights[:-1])
+    finally:
+        con.close()
+    with serve_process(db) as (_, url):
+        before = httpx.get(f"{url}/coverage.png", timeout=120).content
+        done = subprocess.run([sys.executable, "-m", "catscan.cli", "load", "night", str(held),
+                               "--db", str(db)], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        after = httpx.get(f"{url}/coverage.png", timeout=120).content
+    con = connect(db)
+    try:
+        path = tmp_path / "fresh.png"
+        tiles = load_tiles(con)
+        skymap.allsky_map(tiles, path, width=MAP_WIDTH, title=MAP_TITLE)
+        fresh = path.read_bytes()
+    finally:
+        con.close()
+    assert after == fresh
+    assert after != before                                  # the night changed tiles
+    kept_map = livemap.recall(db, MAP_WIDTH, "equatorial", 4)
+    assert np.array_equal(kept_map.states, livemap.state_codes(tiles))
+    assert kept_map.png == fresh
+    with serve_process(db) as (_, url):
+        assert httpx.get(f"{url}/coverage.png", timeout=120).content == fresh
