@@ -2,7 +2,8 @@
 map answers the first request after a night's load in a fraction of a second instead of
 drawing the whole sky's 56,774 tiles again (docs/operations.md).
 
-The map is kept (catscan/kept.py, in this process and in ``<db>.kept/``) with what it was
+``catscan coverage --out FILE.png`` (whole sky) uses it too. The map is kept
+(catscan/kept.py, in this process and in ``<db>.kept/``) with what it was
 drawn from: each tile's id, state and corners, the pixel box its outline can touch, the
 image of the drawn tiles before the rest of the map goes on top, the title and the PNG. To
 bring it up to date, the tiles that joined, left, or changed state or corners mark their old
@@ -18,9 +19,10 @@ the kept PNG is the answer.
 
 from __future__ import annotations
 
-import io
+import hashlib
+import sys
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import duckdb
@@ -28,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from .coverage import STATES, Tiles, load_tiles
+from .plot import png_bytes
 from .skymap import (
     AllskyLayout,
     TileOutlines,
@@ -39,6 +42,7 @@ from .skymap import (
 )
 
 MARGIN = 1                    # pixels past a tile's outline its fill may reach (measured: 0)
+KEEP_WIDTH = 2400             # wider maps are drawn afresh (the kept image: 3 bytes a pixel)
 FULL_FRACTION = 0.3           # more tiles to draw again than this: draw them all
 
 
@@ -68,13 +72,21 @@ class KeptMap:
     png: bytes
 
 
+@lru_cache(maxsize=1)
 def renderer() -> str:
-    """What the pixels depend on besides the tiles: a kept map of another is drawn again."""
+    """What the pixels depend on besides the tiles: the versions of catscan, Pillow and
+    numpy and a digest of the drawing code's sources; a map kept by another is drawn
+    again."""
     import PIL
 
     from .. import __version__
+    from . import plot, projection, skymap
 
-    return f"catscan {__version__}, Pillow {PIL.__version__}, numpy {np.__version__}"
+    sources = hashlib.sha256()
+    for module in (skymap, projection, plot, sys.modules[__name__]):
+        sources.update(Path(module.__file__).read_bytes())
+    return (f"catscan {__version__}, Pillow {PIL.__version__}, numpy {np.__version__}, "
+            f"drawing {sources.hexdigest()[:16]}")
 
 
 def current_map(con: duckdb.DuckDBPyConnection, *, width: int = 1000,
@@ -84,9 +96,16 @@ def current_map(con: duckdb.DuckDBPyConnection, *, width: int = 1000,
     (drawn from scratch when none is kept or it cannot be read)."""
     from ..content import database_file
 
-    tiles = load_tiles(con) if tiles is None else tiles
+    return map_of(database_file(con), load_tiles(con) if tiles is None else tiles,
+                  width=width, frame=frame, title=title, steps=steps)
+
+
+def map_of(db: Path | None, tiles: Tiles, *, width: int = 1000, frame: str = "equatorial",
+           title: str = "", steps: int = 4) -> LiveMap:
+    """The map of ``tiles`` (read from the database ``db``; None: nothing is kept, as for
+    maps wider than KEEP_WIDTH)."""
     layout = allsky_layout(width)
-    db = database_file(con)
+    db = db if width <= KEEP_WIDTH else None
     before = recall(db, width, frame, steps) if db is not None else None
     now = update(before, tiles, layout, frame, steps, title)
     if db is not None and now is not before:
@@ -134,10 +153,8 @@ def update(before: KeptMap | None, tiles: Tiles, layout: AllskyLayout, frame: st
         drawn, boxes = patched
     finished = finish_allsky(Image.fromarray(drawn), layout, frame, tiles.counts(), title,
                              Path("coverage.png"))
-    out = io.BytesIO()
-    finished.image.save(out, format="PNG")           # as plot.save_png writes it
     return KeptMap(version, np.asarray(tiles.tile), codes, tiles.corners, boxes, drawn, title,
-                   out.getvalue())
+                   png_bytes(finished.image))
 
 
 def redrawn(before: KeptMap, tiles: Tiles, codes: np.ndarray, layout: AllskyLayout,

@@ -13,14 +13,17 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.wcs import WCS
 from PIL import Image, ImageDraw
 
 from ..geometry.footprint import unit_vectors
 from . import plot, projection
 from .coverage import STATE_TEXT, STATES, Tiles
+
+if TYPE_CHECKING:          # astropy's WCS: imported by region maps only (~1 s)
+    from astropy.wcs import WCS
 
 STATE_COLOURS: dict[str, plot.Colour] = {
     "planned": (205, 205, 205), "observed": (235, 190, 20), "processed": (50, 110, 220),
@@ -279,6 +282,8 @@ class Region:
     frame: str = "equatorial"
 
     def wcs(self, pixels: int) -> WCS:
+        from astropy.wcs import WCS
+
         w = WCS(naxis=2)
         w.wcs.ctype = ["RA---TAN", "DEC--TAN"] if self.frame == "equatorial" else \
             ["GLON-TAN", "GLAT-TAN"]
