@@ -337,14 +337,13 @@ def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
 
 def _forget(db: Path) -> None:
     """Empty every cache: this process's and the file the next process would read. The
-    kept footprint unions (``<db>.footprints/``) stay, as they do across writes: cold is
-    then the first answer after a write that changed no footprint; :func:`after_a_night`
-    times a night's write and building them from scratch."""
-    from catscan import content
-    from catscan.operations import area
+    states kept beside the database (``<db>.kept/``: the footprint unions, the map) stay,
+    as they do across writes: cold is then the first answer after a write that changed no
+    footprint; :func:`after_a_night` times a night's write and building them from scratch."""
+    from catscan import content, kept
 
     content.clear()
-    area.forget()
+    kept.forget()
     content.cache_file(db).unlink(missing_ok=True)
 
 
@@ -421,11 +420,11 @@ def after_a_night(db: Path, runs: int) -> list[tuple[str, float, float]]:
     scratch (no kept sets: the anchor), then cold after one night's write (the last night's
     scans loaded again, its tiles' states updated by the loader's rule and a ``loads`` row
     added, as a night load does), in a fresh process's state (every cache of this process
-    emptied, ``<db>.cache.json`` removed; ``<db>.footprints.npz`` kept)."""
-    from catscan import content
+    emptied, ``<db>.cache.json`` removed; ``<db>.kept/`` kept)."""
+    from catscan import content, kept
     from catscan.info import database_info
     from catscan.loaders.tile_states import update_tiles
-    from catscan.operations import area, coverage
+    from catscan.operations import coverage
 
     scratch = db.with_name("after-a-night.duckdb")
     shutil.copy(db, scratch)
@@ -433,7 +432,7 @@ def after_a_night(db: Path, runs: int) -> list[tuple[str, float, float]]:
 
     def fresh_process() -> None:
         content.clear()
-        area.forget()
+        kept.forget()
         content.cache_file(scratch).unlink(missing_ok=True)
 
     def both() -> None:
@@ -450,7 +449,7 @@ def after_a_night(db: Path, runs: int) -> list[tuple[str, float, float]]:
             con.execute(f"UPDATE scans SET loaded = false WHERE {where}")
             update_tiles(con, keys)
         fresh_process()
-        shutil.rmtree(area.store_dir(scratch), ignore_errors=True)
+        kept.remove(scratch)
         full = timed(both, runs)
         with transaction(con):          # the night's write
             con.execute(f"UPDATE scans SET loaded = true WHERE {where}")
@@ -464,9 +463,112 @@ def after_a_night(db: Path, runs: int) -> list[tuple[str, float, float]]:
     finally:
         con.close()
         fresh_process()
-        shutil.rmtree(area.store_dir(scratch), ignore_errors=True)
+        kept.remove(scratch)
         for path in (scratch, Path(f"{scratch}.wal")):
             path.unlink(missing_ok=True)
+
+
+def night_delivery(db: Path, root: Path, seed: int, scans: int = 30) -> Path:
+    """A night after the survey's end, as a delivery directory written by the generator
+    (catscan/survey): ``scans`` scans re-observing northern survey tiles that are not loaded
+    (QA-rejected, rescan requested or observed), in tile order, every one passing Quality
+    Review, with scan keys after the database's."""
+    from catscan.survey.generate import NightJob, write_night
+    from catscan.survey.plan import NightPlan, ScanPlan
+
+    con = connect(db, read_only=False)
+    try:
+        # the build numbered its loads itself: the loader's numbers start after them
+        con.execute("SELECT max(nextval('loads_seq')) FROM range((SELECT max(load_id) "
+                    "FROM loads))")
+        tiles = [t for (t,) in con.execute(
+            "SELECT tile FROM tiles WHERE hemis = 'n' AND tile >= 100000 AND status IN "
+            "('rejected', 'rescan', 'observed') ORDER BY tile LIMIT ?", [scans]).fetchall()]
+        [(last_key,)] = con.execute("SELECT max(scan_key) FROM scans").fetchall()
+    finally:
+        con.close()
+    date = SURVEY_END + dt.timedelta(days=1)
+    plan = NightPlan(date, "n", _version(date), "operational", date + dt.timedelta(days=3),
+                     tuple(ScanPlan(i + 1, tile, "ns"[i % 2]) for i, tile in enumerate(tiles)))
+    job = NightJob(plan, root, tuple(range(last_key + 1, last_key + 1 + len(tiles))), seed)
+    return write_night(job).directory
+
+
+def through_the_server(db: Path, runs: int, seed: int) -> list[tuple[str, float, float]]:
+    """The home page map of ``catscan serve`` (a process of its own, write channel
+    included) on a copy of the database: from scratch (nothing kept beside the copy: the
+    anchor), the first request after a server start (the map kept beside the database by
+    the previous server), and the first after a night's load through the server (``catscan
+    load night``, 30 scans that change 30 tiles' states); the other pages too after the
+    load. Then the map the server gave after the load against a fresh render of the loaded
+    database (skymap.allsky_map): they must be the same bytes."""
+    import httpx
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from catscan.operations.coverage import load_tiles
+    from catscan.operations.skymap import allsky_map
+
+    from webserver import serve_process
+
+    work = db.with_name("through-the-server")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    scratch = work / "catscan.duckdb"
+    shutil.copy(db, scratch)
+    public = db.with_suffix(".public.duckdb")         # else the load publishes ~900 nights
+    if public.exists():
+        shutil.copy(public, scratch.with_suffix(".public.duckdb"))
+    out = []
+
+    def page(client: httpx.Client, path: str) -> bytes:
+        response = client.get(path)
+        response.raise_for_status()
+        return response.content
+
+    def first(client: httpx.Client, path: str) -> tuple[float, bytes]:
+        started = time.perf_counter()
+        content = page(client, path)
+        return time.perf_counter() - started, content
+
+    try:
+        night = night_delivery(scratch, work / "deliveries", seed)
+        for label in ("from scratch (anchor)", "first after a server start"):
+            with serve_process(scratch) as (_, url), httpx.Client(base_url=url,
+                                                                   timeout=600) as client:
+                cold, _ = first(client, "/coverage.png")
+                out.append((f"GET /coverage.png, {label}",
+                            cold, timed(lambda c=client: page(c, "/coverage.png"), runs)[1]))
+        with serve_process(scratch) as (_, url), httpx.Client(base_url=url,
+                                                               timeout=600) as client:
+            page(client, "/coverage.png")
+            for path in ("/", "/status", "/findtile?pos=10.68479+%2B41.26906"):
+                page(client, path)
+            started = time.perf_counter()
+            subprocess.run([shutil.which("catscan") or "catscan", "load", "night", str(night),
+                            "--db", str(scratch)], check=True, stdout=subprocess.DEVNULL)
+            load = time.perf_counter() - started
+            print(f"{night.name} (30 scans) loaded through the server in {load:.1f} s")
+            for name, path in (("GET /coverage.png (home map)", "/coverage.png"),
+                               ("GET / (home)", "/"), ("GET /status", "/status"),
+                               ("GET /findtile?pos=M31", "/findtile?pos=10.68479+%2B41.26906")):
+                cold, content = first(client, path)
+                if path == "/coverage.png":
+                    served = content
+                out.append((f"{name} after the load", cold,
+                            timed(lambda c=client, p=path: page(c, p), runs)[1]))
+        con = connect(scratch)
+        try:
+            allsky_map(load_tiles(con), work / "fresh.png", width=1000,
+                       title="2MASS sky coverage by tile")
+        finally:
+            con.close()
+        same = (work / "fresh.png").read_bytes() == served
+        print(f"the map served after the load is a fresh render's, byte for byte: {same}")
+        if not same:
+            raise SystemExit("the served map is not the fresh render's")
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(rows: list[tuple[str, float, float]], anchor: float,
@@ -487,7 +589,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["python", "cli", "web", "night"])
+                        choices=["python", "cli", "web", "night", "server"])
     args = parser.parse_args()
     if args.rebuild or not args.db.exists():
         build(args.db, args.seed)
@@ -510,6 +612,14 @@ def main() -> None:
     if "web" not in args.skip:
         print("\nweb pages (catscan serve):")
         report(pages(args.db, args.runs), anchor)
+    if "server" not in args.skip:
+        print("\nthe home page map through a night's load (catscan serve, its own process):")
+        rows = through_the_server(args.db, args.runs, args.seed)
+        print(f"{'request':52} {'cold s':>8} {'warm ms':>9} {'cold / 1 s':>11} "
+              f"{'cold / anchor':>14}")
+        for name, cold, warm in rows:
+            print(f"{name:52} {cold:8.2f} {warm * 1e3:9.1f} {cold:11.3f} "
+                  f"{cold / rows[0][1]:14.3f}")
     if "night" not in args.skip:
         rows = after_a_night(args.db, args.runs)
         report(rows, rows[0][2])

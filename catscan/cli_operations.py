@@ -178,6 +178,7 @@ def _region(args: argparse.Namespace):
 def cmd_coverage(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from .content import database_file
     from .db import connect
     from .operations import coverage, projection
 
@@ -199,6 +200,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     table_wanted = map_path is None or map_path == args.plot
     con = connect(args.db)
     try:
+        db_file = database_file(con)
         tiles = coverage.load_tiles(con)
         if len(tiles) == 0:
             raise CatscanError("the tiles table is empty: `catscan init` fills the tile grid")
@@ -229,11 +231,13 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     if map_path is not None:
         from .operations import skymap  # astropy's WCS and Pillow: only for a map
 
-        if region is None:
-            drawn = skymap.allsky_map(tiles, map_path, frame=args.frame,
-                                      width=args.width or 1800,
-                                      title=f"catscan sky coverage ({args.frame}, "
-                                      f"Hammer-Aitoff): {headline[0]}")
+        if region is None:            # kept beside the database (operations/livemap.py)
+            from .operations import livemap, plot
+
+            live = livemap.map_of(db_file, tiles, frame=args.frame, width=args.width or 1800,
+                                  title=f"catscan sky coverage ({args.frame}, "
+                                  f"Hammer-Aitoff): {headline[0]}")
+            drawn = skymap.SkyMap(plot.save_file(live.png, map_path), live.size, args.frame)
         else:
             drawn = skymap.region_map(tiles, region, map_path, width=args.width or 1000,
                                       title=f"{skymap.region_title(region)}: "

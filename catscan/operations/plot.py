@@ -7,6 +7,7 @@ Everything returns the pixel boxes it drew, so that tests can sample the colours
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -199,14 +200,26 @@ def legend(draw: ImageDraw.ImageDraw, origin: tuple[int, int],
     return boxes
 
 
+def png_bytes(image: Image.Image) -> bytes:
+    """The image as PNG (Pillow's defaults: every PNG of catscan's plots and maps)."""
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def save_png(image: Image.Image, path: str | Path) -> Path:
     """Write the PNG whole or not at all (a .part file renamed into place)."""
+    return save_file(png_bytes(image), path)
+
+
+def save_file(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` whole or not at all (a .part file renamed into place)."""
     from ..results import ResultError
 
     path = Path(path)
     part = path.with_name(path.name + ".part")
     try:
-        image.save(part, format="PNG")
+        part.write_bytes(data)
         part.replace(path)
     except OSError as exc:
         part.unlink(missing_ok=True)

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.wcs import WCS
 from PIL import Image, ImageDraw
 
 from ..geometry.footprint import unit_vectors
 from . import plot, projection
 from .coverage import STATE_TEXT, STATES, Tiles
+
+if TYPE_CHECKING:          # astropy's WCS: imported by region maps only (~1 s)
+    from astropy.wcs import WCS
 
 STATE_COLOURS: dict[str, plot.Colour] = {
     "planned": (205, 205, 205), "observed": (235, 190, 20), "processed": (50, 110, 220),
@@ -47,6 +51,7 @@ class SkyMap:
     scale: float = 1.0                            # all-sky: degrees per pixel at the centre
     wcs: WCS | None = None                        # region
     labelled: list[int] = field(default_factory=list)   # region: tiles whose id is shown
+    image: Image.Image | None = field(default=None, repr=False)   # all-sky: what was drawn
 
     def allsky_pixel(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Pixel (x, y), 0-based, of longitude/latitude in the map's frame."""
@@ -84,47 +89,101 @@ def _legend(draw: ImageDraw.ImageDraw, y: int, counts: dict[str, int]) -> dict[s
 
 # --- all sky --------------------------------------------------------------------------------
 
-def allsky_map(tiles: Tiles, path: str | Path, *, frame: str = "equatorial",
-               width: int = 1800, title: str = "", steps: int = 4) -> SkyMap:
-    """The whole sky; ``title`` is the first line (the counts per state follow it)."""
+@dataclass(frozen=True)
+class AllskyLayout:
+    """Where an all-sky map of ``width`` pixels puts the sky: image size, the FITS AIT
+    centre pixel (0-based) and degrees per pixel at the centre."""
+
+    size: tuple[int, int]
+    centre_px: tuple[float, float]
+    scale: float
+
+
+def allsky_layout(width: int) -> AllskyLayout:
     if width < 400:
         raise ValueError("the map needs a width of at least 400 pixels")
     map_width = width - 2 * SIDE
     scale = 2 * projection.AIT_HALF_WIDTH / map_width
     map_height = int(round(2 * projection.AIT_HALF_HEIGHT / scale))
-    height = TOP + map_height + 12 + BOTTOM
-    image = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(image)
-    result = SkyMap(Path(path), (width, height), frame,
-                    centre_px=(SIDE + map_width / 2 - 0.5, TOP + map_height / 2 - 0.5),
-                    scale=scale)
-    outline = projection.to_frame(projection.outlines(tiles.corners, steps), frame)
+    return AllskyLayout((width, TOP + map_height + 12 + BOTTOM),
+                        (SIDE + map_width / 2 - 0.5, TOP + map_height / 2 - 0.5), scale)
+
+
+@dataclass
+class TileOutlines:
+    """Each tile's outline in pixels as Pillow takes it (x0, y0, x1, y1, ...: (n, 2k)
+    float64), and for the tiles that cross the map's edge (``crosses``) the copy shifted by
+    -360 deg drawn on the other side. A tile's values do not depend on the other tiles
+    given: the live map (livemap.py) projects a few and draws what a whole map would."""
+
+    polygons: np.ndarray
+    shifted: np.ndarray
+    crosses: np.ndarray
+
+
+def tile_outlines(corners: np.ndarray, layout: AllskyLayout, frame: str,
+                  steps: int) -> TileOutlines:
+    """Every tile's outline, projected at once."""
+    outline = projection.to_frame(projection.outlines(corners, steps), frame)
     lon, lat = projection.lonlat(outline)                       # (n, 4 steps)
     rel = projection.wrap(lon)
     crosses = rel.max(axis=1) - rel.min(axis=1) > 180.0
     unwrapped = np.where(crosses[:, None] & (rel < 0), rel + 360.0, rel)
 
-    def pixels(shift: float) -> list[list[float]]:
-        """Every tile's outline as Pillow's [x0, y0, x1, y1, ...], projected at once."""
+    def pixels(shift: float) -> np.ndarray:
         x, y = projection.hammer_aitoff(unwrapped + shift, lat)
-        px = result.centre_px[0] - x / scale
-        py = result.centre_px[1] - y / scale
-        return np.stack([px, py], axis=-1).reshape(len(px), -1).tolist()
+        px = layout.centre_px[0] - x / layout.scale
+        py = layout.centre_px[1] - y / layout.scale
+        return np.stack([px, py], axis=-1).reshape(px.shape[0], 2 * px.shape[1])
 
-    polygons, shifted = pixels(0.0), pixels(-360.0) if crosses.any() else []
+    polygons = pixels(0.0)
+    shifted = pixels(-360.0) if crosses.any() else np.full_like(polygons, np.nan)
+    return TileOutlines(polygons, shifted, crosses)
+
+
+def draw_tiles(image: Image.Image, states: np.ndarray, outlines: TileOutlines) -> None:
+    """The tiles filled with their states' colours, the states that need attention last;
+    within a state in the order given (a pixel takes the colour of the last tile on it)."""
+    draw = ImageDraw.Draw(image)
     for state in DRAW_ORDER:
         colour = STATE_COLOURS[state]
-        for i in np.flatnonzero(tiles.state == state):
-            draw.polygon(polygons[i], fill=colour, outline=colour)
-            if crosses[i]:              # drawn on both sides of the map's edge
-                draw.polygon(shifted[i], fill=colour, outline=colour)
+        rows = np.flatnonzero(states == state)
+        polygons = outlines.polygons[rows].tolist()
+        for j, i in enumerate(rows):
+            draw.polygon(polygons[j], fill=colour, outline=colour)
+            if outlines.crosses[i]:     # drawn on both sides of the map's edge
+                draw.polygon(outlines.shifted[i].tolist(), fill=colour, outline=colour)
+
+
+def blank_allsky(layout: AllskyLayout) -> Image.Image:
+    return Image.new("RGB", layout.size, BACKGROUND)
+
+
+def finish_allsky(tiles_drawn: Image.Image, layout: AllskyLayout, frame: str,
+                  counts: dict[str, int], title: str, path: str | Path) -> SkyMap:
+    """The map from its drawn tiles (a copy of them is finished): the sky's edge, the
+    graticule, the title with the counts per state and the legend."""
+    image = tiles_drawn.copy()
+    result = SkyMap(Path(path), layout.size, frame, centre_px=layout.centre_px,
+                    scale=layout.scale)
     _mask_outside(image, result)
+    draw = ImageDraw.Draw(image)
     _allsky_graticule(draw, result, frame)
-    counts = tiles.counts()
     _title(draw, title or f"catscan sky coverage ({frame}, Hammer-Aitoff)", counts_line(counts))
-    result.legend = _legend(draw, height - BOTTOM + 14, counts)
+    result.legend = _legend(draw, layout.size[1] - BOTTOM + 14, counts)
     result.title = title
-    plot.save_png(image, result.path)
+    result.image = image
+    return result
+
+
+def allsky_map(tiles: Tiles, path: str | Path, *, frame: str = "equatorial",
+               width: int = 1800, title: str = "", steps: int = 4) -> SkyMap:
+    """The whole sky; ``title`` is the first line (the counts per state follow it)."""
+    layout = allsky_layout(width)
+    image = blank_allsky(layout)
+    draw_tiles(image, tiles.state, tile_outlines(tiles.corners, layout, frame, steps))
+    result = finish_allsky(image, layout, frame, tiles.counts(), title, path)
+    plot.save_png(result.image, result.path)
     return result
 
 
@@ -135,10 +194,7 @@ def _mask_outside(image: Image.Image, sky: SkyMap) -> None:
     under a pixel wide that overlap by 51" can leave a pixel between them. Such a pixel
     takes the colour of a painted neighbour."""
     width, height = image.size
-    ys, xs = np.mgrid[0:height, 0:width]
-    x = (sky.centre_px[0] - xs) * sky.scale
-    y = (sky.centre_px[1] - ys) * sky.scale
-    inside = (x / projection.AIT_HALF_WIDTH) ** 2 + (y / projection.AIT_HALF_HEIGHT) ** 2 <= 1
+    inside = _inside_ellipse(width, height, sky.centre_px, sky.scale)
     pixels = np.asarray(image).copy()
     for _ in range(2):
         gap = inside & (pixels == BACKGROUND).all(axis=2)
@@ -152,6 +208,18 @@ def _mask_outside(image: Image.Image, sky: SkyMap) -> None:
             gap[gy[painted], gx[painted]] = False
     pixels[~inside] = BACKGROUND
     image.paste(Image.fromarray(pixels))
+
+
+@lru_cache(maxsize=4)
+def _inside_ellipse(width: int, height: int, centre_px: tuple[float, float],
+                    scale: float) -> np.ndarray:
+    """Which pixels lie inside the projection's ellipse (the same for every map of a size)."""
+    ys, xs = np.ogrid[0:height, 0:width]
+    x = (centre_px[0] - xs) * scale
+    y = (centre_px[1] - ys) * scale
+    inside = (x / projection.AIT_HALF_WIDTH) ** 2 + (y / projection.AIT_HALF_HEIGHT) ** 2 <= 1
+    inside.flags.writeable = False
+    return inside
 
 
 def _polyline(draw: ImageDraw.ImageDraw, px: np.ndarray, py: np.ndarray, colour: plot.Colour,
@@ -214,6 +282,8 @@ class Region:
     frame: str = "equatorial"
 
     def wcs(self, pixels: int) -> WCS:
+        from astropy.wcs import WCS
+
         w = WCS(naxis=2)
         w.wcs.ctype = ["RA---TAN", "DEC--TAN"] if self.frame == "equatorial" else \
             ["GLON-TAN", "GLAT-TAN"]

@@ -1,6 +1,7 @@
 """Survey operations pages: the Processing Status and History page (nights, drill-down to a
 night's scans), the 24-hour health QA summary with its plot, and the live coverage map
-(public, as in 1998), drawn by catscan.operations and kept until the database changes."""
+(public, as in 1998), drawn by catscan.operations and kept until the database changes, then
+brought up to date by what changed."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .guard import pool_for, team_only
 from .pages import render
 
 MAP_WIDTH = 1000
+MAP_TITLE = "2MASS sky coverage by tile"
 
 
 @dataclass(frozen=True)
@@ -44,22 +46,20 @@ class DrawnMap:
 
 
 def coverage_map(ses) -> DrawnMap:
-    """The all-sky map of tile states for the database as it is now: drawn again only
-    when the content version changed (checked on every request, catscan.content)."""
+    """The all-sky map of tile states for the database as it is now: brought up to date
+    only when the content version changed (checked on every request, catscan.content)."""
     from ..content import cached
 
     return cached(ses.con, f"web.coverage_map.{MAP_WIDTH}", lambda: _draw_map(ses.con))
 
 
 def _draw_map(con) -> DrawnMap:
-    from ..operations.coverage import load_tiles
-    from ..operations.skymap import allsky_map
+    """The map kept beside the database brought up to date (catscan.operations.livemap):
+    after a night's load only that night's tiles are drawn again."""
+    from ..operations.livemap import current_map
 
-    tiles = load_tiles(con)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "coverage.png"
-        drawn = allsky_map(tiles, path, width=MAP_WIDTH, title="2MASS sky coverage by tile")
-        return DrawnMap(path.read_bytes(), drawn.centre_px, drawn.scale, drawn.size)
+    drawn = current_map(con, width=MAP_WIDTH, title=MAP_TITLE)
+    return DrawnMap(drawn.png, drawn.centre_px, drawn.scale, drawn.size)
 
 
 async def coverage_png(request: Request) -> Response:
