@@ -44,13 +44,13 @@ import numpy as np
 
 from catscan.db import connect
 from catscan.demo import quiet_demo_database
-from catscan.results import encode_result
 from catscan.runner import DEFAULT_LIMIT, Session, run_text
 from catscan.safety import query_connection
 from catscan.web.access import set_password
-from catscan.web.scs import cone_query, with_ucds
+from catscan.web.scs import cone_query, typed
 from catscan.web.tap import TapQuery, encode, run_query
 from catscan.web.tap_schema import TapCatalog
+from catscan.web.votable import results_votable
 
 PASSWORD = "bench password 1998"
 FIELDS = ((275.2, -16.1, 0.6), (10.68, 40.0, 2.0))       # (ra, dec, half-size in deg)
@@ -161,10 +161,11 @@ def direct(db: Path, places: list[tuple[float, float]], runs: int = 200) -> dict
     con = query_connection(db)
     ses = Session(con, read_files=False)
     catalog = TapCatalog.from_connection(con)
+    info = catalog.table(None, "psc")
 
     def scs(ra, dec):
         result = run_text(ses, cone_query("psc", ra, dec, 1 / 60, 2), limit=DEFAULT_LIMIT)
-        encode_result(with_ucds(result.table, "psc"), "votable", result.provenance)
+        b"".join(results_votable(typed(result.table, "psc", info), result.provenance))
 
     def tap(query):
         def work(ra, dec):

@@ -23,10 +23,11 @@ from ..tablefile import UCD_KEY
 from .errors import VOTABLE, vo_error
 from .guard import pool_for, team_or_released
 from .stream import stream
+from .tabledata import results_votable
 from .tap_schema import TableInfo
 from .ucds import UCD1_SCS, ucd
 from .vosi import tap_catalog
-from .votable import declared, results_votable
+from .votable import declared
 
 CATALOGS = ("psc", "xsc")
 VERB_COLUMNS = {1: "designation, ra, dec", 2: "basic", 3: "*"}

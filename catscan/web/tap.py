@@ -48,9 +48,10 @@ from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
 from .scs import whole_number
 from .stream import stream
+from .tabledata import results_votable
 from .tap_schema import ColumnInfo, TapCatalog
 from .vosi import tap_catalog
-from .votable import declared, results_votable
+from .votable import declared
 
 log = logging.getLogger("catscan.web.tap")
 
