@@ -34,6 +34,7 @@ from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
 from . import budget as budgets
+from . import watchdog
 from .budget import QueryTimeout  # noqa: F401  (catscan.safety.QueryTimeout, as before)
 from .errors import CatscanError
 
@@ -522,11 +523,13 @@ _SELECTS: OrderedDict[str, bool] = OrderedDict()     # SQL text -> one SELECT? (
 _SELECTS_KEPT = 512                                  # every time: a server's repeats skip it)
 
 
-def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
-    """A last guard before running: DuckDB's own parser sees exactly one SELECT."""
+def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> str | duckdb.Statement | None:
+    """A last guard before running: DuckDB's own parser sees exactly one SELECT. What to run
+    (the statement DuckDB parsed, so that it is not parsed again; the text when it was
+    seen before), or None."""
     if sql in _SELECTS:
         _SELECTS.move_to_end(sql)
-        return _SELECTS[sql]
+        return sql if _SELECTS[sql] else None
     try:
         statements = con.extract_statements(sql)
         select = len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
@@ -537,7 +540,7 @@ def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     _SELECTS[sql] = select
     if len(_SELECTS) > _SELECTS_KEPT:
         _SELECTS.popitem(last=False)
-    return select
+    return statements[0] if select else None
 
 
 def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | None = None,
@@ -550,7 +553,8 @@ def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | N
     Budget` (a server request) the query also ends at the budget's deadline or when the
     budget is stopped, with the budget's error.
     """
-    if not _single_select(con, sql):
+    statement = _single_select(con, sql)
+    if statement is None:
         raise UnsafeQuery("run_readonly runs one validated query only")
     budget = budgets.current()
     left = budget.remaining() if budget is not None else None
@@ -565,14 +569,14 @@ def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | N
             budget.stop(budget.out_of_time())
 
     wait = timeout if own else left
-    timer = threading.Timer(wait, interrupt) if wait is not None else None
+    alarm = None
     batches: list[pa.RecordBatch] = []
     rows = 0
     try:
         with budget.running(con) if budget is not None else contextlib.nullcontext():
-            if timer is not None:
-                timer.start()
-            reader = con.sql(sql).to_arrow_reader(min(limit + 1, 65536) if limit else 65536)
+            if wait is not None:
+                alarm = watchdog.after(wait, interrupt)
+            reader = con.sql(statement).to_arrow_reader(min(limit + 1, 65536) if limit else 65536)
             try:
                 while limit is None or rows <= limit:
                     try:
@@ -599,8 +603,8 @@ def run_readonly(con: duckdb.DuckDBPyConnection, sql: str, *, timeout: float | N
         message = str(err).split("\n\nLINE ")[0].strip()   # LINE n points into normalised SQL
         raise QueryFailed(f"query failed: {message}") from None
     finally:
-        if timer is not None:
-            timer.cancel()
+        if alarm is not None:
+            alarm.cancel()
     table = pa.Table.from_batches(batches, schema=schema)
     if limit is not None and table.num_rows > limit:
         return table.slice(0, limit), True
