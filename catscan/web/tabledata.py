@@ -171,8 +171,8 @@ def _shape(schema: pa.Schema, types: list, items: list[tuple[str, str]]) -> _Sha
             or empty != head + data_open + end:
         return None
     document = VOTableFile(version="1.4")
-    converters = [Field(document, name=f"c{i}", datatype=d, arraysize=a, xtype=x).converter
-                  for i, (d, a, x) in enumerate(types)]
+    converters = [Field(document, name=f.name, datatype=d, arraysize=a, xtype=x).converter
+                  for f, (d, a, x) in zip(template, types, strict=True)]
     config = {"version": document.version, **document._get_version_checks()}
     shape = _Shape(tuple(pieces), tuple(slots), data_open, end,
                    tuple(c.format for c in converters), tuple(c.output for c in converters),
