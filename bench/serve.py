@@ -19,9 +19,10 @@ goal for the 1' cones: >= 50 %, p99 < 100 ms); and the same work done in-process
 sequentially (the handler's query and encoding, no HTTP), median of 200 calls: ``p50 /
 direct`` is what HTTP, the event loop, the worker pool and 8-way queueing add. The CPU time
 the server process and the client threads used per request (from /proc and
-``time.process_time``) says where the time goes whatever else the machine runs. The clients
-share the machine's cores with the server, so the throughput is a floor for a dedicated
-server.
+``time.process_time``) says where the time goes whatever else the machine runs, and
+:func:`stages` splits a 1' SCS and TAP cone's server CPU into its stages, measured
+in-process as the server runs them. The clients share the machine's cores with the server,
+so the throughput is a floor for a dedicated server.
 
 ``--soak``: instead, a long mixed load with abusive requests, checking errors, p99 latency
 and that the server's memory stays flat (bench/soak.py).
