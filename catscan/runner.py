@@ -110,7 +110,8 @@ class Session:
             cache.move_to_end(key)
             return cache[key]
         compiled = compile_text(text, self.catalog, params, self.con)
-        cache[key] = (compiled, validate_tree(compiled.expression, self.tables))
+        cache[key] = (compiled, validate_tree(compiled.expression, self.tables,
+                                              sql=compiled.sql))
         if len(cache) > PREPARED_CACHE:
             cache.popitem(last=False)
         return cache[key]
@@ -147,7 +148,7 @@ def run_compiled(con, compiled: Compiled, *, text: str | None, limit: int | None
                  timeout: float | None, checked_sql: str | None = None) -> QueryResult:
     """Check and run compiled SQL on a query connection (or a :class:`Session` of one)."""
     ses = session(con)
-    sql = checked_sql or validate_tree(compiled.expression, ses.tables)
+    sql = checked_sql or validate_tree(compiled.expression, ses.tables, sql=compiled.sql)
     started = time.perf_counter()
     inputs: dict[str, str] = {}
     if compiled.match is None:

@@ -15,7 +15,8 @@ request that waited for a session until its deadline gets :class:`OutOfTime`; a 
 cancelled while its work runs (its client went away, the server is stopping) stops it:
 the DuckDB query is interrupted, and the session is handed on only when its thread is
 done with it. Encoding answers runs outside the sessions (:meth:`SessionPool.encode`), so
-a big answer being written does not keep the next query waiting."""
+a big answer being written does not keep the next query waiting; a small one is written in
+its query's thread (catscan.web.stream.begin), one hand-off to a thread fewer."""
 
 from __future__ import annotations
 

@@ -22,11 +22,12 @@ from ..safety import QueryTimeout
 from ..tablefile import UCD_KEY
 from .errors import VOTABLE, vo_error
 from .guard import pool_for, team_or_released
-from .stream import stream
+from .stream import begin, stream
+from .tabledata import results_votable
 from .tap_schema import TableInfo
 from .ucds import UCD1_SCS, ucd
 from .vosi import tap_catalog
-from .votable import declared, results_votable
+from .votable import declared
 
 CATALOGS = ("psc", "xsc")
 VERB_COLUMNS = {1: "designation, ra, dec", 2: "basic", 3: "*"}
@@ -112,11 +113,12 @@ async def cone_search(request: Request) -> Response:
 
     def work(ses):
         result = run_text(ses, text, limit=limits.default_rows, timeout=limits.timeout_s)
-        return typed(result.table, catalog, info), result.provenance
+        table = typed(result.table, catalog, info)
+        return begin(results_votable(table, result.provenance),
+                     table.num_rows * table.num_columns)
 
     try:
-        table, provenance = await pool_for(request).run(work)
-        return await stream(request, results_votable(table, provenance), VOTABLE)
+        return await stream(request, await pool_for(request).run(work), VOTABLE)
     except QueryTimeout as exc:
         return vo_error(f"{exc}: ask for a smaller SR")
     except CatscanError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import anyio
 from starlette.requests import Request
@@ -24,6 +25,31 @@ from ..errors import CatscanError
 
 log = logging.getLogger("catscan.web")
 PIECE_BYTES = 256 * 1024
+SMALL_VALUES = 4_000     # values (rows x columns) of an answer begun where its query ran
+
+
+@dataclass
+class Begun:
+    """An answer whose first piece was written in its query's thread (:func:`begin`)."""
+
+    first: bytes
+    ended: bool
+    pieces: Iterator[bytes]
+
+
+def begin(pieces: Iterator[bytes], values: int) -> Iterator[bytes] | Begun:
+    """Called in the query's thread: a small answer (at most SMALL_VALUES values, well
+    under a millisecond to write) is written there, which spares the request a second
+    hand-off to a thread (a cone's answer is a few rows); a bigger one is left to
+    :func:`stream`, outside the session, so that writing it keeps no query waiting."""
+    if values > SMALL_VALUES:
+        return pieces
+    try:
+        first, ended = _take(pieces)
+    except BaseException:
+        pieces.close()
+        raise
+    return Begun(first, ended, pieces)
 
 
 def _take(pieces: Iterator[bytes], size: int = PIECE_BYTES) -> tuple[bytes, bool]:
@@ -38,16 +64,19 @@ def _take(pieces: Iterator[bytes], size: int = PIECE_BYTES) -> tuple[bytes, bool
     return b"".join(out), True
 
 
-async def stream(request: Request, pieces: Iterator[bytes], media_type: str,
+async def stream(request: Request, pieces: Iterator[bytes] | Begun, media_type: str,
                  headers: dict[str, str] | None = None) -> Response:
-    """The response for an answer written by ``pieces``; errors in writing its first
-    piece are raised here."""
+    """The response for an answer written by ``pieces`` (or :func:`begin` of them); errors
+    in writing its first piece are raised here."""
     pool = getattr(request.state, "pool", None) or request.app.state.pool
-    try:
-        first, ended = await pool.encode(lambda: _take(pieces))
-    except BaseException:
-        pieces.close()
-        raise
+    if isinstance(pieces, Begun):
+        first, ended, pieces = pieces.first, pieces.ended, pieces.pieces
+    else:
+        try:
+            first, ended = await pool.encode(lambda: _take(pieces))
+        except BaseException:
+            pieces.close()
+            raise
     if ended:
         return Response(first, media_type=media_type, headers=headers)
     return Streamed(first, pieces, pool, media_type, headers, request.app.state.limits.slack_s)

@@ -47,10 +47,11 @@ from .fetch import FetchError, fetch_async, is_url
 from .guard import pool_for, team_or_released
 from .limits import Limits, RequestTooLarge
 from .scs import whole_number
-from .stream import stream
+from .stream import begin, stream
+from .tabledata import results_votable
 from .tap_schema import ColumnInfo, TapCatalog
 from .vosi import tap_catalog
-from .votable import declared, results_votable
+from .votable import declared
 
 log = logging.getLogger("catscan.web.tap")
 
@@ -384,10 +385,14 @@ async def sync(request: Request) -> Response:
         tap = await read_request(request)
         catalog = await tap_catalog(request)
         timeout = limits.timeout_s
-        table, provenance = await pool_for(request).run(
-            lambda ses: run_query(ses, catalog, tap, timeout, limits.max_upload_rows))
-        limits.check_values(table.num_rows, table.num_columns, tap.format)
-        return await stream(request, encode(table, tap.format, provenance), tap.media_type)
+
+        def work(ses):
+            table, provenance = run_query(ses, catalog, tap, timeout, limits.max_upload_rows)
+            limits.check_values(table.num_rows, table.num_columns, tap.format)
+            return begin(encode(table, tap.format, provenance),
+                         table.num_rows * table.num_columns)
+
+        return await stream(request, await pool_for(request).run(work), tap.media_type)
     except Exception as exc:
         return error_response(*failure(exc, request.app.state.timeout))
 
