@@ -215,7 +215,7 @@ def _literal(text: str) -> str:
 
 def survey_blocks(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Record the table's row groups as its blocks, read from DuckDB after a checkpoint (so
-    that emptied row groups are gone)."""
+    that emptied row groups are gone); checkpoints again after."""
     con.execute("CHECKPOINT")
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
                          "schema_name = 'main' AND database_name = current_database()",
@@ -228,6 +228,7 @@ def survey_blocks(con: duckdb.DuckDBPyConnection, table: str) -> None:
                             [[table, *group] for group in groups])
         con.execute("DELETE FROM storage_marks WHERE table_name = ? AND mark = 'survey'",
                     [table])
+    con.execute("CHECKPOINT")     # as every settle ends: the next writer finds nothing to do
 
 
 def _needs_survey(con: duckdb.DuckDBPyConnection, table: str) -> bool:
