@@ -339,3 +339,24 @@ def test_numpy_vincenty_equals_the_ang_sep_macro_for_tiny_separations_near_ra_36
     astropy = SkyCoord(ra1, dec1, unit="deg").separation(SkyCoord(ra2, dec2, unit="deg")).deg
     assert np.allclose(ours, list(macro.values())[0], rtol=1e-12, atol=0)
     assert np.allclose(ours, astropy, rtol=1e-9, atol=0)
+
+
+def test_hpx29_is_cdshealpix_public_index_for_every_position():
+    """The hpx29 UDF calls cdshealpix's Rust function directly (one thread, no astropy
+    objects): it must give the public ``lonlat_to_healpix`` cell for every position, in
+    batches of DuckDB's size and bigger, also where astropy wraps ra (< 0, >= 360) and at
+    the poles, and NULL where there is no position."""
+    rng = np.random.default_rng(29)
+    edges_ra = [0.0, np.nextafter(360.0, 0), 180.0, 1e-300, -10.0, 360.0, 725.5, 12.5]
+    edges_dec = [-90.0, 90.0, 0.0, -0.0, 89.99999999, -89.99999999, 1e-300, -45.0]
+    ra = np.concatenate([rng.uniform(0, 360, 250_000), edges_ra])
+    dec = np.concatenate([np.degrees(np.arcsin(rng.uniform(-1, 1, 250_000))), edges_dec])
+    expected = hp.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), 29)
+    con = memory_database()
+    con.register("pos", pa.table({"k": np.arange(len(ra)), "ra": ra, "dec": dec}))
+    got = con.execute("SELECT hpx29(ra, dec) AS h FROM pos ORDER BY k").fetchnumpy()["h"]
+    assert np.array_equal(np.asarray(got, dtype=np.uint64), expected)
+    from catscan.udfs.healpix import hpx29
+    assert np.array_equal(hpx29(ra, dec).astype(np.uint64), expected)   # one big call
+    nulls = con.execute("SELECT hpx29(NULL, 1), hpx29(1, 'nan'), hpx29(1, 91)").fetchall()
+    assert nulls == [(None, None, None)]
