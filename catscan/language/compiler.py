@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from .. import spatial
+from ..designation_match import compare_trimmed
 from ..polygon import PolygonError, SphericalPolygon
 from ..positions import PositionError, parse_angle, parse_position
 from ..xmatch import CATALOG_KEYS, with_match_keys
@@ -132,6 +133,7 @@ class _Compiler:
                 on=exp.EQ(this=exp.column("scan_key", table=SCANS_ALIAS),
                           expression=exp.column(key, table=self.alias, quoted=True)),
                 side="LEFT"))
+        compare_trimmed(select)             # designations match with or without the blank
         # copy=False: the generator would copy the whole tree first
         return Compiled(select.sql(dialect="duckdb", copy=False), select, self.query.source,
                         self.regions, self.used_params, match)
