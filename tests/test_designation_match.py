@@ -137,7 +137,7 @@ def test_the_rewrite_is_idempotent_and_leaves_other_columns_alone():
     once = compare_trimmed(tree).sql("duckdb")
     assert compare_trimmed(tree).sql("duckdb") == once
     assert "RTRIM(p.designation) = u.name" in once and "ph_qual = 'AAA '" in once
-    assert "RTRIM(designation) = 'x'" in once
+    assert "designation IN ('x', 'x ')" in once      # the bare column: zone maps still prune
 
 
 @pytest.mark.parametrize("suffix", ["xml", "parquet", "json", "fits"])
