@@ -209,9 +209,10 @@ def cmd_xmatch(args: argparse.Namespace) -> int:
         path = write_table(arrow_to_astropy(result), args.out)
     else:
         from .render import print_rows
+        from .xmatch import dist_name
 
-        added = [c for c in result.column_names if c not in targets.table.column_names]
-        print_rows(result, columns=[targets.ra, targets.dec] + added)
+        # as --out: the list's columns, the match's (as many as fit), then dist
+        print_rows(result, last=(dist_name(targets.table.column_names, args.catalog),))
     # in --all mode a target with n candidates has n rows: each row counts 1/n
     counts = result.column("n_candidates").to_numpy().astype(float)
     per_row = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0) \

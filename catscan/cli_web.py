@@ -28,6 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with waiting_for_lock(args.wait):        # a load running: the server waits for it
         app = create_app(args.db, workers=args.workers, limits=limits, jobs=run_job,
                          url=f"http://{args.host}:{args.port}/")
+    print("\n".join(startup_lines(app)), flush=True)     # before the first request
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level="warning", access_log=False,
         timeout_graceful_shutdown=limits.shutdown_grace_s + limits.slack_s,
@@ -36,6 +37,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **uvicorn_options(args.behind_proxy))
     Server(config, app.state.running, limits.shutdown_grace_s).run()
     return 0
+
+
+def startup_lines(app) -> list[str]:
+    """What ``catscan serve`` says at start: where it listens, which database, whether a
+    team password is set (and how to set or use one), the released nights (docs/web.md)."""
+    from .operations.publish import released_nights
+    from .operations.status import night_name
+
+    db = app.state.db
+    cur = app.state.served.cursor()
+    try:
+        nights = released_nights(cur)
+    finally:
+        cur.close()
+    passwd = f"catscan passwd --db {db}"
+    if app.state.access.open:
+        team = (f"team password: not set: every page and endpoint is open to anyone who "
+                f"reaches the server; set one with `{passwd}`")
+    else:
+        team = (f"team password: set (browsers log in at {app.state.url}login, VO clients "
+                f"send HTTP Basic with the user 'team'; change it with `{passwd}`)")
+    if nights:
+        span = night_name(*nights[0]) + ("" if len(nights) == 1
+                                         else f" to {night_name(*nights[-1])}")
+        public = f"released nights: {len(nights)} ({span}), public to visitors"
+    else:
+        public = "released nights: none"
+        if not app.state.access.open:
+            public += (" (visitors without the password see the home page and the sky map; "
+                       "`catscan release NIGHT` makes a night public)")
+    return [f"catscan serve: {app.state.url}", f"database: {db}", team, public]
 
 
 def read_password(stdin=None) -> str:

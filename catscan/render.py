@@ -141,17 +141,19 @@ def _cell(value) -> str:
 
 
 def print_rows(table, *, max_rows: int = 50, columns: list[str] | None = None,
-               console: Console | None = None) -> None:
+               console: Console | None = None, last: tuple[str, ...] = ()) -> None:
     """A pyarrow table as a text table: the first ``max_rows`` rows of the chosen columns
-    (those that fit the terminal), and how many rows and columns were left out."""
+    (those that fit the terminal; the ``last`` ones always, at the end), and how many rows
+    and columns were left out."""
     console = console or Console()
-    chosen = list(columns or table.column_names)
-    width, shown = 0, []
+    chosen = [c for c in columns or table.column_names if c not in last]
+    width, shown = sum(max(len(name), 10) + 3 for name in last), []
     for name in chosen:                      # ~ header or 10 characters a column, 3 of padding
         width += max(len(name), 10) + 3
         if shown and width > console.width:
             break
         shown.append(name)
+    shown += list(last)
     hidden = table.num_columns - len(shown)
     table = table.select(shown)
     out = Table(show_edge=False, header_style="bold")

@@ -27,10 +27,12 @@ from .safety import (
     validate_tree,
 )
 from .tablefile import Targets, astropy_to_arrow, read_targets
-from .xmatch import XmatchError, match_relation, with_metadata
+from .xmatch import SEP_COLUMN, XmatchError, match_relation, with_metadata
 
 DEFAULT_LIMIT = 100_000
 PREPARED_CACHE = 256                 # compiled queries kept per session
+DIST_TEXT = "distance from the cone's centre (Vincenty)"
+DIST_UCD = "pos.angDistance"
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
     from .votable_types import width_metadata
 
     cache = ses.__dict__.setdefault("_described", {})
-    key = (compiled.source, table.schema)
+    key = (compiled.source, compiled.dist, table.schema)
     if key not in cache:                  # a server answers the same shapes again and again
         own = ses.comments(SOURCES[compiled.source].table)
         scans = ses.comments("scans") if SOURCES[compiled.source].scan_key else {}
@@ -232,6 +234,8 @@ def describe(ses: Session, table: pa.Table, compiled: Compiled) -> pa.Table:
             unit, text = own.get(field.name) or scans.get(SURVEY_TERMS.get(field.name, ""),
                                                           ("", ""))
             meta = (field_metadata(unit, text) or {}) if (unit or text) else {}
+            if compiled.dist and field.name == SEP_COLUMN:
+                meta = field_metadata("arcsec", DIST_TEXT, DIST_UCD)
             meta |= width_metadata(SOURCES[compiled.source].table, field.name)
             fields.append(field.with_metadata(meta) if meta else field)
         if len(cache) > PREPARED_CACHE:

@@ -36,6 +36,7 @@ from sqlglot.tokens import TokenType
 from . import budget as budgets
 from . import watchdog
 from .budget import QueryTimeout  # noqa: F401  (catscan.safety.QueryTimeout, as before)
+from .designation_match import compare_trimmed
 from .errors import CatscanError
 
 # statements and clauses that write, configure or leave the database, wherever they appear
@@ -221,6 +222,7 @@ def validate_sql(sql: str, tables: set[str], functions: set[str] | None = None) 
                           f"{_kind(tree)}", *_position(sql, tree))
     for node in tree.walk():
         _check_node(sql, node, tables, functions)
+    compare_trimmed(tree)                   # designations match with or without the blank
     try:
         normalised = tree.sql(dialect="duckdb", copy=False)
     except Exception as err:

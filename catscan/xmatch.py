@@ -64,7 +64,7 @@ DEFAULT_COLUMNS = {
             "h_msig_k20fe", "k_m_k20fe", "k_msig_k20fe", "k_ba", "k_phi", "cc_flg", "date",
             "hemis", "scan", "ext_key"),
 }
-SEP_COLUMN, COUNT_COLUMN = "sep_arcsec", "n_candidates"
+SEP_COLUMN, COUNT_COLUMN = "dist", "n_candidates"      # dist in arcsec, as Gator names it
 
 
 class XmatchError(CatscanError):
@@ -226,10 +226,16 @@ def positions(targets: pa.Table, ra_column: str, dec_column: str
     return np.where(usable, ra % 360.0, 0.0), np.where(usable, dec, 0.0), usable
 
 
+def dist_name(target_names: Sequence[str], catalog: str) -> str:
+    """``dist``, or ``dist_psc``/``dist_xsc`` when the list has a ``dist`` of its own (a
+    Gator cone result has one): the suffix rule of the catalog columns."""
+    return f"{SEP_COLUMN}_{catalog}" if SEP_COLUMN in target_names else SEP_COLUMN
+
+
 def _output_names(target_names: Sequence[str], cat_cols: Sequence[str], catalog: str
                   ) -> list[str]:
     """Catalog column names, suffixed with the catalog's name where a target column has it."""
-    clash = [c for c in (SEP_COLUMN, COUNT_COLUMN) if c in target_names]
+    clash = [c for c in (COUNT_COLUMN, dist_name(target_names, catalog)) if c in target_names]
     if clash:
         raise XmatchError(f"the list already has column(s) {', '.join(clash)} (is it a "
                           "cross-match result?): rename or drop them first")
@@ -251,7 +257,8 @@ def xmatch(con, targets, radius_deg: float, *, catalog: str = "psc", mode: str =
     ``mode="nearest"``: one row per target, its nearest catalog row (ties: smallest key).
     ``mode="all"``: one row per pair, nearest first, plus one row for each unmatched target.
     Every target appears, in input order; unmatched ones have nulls in the catalog columns.
-    Added columns: ``sep_arcsec`` and ``n_candidates`` (catalog rows within the radius).
+    Columns: the targets', the catalog's, then ``dist`` (arcsec) and ``n_candidates``
+    (catalog rows within the radius).
     Catalog columns whose name a target column already has get the suffix ``_<catalog>``.
     Units and descriptions are in the fields' metadata (see catscan.tablefile).
     """
@@ -327,7 +334,7 @@ def match_relation(run, con, targets: pa.Table, radius_deg: float, relation: exp
     inside = sep <= math.radians(radius_deg)
     pairs = pairs.filter(pa.array(inside)).append_column(
         "xm_sep", pa.array(np.degrees(sep[inside])))
-    return _assemble(targets, pairs, mode, names), dict(zip(names, out_cols, strict=True))
+    return _assemble(targets, pairs, mode, names, catalog), dict(zip(names, out_cols, strict=True))
 
 
 def _partitioned_join(select: str, relation: exp.Select, rows: np.ndarray, cells: np.ndarray,
@@ -379,7 +386,8 @@ def _ranked(row: np.ndarray, sep: np.ndarray, key: np.ndarray, counts: np.ndarra
     return order
 
 
-def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -> pa.Table:
+def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str],
+              catalog: str) -> pa.Table:
     """The output rows from the pairs: ranked (separation, then key) and counted per target,
     one row per target (nearest) or per pair (all), unmatched targets with nulls."""
     n = targets.num_rows
@@ -407,11 +415,12 @@ def _assemble(targets: pa.Table, pairs: pa.Table, mode: str, names: list[str]) -
     take = pa.array(pair_index, mask=pair_index < 0)
     import pyarrow.compute as pc  # ~0.1 s to import: not at every command's start
 
-    out = out.append_column(SEP_COLUMN, pc.multiply(pairs.column("xm_sep").take(take), 3600.0))
-    out = out.append_column(COUNT_COLUMN, pa.array(counts[target_index], type=pa.int64()))
+    # the list's columns, the match's, then dist and the count (Gator's and TOPCAT's order)
     for i, name in enumerate(names):
         out = out.append_column(name, pairs.column(f"c_{i}").take(take))
-    return out
+    sep = pc.multiply(pairs.column("xm_sep").take(take), 3600.0)
+    out = out.append_column(dist_name(targets.column_names, catalog), sep)
+    return out.append_column(COUNT_COLUMN, pa.array(counts[target_index], type=pa.int64()))
 
 
 def with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,
@@ -427,8 +436,9 @@ def with_metadata(con, result: pa.Table, targets: pa.Table, catalog: str,
     for field in result.schema:
         if field.name in targets.column_names:
             meta = targets.schema.field(field.name).metadata
-        elif field.name == SEP_COLUMN:
-            meta = field_metadata("arcsec", "distance from the target to the catalog source")
+        elif field.name == dist_name(targets.column_names, catalog):
+            meta = field_metadata("arcsec", "distance from the target to the catalog source",
+                                  "pos.angDistance")
         elif field.name == COUNT_COLUMN:
             meta = field_metadata(None, f"number of {catalog} sources within the radius")
         else:

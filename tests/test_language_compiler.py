@@ -52,7 +52,7 @@ CONSTRUCTS = {
            "where clean",
     # the catalog side of a cross-match: filters, no order or limit (they follow the match)
     "match": "select designation, j_m, j_m - k_m as jk, date from psc "
-             "match 'list.csv' within 2 arcsec all where clean order by sep_arcsec limit 5",
+             "match 'list.csv' within 2 arcsec all where clean order by dist limit 5",
 }
 PARAMS = {"radius": "2arcmin", "ra": "10.68479", "dec": "+41.26906", "jmax": "15", "n": "10"}
 
@@ -105,8 +105,8 @@ def rows(con, sql: str) -> list[tuple]:
 
 @pytest.mark.parametrize(("query", "hand_written"), [
     ("select designation, j_m from psc within 5 arcmin of 10.68479 +41.26906 where j_m < 15",
-     "SELECT designation, j_m FROM psc WHERE ang_sep(ra, dec, 10.68479, 41.26906) <= 5/60.0 "
-     "AND j_m < 15"),
+     "SELECT designation, j_m, ang_sep(ra, dec, 10.68479, 41.26906) * 3600 FROM psc "
+     "WHERE ang_sep(ra, dec, 10.68479, 41.26906) <= 5/60.0 AND j_m < 15"),
     ("select designation from psc in tile 308165 where clean and detected(k)",
      "SELECT p.designation FROM psc p JOIN scans s USING (scan_key) WHERE s.tile = 308165 "
      "AND p.use_src = 1 AND p.cc_flg = '000' AND regexp_full_match(p.bl_flg, '[01]{3}') "
@@ -179,13 +179,13 @@ def test_errors_point_at_the_problem(catalog, query, message):
 
 def test_a_match_clause_plans_the_cross_match(catalog):
     compiled = compile_text("select designation from xsc match $list within $r nearest "
-                            "order by sep_arcsec desc, designation limit 3", catalog,
+                            "order by dist desc, designation limit 3", catalog,
                             {"list": "targets.vot", "r": "3arcsec"})
     plan = compiled.match
     assert (plan.path, plan.mode, plan.catalog, plan.limit) == ("targets.vot", "nearest", "xsc", 3)
     assert plan.radius_deg == pytest.approx(3 / 3600, rel=1e-15)
     assert [(name, desc) for name, desc, _ in plan.order_by] == \
-        [("sep_arcsec", True), ("designation", False)]
+        [("dist", True), ("designation", False)]
     assert [e.alias_or_name for e in compiled.expression.expressions] == \
         ["designation", "xm_hpx", "xm_cell", "xm_ra", "xm_dec", "xm_key"]
     assert compile_text("select designation from psc", catalog).match is None
@@ -202,7 +202,7 @@ def test_a_match_clause_plans_the_cross_match(catalog):
      "target (or pair); aggregate the result instead"),
     ("select j_m from psc match 'l.csv' within 2\" order by j_m - k_m",
      "line 1, column 54: with match, order by names output columns (a selected name, a column "
-     "of the list, sep_arcsec or n_candidates)"),
+     "of the list, dist or n_candidates)"),
     ("select j_m from psc match 'a.csv' within 2\" match 'b.csv' within 1\"",
      "line 1, column 45: one match clause per query"),
     ("select j_m from psc match 'a.csv' within 200 deg",

@@ -131,11 +131,11 @@ def test_match_keeps_every_target_and_finds_what_astropy_finds(demo_db, match_li
     for row, matches in zip(table, expected, strict=True):
         if matches:
             assert row["designation"].rstrip() == matches[0][0].rstrip()
-            assert row["sep_arcsec"] == pytest.approx(matches[0][1], abs=1e-6)
+            assert row["dist"] == pytest.approx(matches[0][1], abs=1e-6)
             assert row["jk"] == pytest.approx(row["j_m"] - row["k_m"], abs=1e-9)
         else:
-            assert np.ma.is_masked(row["designation"]) and np.ma.is_masked(row["sep_arcsec"])
-    assert table["sep_arcsec"].unit == "arcsec" and table["j_m"].unit == "mag"
+            assert np.ma.is_masked(row["designation"]) and np.ma.is_masked(row["dist"])
+    assert table["dist"].unit == "arcsec" and table["j_m"].unit == "mag"
 
 
 def test_match_all_gives_a_row_per_pair_and_orders_the_output(demo_db, match_list):
@@ -148,9 +148,9 @@ def test_match_all_gives_a_row_per_pair_and_orders_the_output(demo_db, match_lis
     assert pairs == sorted((f"t{i:02d}", d.rstrip()) for i, m in enumerate(expected)
                            for d, _ in m)
     top = catscan.query(f"select designation from psc match '{match_list}' within 3\" "
-                        "order by sep_arcsec desc limit 4", demo_db)
+                        "order by dist desc limit 4", demo_db)
     seps = sorted((m[0][1] for m in expected if m), reverse=True)[:4]
-    assert list(top["sep_arcsec"]) == pytest.approx(seps, abs=1e-6)
+    assert list(top["dist"]) == pytest.approx(seps, abs=1e-6)
 
 
 def test_match_records_the_list_in_the_provenance(demo_db, match_list):
@@ -168,11 +168,11 @@ def test_match_errors_point_at_the_clause(demo_db, match_list, tmp_path):
         catscan.query(f"select designation from psc match '{missing}' within 1\"", demo_db)
     with pytest.raises(QueryError) as info:
         catscan.query(f"select designation from psc match '{match_list}' within 1\" "
-                      "order by sep_arcsc", demo_db)
+                      "order by dits", demo_db)
     column = len(f"select designation from psc match '{match_list}' within 1\" order by ") + 1
     assert str(info.value).splitlines()[0] == \
-        f"line 1, column {column}: the matched output has no column 'sep_arcsc'"
-    assert "did you mean sep_arcsec?" in str(info.value)
+        f"line 1, column {column}: the matched output has no column 'dits'"
+    assert "did you mean dist?" in str(info.value)
 
 
 def test_a_server_session_matches_uploaded_lists_only(demo_db, match_list):

@@ -66,7 +66,7 @@ def _answers(db: Path) -> dict:
         matched = xmatch(con, targets, 2 / 3600, mode="all", columns=["pts_key"])
         # per target, its pairs (equal separations may come in either order)
         seps = [None if s is None or s != s else round(s, 9)       # NaN: no match
-                for s in matched["sep_arcsec"].to_pylist()]
+                for s in matched["dist"].to_pylist()]
         out["xmatch"] = sorted(zip(matched["target_row"].to_pylist(),
                                    matched["pts_key"].to_pylist(), seps, strict=True),
                                key=lambda r: (r[0], r[1] is None, r[1] or 0, r[2] or 0))

@@ -28,7 +28,7 @@ def test_pyvo_cone_search_returns_the_cli_cone(web_server, web_db, vo_session):
 def test_verbosity_and_metadata_queries(web_server, vo_session):
     service = pyvo.dal.SCSService(f"{web_server}/scs/xsc", session=vo_session)
     narrow = service.search(pos=(9.82, 0.91), radius=0.5, verbosity=1)
-    assert list(narrow.fieldnames) == ["designation", "ra", "dec"] and len(narrow) > 0
+    assert list(narrow.fieldnames) == ["designation", "ra", "dec", "dist"] and len(narrow) > 0
     metadata = service.search(pos=(9.82, 0.91), radius=0.0, verbosity=3)
     assert len(metadata) == 0 and "r_k20fe" in metadata.fieldnames
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from .. import spatial
+from ..designation_match import compare_trimmed
 from ..polygon import PolygonError, SphericalPolygon
 from ..positions import PositionError, parse_angle, parse_position
-from ..xmatch import CATALOG_KEYS, with_match_keys
+from ..xmatch import CATALOG_KEYS, SEP_COLUMN, with_match_keys
 from . import ir, sky
 from .catalog import (
     AGGREGATES,
@@ -73,6 +74,7 @@ class Compiled:
     regions: list[RegionInfo] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
     match: MatchPlan | None = None
+    dist: bool = False              # the rows carry ``dist``: arcsec from the cone's centre
 
 
 def compile_query(query: ir.Query, catalog: Catalog, params: dict[str, str] | None = None,
@@ -98,6 +100,7 @@ class _Compiler:
         self.needs_scans = False
         self.regions: list[RegionInfo] = []
         self.used_params: dict[str, str] = {}
+        self.centre = self._cone_centre()
 
     # -- the statement
     def run(self) -> Compiled:
@@ -107,6 +110,10 @@ class _Compiler:
             alias=exp.TableAlias(this=exp.to_identifier(self.alias, quoted=True))), copy=False)
         select = select.select(*self._select_list(), copy=False)
         matches = [r for r in q.regions if isinstance(r, ir.Match)]
+        dist = self._adds_dist(bool(matches))
+        if dist:
+            select = select.select(exp.alias_(self._dist(), SEP_COLUMN, quoted=True),
+                                   copy=False)
         conditions = [self._region(r) for r in q.regions if not isinstance(r, ir.Match)]
         if q.where is not None:
             conditions.append(self._expr(q.where))
@@ -132,9 +139,38 @@ class _Compiler:
                 on=exp.EQ(this=exp.column("scan_key", table=SCANS_ALIAS),
                           expression=exp.column(key, table=self.alias, quoted=True)),
                 side="LEFT"))
+        compare_trimmed(select)             # designations match with or without the blank
         # copy=False: the generator would copy the whole tree first
         return Compiled(select.sql(dialect="duckdb", copy=False), select, self.query.source,
-                        self.regions, self.used_params, match)
+                        self.regions, self.used_params, match, dist)
+
+    # -- dist: a catalog cone's rows carry their distance from the centre (as Gator's do)
+    def _cone_centre(self) -> tuple[float, float] | None:
+        """The centre of the query's one cone on psc or xsc (None: no such cone)."""
+        cones = [r for r in self.query.regions if isinstance(r, ir.Cone)]
+        if len(cones) != 1 or self.source.table not in CATALOG_KEYS:
+            return None
+        return self._position(cones[0].centre)
+
+    def _dist(self) -> exp.Expression:
+        """Arcsec from the cone's centre (``ang_sep``, Vincenty, the cone's own test)."""
+        ra, dec = self.centre
+        sep = exp.Anonymous(this="ang_sep", expressions=[
+            self._column_ref(self.source.ra), self._column_ref(self.source.dec),
+            exp.Literal.number(repr(ra)), exp.Literal.number(repr(dec))])
+        return exp.paren(exp.Mul(this=sep, expression=exp.Literal.number(3600)), copy=False)
+
+    def _adds_dist(self, matched: bool) -> bool:
+        """Row queries with a cone get ``dist`` last unless they select it themselves;
+        aggregates, groups and matches (which have their own ``dist``) do not."""
+        q = self.query
+        if self.centre is None or matched or q.group_by:
+            return False
+        items = q.select or ()
+        if any(_aggregate_in(i.expr) is not None for i in items):
+            return False
+        return not any(i.alias == SEP_COLUMN or (isinstance(i.expr, ir.Column) and i.alias
+                       is None and i.expr.name == SEP_COLUMN) for i in items)
 
     def _match(self, matches: list[ir.Match]) -> MatchPlan:
         """Check a match clause and plan it (the cross-match itself runs in catscan.runner)."""
@@ -156,7 +192,7 @@ class _Compiler:
         for o in q.order_by:
             if not isinstance(o.expr, ir.Column):
                 raise _error("with match, order by names output columns (a selected name, "
-                             "a column of the list, sep_arcsec or n_candidates)", o.expr.pos)
+                             "a column of the list, dist or n_candidates)", o.expr.pos)
             order.append((o.expr.name, o.descending, o.expr.pos))
         radius = self._angle(node.radius)
         if not 0 < radius <= 180:
@@ -216,6 +252,8 @@ class _Compiler:
             return self._column_ref(name)
         if name == "clean":
             return self._clean(node)
+        if name == SEP_COLUMN and self.centre is not None:
+            return self._dist()
         if self.source.scan_key is not None and name in SURVEY_TERMS:
             self.needs_scans = True
             if name == "night":

@@ -24,7 +24,7 @@ TERMINAL_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "SIGNED_NUMBER": "a number", "INT": "a whole number",
     "STRING": "a 'quoted' text", "PARAM": "a $parameter", "ANGLE": "an angle such as 2arcsec",
     "SEXAGESIMAL": "a coordinate such as 00:42:44.3", "DATE": "a date such as 1998-04-16",
-    "HEMIS": "n or s", "HEMISPHERE": "north or south", "MATCH_MODE": "nearest or all",
+    "HEMIS": "n, s, north or south", "MATCH_MODE": "nearest or all",
     "FRAME": "icrs or galactic", "COMPARE": "a comparison", "ADD": "+ or -", "MUL": "* or /",
     "DIRECTION": "asc or desc", "STAR": "*", "BY": "x", "NOT": "not", "COMMA": ",",
     "LPAR": "(", "RPAR": ")", "MINUS": "-", "PLUS": "+", "$END": "the end of the query",
@@ -95,6 +95,11 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> QueryError:
         f"unexpected {str(token)!r}"
     return QueryError(reason, text=text, line=line, column=column,
                       hint=_expected(exc.expected) or None)
+
+
+def _hemis(token: Token) -> str:
+    """``n`` or ``s`` from n, s, north or south (nights are written ``1999-05-02s``)."""
+    return str(token).lower()[0]
 
 
 def _pos(meta_or_token) -> tuple[int, int]:
@@ -168,16 +173,16 @@ class ToIR(Transformer):
         return ir.InTile(items[0], pos=_pos(meta))
 
     def in_scan(self, meta, items):
-        return ir.InScan(items[0], str(items[1]).lower(), items[2], pos=_pos(meta))
+        return ir.InScan(items[0], _hemis(items[1]), items[2], pos=_pos(meta))
 
     def on_night(self, meta, items):
-        return ir.OnNight(items[0], str(items[1]).lower(), pos=_pos(meta))
+        return ir.OnNight(items[0], _hemis(items[1]), pos=_pos(meta))
 
     def observed(self, meta, items):
         return ir.ObservedBetween(items[0], items[1], pos=_pos(meta))
 
     def hemisphere(self, meta, items):
-        return ir.Hemisphere(str(items[0]).lower()[0], pos=_pos(meta))
+        return ir.Hemisphere(_hemis(items[0]), pos=_pos(meta))
 
     def match(self, meta, items):
         path = _value(items[0]) if items[0].type == "PARAM" else _unquote(items[0])

@@ -18,7 +18,8 @@ from ..errors import CatscanError
 
 # 1998-04-16n, 1998-04-16 n, 19980416n, 980416n (delivery name); the hemisphere may be left
 # out when only one hemisphere observed that night
-_NIGHT = re.compile(r"^\s*(?:(\d{4})-?(\d{2})-?(\d{2})|(\d{2})(\d{2})(\d{2}))\s*([nsNS]?)\s*$")
+_NIGHT = re.compile(r"^\s*(?:(\d{4})-?(\d{2})-?(\d{2})|(\d{2})(\d{2})(\d{2}))\s*"
+                    r"(north|south|[ns]?)\s*$", re.IGNORECASE)
 
 NIGHT_COLUMNS = ("night", "facility", "tape_received", "validated", "processed", "version",
                  "kind", "scans", "scans_p", "scans_f", "scans_r", "scans_dash", "loaded",
@@ -55,7 +56,8 @@ def night_name(date: dt.date, hemis: str) -> str:
 
 
 def parse_night(text: str) -> tuple[dt.date, str | None]:
-    """(date, hemisphere or None) from ``1998-04-16n``, ``19980416n`` or ``980416n``."""
+    """(date, hemisphere or None) from ``1998-04-16n``, ``19980416n``, ``980416n`` or
+    ``1998-04-16 north`` (n, s, north, south, any case)."""
     match = _NIGHT.match(text)
     if not match:
         raise NightError(f"night {text!r}: write a date and hemisphere, e.g. 1998-04-16n "
@@ -67,7 +69,7 @@ def parse_night(text: str) -> tuple[dt.date, str | None]:
         date = dt.date(int(year), int(month), int(day))
     except ValueError as exc:
         raise NightError(f"night {text!r}: {exc}") from None
-    return date, hemis.lower() or None
+    return date, hemis[:1].lower() or None
 
 
 def resolve_night(con: duckdb.DuckDBPyConnection, text: str) -> tuple[dt.date, str]:

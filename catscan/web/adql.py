@@ -41,6 +41,7 @@ from sqlglot.dialects.tsql import TSQL
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from ..designation_match import compare_trimmed
 from ..errors import CatscanError
 from ..polygon import PolygonError
 from ..safety import UnsafeQuery, validate_tree
@@ -189,6 +190,7 @@ class _Translator:
         for select in list(tree.find_all(exp.Select)):
             self.expand_stars(select)       # after the rewrites: a probe adds a column
         self.rename_tables(tree)
+        compare_trimmed(tree)               # designations match with or without the blank
         if row_cap is not None:
             tree = _capped(tree, row_cap)
         allowed = {t.sql_name for t in self.catalog.tables} | set(self.registered)

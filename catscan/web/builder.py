@@ -4,13 +4,11 @@ are checked here and written as literals, so the text parses; the compiler check
 
 from __future__ import annotations
 
-import re
-
 from ..errors import CatscanError
+from ..operations.status import parse_night
 from ..positions import PositionError, parse_angle, parse_position
 
 SOURCES = {"psc": ("j_m", "k_m"), "xsc": ("j_m_k20fe", "k_m_k20fe")}
-NIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*([ns])$")
 
 
 def _number(fields: dict, name: str) -> float | None:
@@ -41,10 +39,9 @@ def build_query(fields: dict[str, str]) -> str:
     night = (fields.get("night") or "").strip()
     scan = _number(fields, "scan")
     if night:
-        match = NIGHT.match(night)
-        if not match:
-            raise CatscanError(f"night: write 1998-04-16n, not {night!r}")
-        date, hemis = match.groups()
+        date, hemis = parse_night(night)         # 1998-04-16n, 980416 s, 1998-04-16 north
+        if hemis is None:
+            raise CatscanError(f"night: write 1998-04-16n (n, s, north or south), not {night!r}")
         lines.append(f"in scan {date} {hemis} {int(scan)}" if scan is not None
                      else f"on night {date} {hemis}")
     conditions = []

@@ -51,12 +51,12 @@ EXAMPLES = (
             "TAP_UPLOAD.targets; this example uploads five positions near M31 by URL.",
             "SELECT u.ra AS target_ra, u.dec AS target_dec, p.designation, p.j_m, p.k_m,\n"
             "       DISTANCE(POINT('ICRS', u.ra, u.dec), POINT('ICRS', p.ra, p.dec)) * 3600\n"
-            "         AS sep_arcsec\n"
+            "         AS dist\n"
             "FROM TAP_UPLOAD.targets AS u\n"
             "LEFT JOIN psc AS p\n"
             "  ON CONTAINS(POINT('ICRS', p.ra, p.dec),\n"
             "              CIRCLE('ICRS', u.ra, u.dec, 10.0 / 3600)) = 1\n"
-            "ORDER BY target_ra, sep_arcsec", ("psc",), upload=True),
+            "ORDER BY target_ra, dist", ("psc",), upload=True),
     Example("tile", "The tiles of a field and their scans",
             "Survey tiles (6 degrees long in Dec) whose centres lie within 3 degrees of M31, "
             "each with the scans that observed it, their quality score and whether they "

@@ -70,8 +70,8 @@ def whole_number(text: str, name: str, most: int) -> int:
 def cone_query(catalog: str, ra: float, dec: float, sr: float, verb: int) -> str:
     """The CatScan text of a cone (numbers already checked, so no user text in it)."""
     columns = VERB_COLUMNS[verb]
-    if sr == 0:
-        return f"select {columns} from {catalog} limit 0"
+    if sr == 0:           # a cone all the same: the same FIELDs (dist too), no row read
+        return f"select {columns} from {catalog} within 1deg of {ra!r} {dec!r} limit 0"
     return f"select {columns} from {catalog} within {sr!r}deg of {ra!r} {dec!r}"
 
 
