@@ -12,6 +12,7 @@ from pathlib import Path
 from catscan.db import connect
 
 from conftest import TEAM_PASSWORD
+from webserver import stop
 
 LINES = 4
 
@@ -36,12 +37,7 @@ def first_lines(db: Path, count: int = LINES) -> list[str]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout=120)
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, timeout=30)
     assert len(lines) == count, lines
     return [line.replace(str(port), "PORT") for line in lines]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -68,7 +69,6 @@ def serve_process(db, *args: str, log=None):
     """``catscan serve --db DB`` as a process of its own (write channel included): yields
     (process, base URL) once it answers; stopped with SIGTERM (SIGKILL if it hangs)."""
     import os
-    import subprocess
     import sys
 
     import httpx
@@ -96,10 +96,15 @@ def serve_process(db, *args: str, log=None):
             time.sleep(0.1)
         yield process, url
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a server process as an operator would (SIGTERM), killing it if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
