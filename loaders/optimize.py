@@ -125,8 +125,8 @@ def mark_unsorted(con: duckdb.DuckDBPyConnection, table: str,
         rows = f"FROM {quote(table)} WHERE load_id = ?"
         mark_dirty(con, table, rows, [load_id])
         added = _count(con, rows, [load_id])
-        before = _count(con, f"FROM {quote(table)} WHERE load_id IS DISTINCT FROM ?",
-                        [load_id]) > 0
+        before = con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)} WHERE load_id "
+                             "IS DISTINCT FROM ?)", [load_id]).fetchall()[0][0]
     else:
         _set_state(con, table, False)
         return
